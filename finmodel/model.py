@@ -1,0 +1,535 @@
+"""The scenario engine: ``run(scenario) -> Results``.
+
+One vectorized pass evaluates every case (``without``: current law, no
+category earns the credit; ``with``: the proposed extension) for every
+category and year. Arrays are shaped ``(..., case, category, year)`` for
+category lines and ``(..., case, year)`` for totals; the leading ``...``
+holds Monte Carlo draws or sweep points when :func:`build_inputs` is given
+array overrides. Money is nominal USD throughout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .cashflow import (
+    book_value,
+    capacity_placed,
+    om_cost,
+    power_cost,
+    revenue_per_usd_per_gw_year,
+    schedule_shares,
+)
+from .metrics import irr, npv, payback_year, peak_funding, window_sum
+from .scenario import Scenario
+from .tax import depreciation_matrix, macrs_schedule, recapture, standalone_tax
+from .timeline import discount_factors, shift, trailing_window_sum
+from .units import year_map_values
+
+__all__ = ["CASES", "METRICS", "Inputs", "build_inputs", "evaluate", "run", "Results", "NumericalError"]
+
+CASES = ("without", "with")
+
+#: Per-case metrics of MODEL.md section 9, with their units.
+METRICS: dict[str, str] = {
+    "npv_usd": "USD",
+    "irr": "fraction",
+    "payback_year": "year",
+    "peak_funding_usd": "USD",
+    "credit_earned_usd": "USD",
+    "pv_credit_usd": "USD",
+    "breakeven_revenue_usd_per_gw_year": "USD/GW-year",
+}
+
+#: Yearly lines, in the order they are written; True where a line is per category.
+LINES: dict[str, bool] = {
+    "spend": True,
+    "in_service": True,
+    "credit_earned": True,
+    "credit_cash": False,
+    "credit_treasury_cost": False,
+    "recapture": True,
+    "depreciation": True,
+    "revenue": False,
+    "power": False,
+    "om": False,
+    "ebitda": False,
+    "taxable_income": False,
+    "tax": False,
+    "terminal_value": True,
+    "cash_flow": False,
+    "fiscal_cost": False,
+}
+
+
+class NumericalError(ArithmeticError):
+    """A NaN or infinity appeared inside a run."""
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Every number the engine uses, as broadcastable arrays.
+
+    Shapes (``...`` are optional leading draw axes):
+    program scalars ``(...)``; per case ``(..., case)``; per category
+    ``(..., C)``; per case and year ``(..., case, T)``. Lives are floats with
+    ``inf`` for ever; lags are integers.
+    """
+
+    cases: tuple[str, ...]
+    categories: tuple[str, ...]
+    groups: tuple[str, ...]
+    years: np.ndarray  # (T,) calendar years
+    valuation_year: int
+    end_year: int
+    commitment_usd: np.ndarray  # (...)
+    year_shares: np.ndarray  # (..., T) share of the commitment spent per year
+    category_share: np.ndarray  # (..., C)
+    in_service_lag_years: np.ndarray  # (..., C) int
+    construction_years: np.ndarray  # (..., C) int
+    qualified_fraction: np.ndarray  # (..., C)
+    life_years: np.ndarray  # (..., C) float, inf = for ever
+    depreciation: np.ndarray  # (..., case, C, T, T) share of year-y basis deducted in year t
+    credit_rate: np.ndarray  # (..., case, T) by placed-in-service year
+    eligible: np.ndarray  # (..., case, C) bool
+    deadline_year: np.ndarray  # (..., case) float, inf = no deadline
+    basis_reduction: np.ndarray  # (..., case)
+    transfer: np.ndarray  # (..., case) bool
+    payment_lag_years: np.ndarray  # (..., case) int
+    payment_haircut: np.ndarray  # (..., case)
+    transfer_price: np.ndarray  # (..., case)
+    recapture: np.ndarray  # (..., case) bool
+    corporate_rate: np.ndarray  # (..., case)
+    standalone: np.ndarray  # (..., case) bool
+    nol_limit: np.ndarray  # (..., case)
+    capacity_gw: np.ndarray  # (...)
+    capacity_index: int
+    revenue_usd_per_gw_year: np.ndarray  # (..., case)
+    revenue_growth: np.ndarray  # (...)
+    utilization: np.ndarray  # (...)
+    pue: np.ndarray  # (...)
+    power_price_usd_per_mwh: np.ndarray  # (...)
+    power_price_growth: np.ndarray  # (...)
+    om_rate: np.ndarray  # (...)
+    discount_rate: np.ndarray  # (..., case)
+    terminal_book: bool
+    fiscal_window: tuple[int, int]  # (start, years)
+    fiscal_discount_rate: np.ndarray  # (...)
+
+    @property
+    def t_index(self) -> np.ndarray:
+        return self.years - self.years[0]
+
+
+def _case_values(scenario: Scenario) -> list[dict[str, Any]]:
+    """Per-case parameter views: ``without`` never has eligible categories."""
+    return [{"policy.amic.eligible": ()}, {}]
+
+
+def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None) -> Inputs:
+    """Turn a validated scenario into engine arrays.
+
+    ``overrides`` maps parameter paths (as in ``scenario.values``) to values
+    or arrays of draws; arrays add leading axes to every result. A year-map
+    parameter given as an array is taken as the same rate in every year.
+    """
+    overrides = dict(overrides or {})
+    case_views = _case_values(scenario)
+    names = scenario.category_names
+    years = scenario.years
+    T = len(years)
+
+    def v(path: str, case: int | None = None):
+        if case is not None and path in case_views[case]:
+            return case_views[case][path]
+        return overrides[path] if path in overrides else scenario[path]
+
+    def arr(path, case=None):
+        return np.asarray(v(path, case), dtype=float)
+
+    def per_cat(key: str, dtype=float):
+        return np.stack(np.broadcast_arrays(*[np.asarray(v(f"categories.{c}.{key}"), dtype=float) for c in names]), axis=-1).astype(dtype)
+
+    def per_case(path: str, dtype=float, convert=None):
+        vals = [v(path, k) for k in range(len(CASES))]
+        if convert:
+            vals = [convert(x) for x in vals]
+        return np.stack(np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in vals]), axis=-1).astype(dtype)
+
+    def year_map(path: str, case: int) -> np.ndarray:
+        value = v(path, case)
+        if isinstance(value, Mapping):
+            return year_map_values(value, years)
+        return np.asarray(value, dtype=float)[..., None] * np.ones(T)
+
+    n_prog = scenario["program.years"]
+    shares = schedule_shares(scenario["program.schedule"], n_prog)
+    year_shares = np.zeros(T)
+    year_shares[:n_prog] = shares
+    if "program.year_shares" in overrides:
+        year_shares = np.asarray(overrides["program.year_shares"], dtype=float)
+
+    life = []
+    for c in names:
+        value = v(f"categories.{c}.life_years")
+        life.append(np.inf if value is None else np.round(np.asarray(value, dtype=float)))
+    life_years = np.stack(np.broadcast_arrays(*life), axis=-1)
+
+    macrs = [scenario[f"categories.{c}.macrs_years"] for c in names]
+    months = [scenario[f"categories.{c}.in_service_month"] for c in names]
+    schedules = [macrs_schedule(m, mo) for m, mo in zip(macrs, months, strict=True)]
+    bonus_ok = np.array([bool(scenario[f"categories.{c}.bonus_eligible"]) for c in names])
+    bonus = np.stack(np.broadcast_arrays(*[year_map("tax.bonus_depreciation", k) for k in range(len(CASES))]), axis=-2)
+    depreciation = depreciation_matrix(schedules, bonus_ok, bonus, T)
+
+    groups = tuple(scenario[f"categories.{c}.group"] for c in names)
+    eligible = np.zeros((len(CASES), len(names)), dtype=bool)
+    for k in range(len(CASES)):
+        listed = set(v("policy.amic.eligible", k))
+        eligible[k] = [c in listed or g in listed for c, g in zip(names, groups, strict=True)]
+
+    credit_rate = np.stack(np.broadcast_arrays(*[year_map("policy.amic.rate", k) for k in range(len(CASES))]), axis=-2)
+    cap_cat = scenario["program.capacity_category"]
+    return Inputs(
+        cases=CASES,
+        categories=names,
+        groups=groups,
+        years=years,
+        valuation_year=int(scenario["finance.valuation_year"]),
+        end_year=int(scenario["analysis.end_year"]),
+        commitment_usd=arr("program.commitment_usd"),
+        year_shares=year_shares,
+        category_share=per_cat("share"),
+        in_service_lag_years=per_cat("in_service_lag_years", np.int64),
+        construction_years=per_cat("construction_years", np.int64),
+        qualified_fraction=per_cat("qualified_fraction"),
+        life_years=life_years,
+        depreciation=depreciation,
+        credit_rate=credit_rate,
+        eligible=eligible,
+        deadline_year=per_case("policy.amic.construction_deadline_year", convert=lambda x: np.inf if x is None else x),
+        basis_reduction=per_case("policy.amic.basis_reduction"),
+        transfer=per_case("policy.amic.monetization", bool, convert=lambda x: x == "transfer"),
+        payment_lag_years=per_case("policy.amic.payment_lag_years", np.int64),
+        payment_haircut=per_case("policy.amic.payment_haircut"),
+        transfer_price=per_case("policy.amic.transfer_price"),
+        recapture=per_case("policy.amic.recapture", bool),
+        corporate_rate=per_case("tax.corporate_rate"),
+        standalone=per_case("tax.capacity", bool, convert=lambda x: x == "standalone"),
+        nol_limit=per_case("tax.nol_limit"),
+        capacity_gw=arr("program.capacity_gw"),
+        capacity_index=names.index(cap_cat) if cap_cat in names else 0,
+        revenue_usd_per_gw_year=per_case("operations.revenue_usd_per_gw_year"),
+        revenue_growth=arr("operations.revenue_growth"),
+        utilization=arr("operations.utilization"),
+        pue=arr("operations.pue"),
+        power_price_usd_per_mwh=arr("operations.power_price_usd_per_mwh"),
+        power_price_growth=arr("operations.power_price_growth"),
+        om_rate=arr("operations.om_rate"),
+        discount_rate=per_case("finance.discount_rate"),
+        terminal_book=scenario["analysis.terminal_value"] == "book",
+        fiscal_window=(int(scenario["fiscal.window_start"]), int(scenario["fiscal.window_years"])),
+        fiscal_discount_rate=arr("fiscal.discount_rate"),
+    )
+
+
+def _tax(ti: np.ndarray, inp: Inputs) -> np.ndarray:
+    rate = inp.corporate_rate[..., None]
+    tax = rate * ti
+    if np.any(inp.standalone):
+        carried, _ = standalone_tax(ti, inp.corporate_rate, inp.nol_limit)
+        tax = np.where(inp.standalone[..., None], carried, tax)
+    return tax
+
+
+def evaluate(inp: Inputs) -> dict[str, np.ndarray]:
+    """All yearly lines of MODEL.md sections 3-10 for every case.
+
+    Returns a dict of arrays: per-category lines ``(..., case, C, T)``
+    (``spend``, ``in_service``, ``credit_earned``, ``recapture``,
+    ``depreciation``), per-case totals ``(..., case, T)`` and a few helper
+    arrays used by the metrics (``revenue_unit``, ``remaining_basis``).
+    """
+    t = inp.t_index
+    T = len(t)
+    # Section 3: spend and placed in service, (..., 1, C, T)
+    K = (inp.commitment_usd[..., None, None] * inp.category_share[..., :, None] * inp.year_shares[..., None, :])[..., None, :, :]
+    P = shift(K, inp.in_service_lag_years[..., None, :])
+    # Section 4: the credit, (..., case, C, T)
+    Q = P * inp.qualified_fraction[..., None, :, None]
+    construction_start = inp.years - inp.construction_years[..., None, :, None]
+    on_time = construction_start <= inp.deadline_year[..., :, None, None] - 1
+    qualifies = inp.eligible[..., :, :, None] & on_time
+    E = np.where(qualifies, inp.credit_rate[..., :, None, :] * Q, 0.0)
+    F = shift(E.sum(axis=-2), inp.payment_lag_years)
+    transfer = inp.transfer[..., None]
+    CC = np.where(transfer, inp.transfer_price[..., None] * F, (1.0 - inp.payment_haircut[..., None]) * F)
+    X = np.where(transfer, F, CC)
+    RC = recapture(E, inp.life_years[..., None, :], inp.recapture[..., :, None])
+    RCt = RC.sum(axis=-2)
+    # Section 5: depreciation, (..., case, C, T)
+    B = P - inp.basis_reduction[..., :, None, None] * E
+    D = np.matmul(B[..., None, :], inp.depreciation)[..., 0, :]
+    remaining_basis = B.sum(axis=-1) - D.sum(axis=-1)
+    # Section 6: operations, (..., T) then (..., case, T)
+    d = inp.capacity_index
+    G = capacity_placed(P[..., 0, d, :], inp.capacity_gw)
+    O = trailing_window_sum(G, inp.life_years[..., d])
+    R1 = revenue_per_usd_per_gw_year(O, inp.revenue_growth, t)[..., None, :]
+    R = R1 * inp.revenue_usd_per_gw_year[..., None]
+    W = power_cost(O, inp.utilization, inp.pue, inp.power_price_usd_per_mwh, inp.power_price_growth, t)[..., None, :]
+    M = om_cost(P[..., 0, :, :], inp.life_years, inp.om_rate)[..., None, :]
+    ebitda = R - W - M
+    # Section 8: terminal value
+    if inp.terminal_book:
+        TVc = book_value(P, inp.life_years[..., None, :], inp.years, inp.end_year)
+        TVc = np.broadcast_to(TVc, remaining_basis.shape)
+        gain = TVc.sum(axis=-1) - remaining_basis.sum(axis=-1)
+    else:
+        TVc = np.zeros(remaining_basis.shape)
+        gain = np.zeros(remaining_basis.shape[:-1])
+    last = np.arange(T) == T - 1
+    TV = TVc.sum(axis=-1)[..., None] * last
+    # Section 7: income tax
+    TI = ebitda - D.sum(axis=-2) - RCt + gain[..., None] * last
+    tax = _tax(TI, inp)
+    # Section 9: cash flow
+    Kt = K.sum(axis=-2)
+    CF = R - W - M - Kt - tax - RCt + CC + TV
+    # Section 10: the Treasury's cost of each case against 'without'
+    fiscal = X - RCt + tax[..., :1, :] - tax
+    shape = CF.shape
+    lines = {
+        "spend": np.broadcast_to(K, E.shape),
+        "in_service": np.broadcast_to(P, E.shape),
+        "credit_earned": E,
+        "credit_cash": CC,
+        "credit_treasury_cost": X,
+        "recapture": RC,
+        "depreciation": D,
+        "revenue": np.broadcast_to(R, shape),
+        "power": np.broadcast_to(W, shape),
+        "om": np.broadcast_to(M, shape),
+        "ebitda": np.broadcast_to(ebitda, shape),
+        "taxable_income": TI,
+        "tax": tax,
+        "terminal_value": TVc[..., None] * last,
+        "cash_flow": CF,
+        "fiscal_cost": fiscal,
+        "operating_gw": np.broadcast_to(O[..., None, :], shape),
+        "revenue_unit": np.broadcast_to(R1, shape),
+        "remaining_basis": remaining_basis,
+    }
+    _check_finite(lines, inp)
+    return lines
+
+
+def _check_finite(lines: Mapping[str, np.ndarray], inp: Inputs) -> None:
+    for name, values in lines.items():
+        bad = ~np.isfinite(values)
+        if bad.any():
+            where = np.argwhere(bad)[0]
+            year = inp.years[where[-1]] if values.shape[-1] == len(inp.years) else None
+            at = f" in {year}" if year is not None else ""
+            raise NumericalError(f"line '{name}' is not finite{at} (first bad index {tuple(int(i) for i in where)}); check the inputs for extreme values")
+
+
+def _npv_at_revenue(inp: Inputs, lines, revenue: np.ndarray) -> np.ndarray:
+    """NPV per case when the revenue price is ``revenue`` (..., case), all else fixed."""
+    dr = revenue - inp.revenue_usd_per_gw_year
+    extra = lines["revenue_unit"] * dr[..., None]
+    ti = lines["taxable_income"] + extra
+    tax = _tax(ti, inp)
+    cf = lines["cash_flow"] + extra - (tax - lines["tax"])
+    return npv(inp.discount_rate, cf, inp.years, inp.valuation_year)
+
+
+def breakeven_revenue(inp: Inputs, lines, rtol: float = 1e-12, max_iter: int = 200) -> np.ndarray:
+    """Revenue per GW-year at which NPV is 0, per case (the levelized cost of compute).
+
+    NPV is linear in the price when tax is unlimited (one secant step is
+    exact) and piecewise linear and increasing with NOLs; a safeguarded
+    secant (regula falsi once bracketed) finds the root to ``rtol``. NaN where
+    capacity is zero or revenue has no effect. [USD/GW-year]
+    """
+    r0 = np.asarray(inp.revenue_usd_per_gw_year, dtype=float)
+    f0 = _npv_at_revenue(inp, lines, r0)
+    scale = np.maximum(np.abs(r0), 1e9)
+    r1 = r0 + scale
+    f1 = _npv_at_revenue(inp, lines, r1)
+    no_effect = (f1 == f0) | (np.asarray(inp.capacity_gw)[..., None] == 0)
+    x0, x1, g0, g1 = r0, r1, f0, f1
+    for _ in range(max_iter):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x2 = x1 - g1 * (x1 - x0) / (g1 - g0)
+        x2 = np.where(no_effect | ~np.isfinite(x2), x1, x2)
+        g2 = _npv_at_revenue(inp, lines, x2)
+        done = np.abs(x2 - x1) <= rtol * np.maximum(np.abs(x2), 1.0)
+        # keep a bracket when we have one (regula falsi); else plain secant
+        bracket = np.sign(g2) != np.sign(g1)
+        x0, g0 = np.where(bracket, x1, x0), np.where(bracket, g1, g0)
+        x1, g1 = x2, g2
+        if np.all(done | no_effect):
+            break
+    return np.where(no_effect, np.nan, x1)
+
+
+def compute_metrics(inp: Inputs, lines: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-case metrics of MODEL.md section 9 and the fiscal totals of section 10."""
+    cf = lines["cash_flow"]
+    df = discount_factors(inp.discount_rate[..., None], inp.years, inp.valuation_year)
+    out = {
+        "npv_usd": np.sum(cf * df, axis=-1),
+        "irr": np.asarray(irr(cf), dtype=float),
+        "payback_year": payback_year(cf, inp.years),
+        "peak_funding_usd": peak_funding(cf),
+        "credit_earned_usd": lines["credit_earned"].sum(axis=(-2, -1)),
+        "pv_credit_usd": np.sum(lines["credit_cash"] * df, axis=-1),
+        "breakeven_revenue_usd_per_gw_year": breakeven_revenue(inp, lines),
+    }
+    start, n = inp.fiscal_window
+    fdf = discount_factors(inp.fiscal_discount_rate[..., None, None], inp.years, inp.valuation_year)
+    out["fiscal_cost_window_usd"] = window_sum(lines["fiscal_cost"], inp.years, start, n)
+    out["fiscal_cost_pv_usd"] = np.sum(lines["fiscal_cost"] * fdf, axis=-1)
+    return out
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, eq=False)
+class Results:
+    """The outcome of :func:`run`: named arrays plus pandas views.
+
+    ``lines[name]`` is ``(case, category, year)`` or ``(case, year)``;
+    ``metrics[name]`` is ``(case,)``. Money in USD.
+    """
+
+    scenario: Scenario
+    inputs: Inputs
+    lines: Mapping[str, np.ndarray]
+    metrics: Mapping[str, np.ndarray]
+    finmodel_version: str = field(default=__version__)
+
+    @property
+    def cases(self) -> tuple[str, ...]:
+        return self.inputs.cases
+
+    @property
+    def years(self) -> np.ndarray:
+        return self.inputs.years
+
+    def metric(self, name: str, case: str) -> float | None:
+        """One metric as a Python float, None where undefined (NaN)."""
+        value = float(self.metrics[name][self.cases.index(case)])
+        return None if np.isnan(value) else value
+
+    def delta(self, name: str) -> float | None:
+        a, b = self.metric(name, "with"), self.metric(name, "without")
+        return None if a is None or b is None else a - b
+
+    @property
+    def fiscal_window(self) -> tuple[int, int]:
+        start, n = self.inputs.fiscal_window
+        return start, start + n - 1
+
+    def fiscal(self, case: str = "with") -> dict[str, Any]:
+        k = self.cases.index(case)
+        return {
+            "fiscal_cost_window_usd": float(self.metrics["fiscal_cost_window_usd"][k]),
+            "fiscal_cost_pv_usd": float(self.metrics["fiscal_cost_pv_usd"][k]),
+            "window": list(self.fiscal_window),
+        }
+
+    def summary(self) -> pd.DataFrame:
+        """Metrics table: rows are metrics, columns ``without``, ``with``, ``delta``."""
+        rows = {m: [self.metric(m, c) for c in self.cases] + [self.delta(m)] for m in METRICS}
+        table = pd.DataFrame.from_dict(rows, orient="index", columns=list(self.cases) + ["delta"])
+        table.index.name = "metric"
+        return table
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``summary.json`` structure of MODEL.md section 12."""
+        return {
+            "scenario": self.scenario.name,
+            "finmodel_version": self.finmodel_version,
+            "cases": {c: {m: self.metric(m, c) for m in METRICS} for c in self.cases},
+            "delta": {m: self.delta(m) for m in METRICS},
+            "fiscal": self.fiscal("with"),
+        }
+
+    @property
+    def cashflows(self) -> pd.DataFrame:
+        """Tidy yearly lines: ``case, year, line, category, value_usd``.
+
+        Per-category lines have one row per category (no total row, so a sum
+        never double counts); the other lines have an empty category.
+        """
+        frames = []
+        years = self.years
+        cats = np.array(self.inputs.categories, dtype=object)
+        for line, per_cat in LINES.items():
+            values = np.asarray(self.lines[line])
+            for k, case in enumerate(self.cases):
+                if per_cat:
+                    block = values[k]
+                    frames.append(pd.DataFrame({
+                        "case": case,
+                        "year": np.tile(years, len(cats)),
+                        "line": line,
+                        "category": np.repeat(cats, len(years)),
+                        "value_usd": block.reshape(-1),
+                    }))
+                else:
+                    frames.append(pd.DataFrame({"case": case, "year": years, "line": line, "category": "", "value_usd": values[k]}))
+        return pd.concat(frames, ignore_index=True)
+
+    def yearly(self, case: str = "with") -> pd.DataFrame:
+        """Wide table of one case: rows are lines (category lines summed), columns years. [USD]"""
+        k = self.cases.index(case)
+        data = {}
+        for line, per_cat in LINES.items():
+            values = np.asarray(self.lines[line])[k]
+            data[line] = values.sum(axis=0) if per_cat else values
+        table = pd.DataFrame(data, index=self.years).T
+        table.columns.name = "year"
+        return table
+
+    def by_category(self, line: str, case: str = "with") -> pd.DataFrame:
+        """One per-category line of one case: rows are categories, columns years. [USD]"""
+        k = self.cases.index(case)
+        table = pd.DataFrame(np.asarray(self.lines[line])[k], index=list(self.inputs.categories), columns=self.years)
+        table.index.name = "category"
+        return table
+
+
+def run(scenario: Scenario, overrides: Mapping[str, Any] | None = None) -> Results:
+    """Evaluate a scenario in both cases and compute every metric.
+
+    Examples
+    --------
+    >>> from finmodel.scenario import scenario_from_dict
+    >>> s = scenario_from_dict({
+    ...     "program": {"commitment_usd": "100M", "start_year": 2026, "years": 1},
+    ...     "categories": {"servers": {"share": 1, "macrs_years": 5}},
+    ...     "policy": {"amic": {"eligible": ["servers"], "construction_deadline_year": None}},
+    ...     "analysis": {"end_year": 2036}})
+    >>> r = run(s)
+    >>> r.metric("credit_earned_usd", "with") / 1e6  # 35% of $100M placed in service in 2026
+    35.0
+    """
+    inp = build_inputs(scenario, overrides)
+    lines = evaluate(inp)
+    metrics = compute_metrics(inp, lines)
+    return Results(scenario=scenario, inputs=inp, lines=lines, metrics=metrics)
+
+
+def with_inputs(inp: Inputs, **changes) -> Inputs:
+    """A copy of ``inp`` with some arrays replaced (for sweeps and solvers)."""
+    return replace(inp, **changes)

@@ -1,0 +1,185 @@
+"""Tax rules: MACRS tables, bonus depreciation, the AMIC credit, recapture, NOLs.
+
+All functions are pure and broadcast over leading axes; the year axis is
+last. Money is nominal USD.
+
+References
+----------
+IRS Publication 946, *How To Depreciate Property*, Appendix A: Table A-1
+(3-, 5-, 7-, 10-, 15- and 20-year property, half-year convention) and
+Table A-7a (nonresidential real property, mid-month convention).
+26 U.S.C. 48D (advanced manufacturing investment credit), 50(a) (recapture),
+50(c) (basis reduction), 168(k) (bonus depreciation), 172 (net operating
+losses, 80% limit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "MACRS_HALF_YEAR_PCT",
+    "RECAPTURE_PCT",
+    "macrs_percentages",
+    "macrs_schedule",
+    "depreciation_matrix",
+    "recapture",
+    "standalone_tax",
+]
+
+#: IRS Pub. 946 Table A-1, percent of basis by recovery year (half-year convention).
+MACRS_HALF_YEAR_PCT: dict[int, tuple[float, ...]] = {
+    3: (33.33, 44.45, 14.81, 7.41),
+    5: (20.00, 32.00, 19.20, 11.52, 11.52, 5.76),
+    7: (14.29, 24.49, 17.49, 12.49, 8.93, 8.92, 8.93, 4.46),
+    10: (10.00, 18.00, 14.40, 11.52, 9.22, 7.37, 6.55, 6.55, 6.56, 6.55, 3.28),
+    15: (5.00, 9.50, 8.55, 7.70, 6.93, 6.23, 5.90, 5.90, 5.91, 5.90, 5.91, 5.90, 5.91, 5.90, 5.91, 2.95),
+    20: (3.750, 7.219, 6.677, 6.177, 5.713, 5.285, 4.888, 4.522)
+    + (4.462, 4.461) * 6
+    + (2.231,),
+}
+
+#: IRS Pub. 946 Table A-7a, first-year percent by month placed in service (1-12).
+MACRS_39_FIRST_YEAR_PCT: tuple[float, ...] = (
+    2.461, 2.247, 2.033, 1.819, 1.605, 1.391, 1.177, 0.963, 0.749, 0.535, 0.321, 0.107,
+)
+MACRS_39_MIDDLE_PCT = 2.564
+
+#: Section 50(a)(1)(B): share of the credit recaptured when property is retired
+#: after L full years in service, L = 0..4.
+RECAPTURE_PCT = np.array([1.0, 0.8, 0.6, 0.4, 0.2])
+
+
+def macrs_percentages(macrs_years: int, in_service_month: int = 7) -> tuple[float, ...]:
+    """The published percentages of one MACRS class (Pub. 946), recovery years 1, 2, ...
+
+    ``macrs_years = 0`` (expensed) gives ``(100,)``. For 39-year property the
+    40th year holds the remainder ``100 - first - 38 * 2.564``.
+
+    Examples
+    --------
+    >>> macrs_percentages(5)
+    (20.0, 32.0, 19.2, 11.52, 11.52, 5.76)
+    >>> macrs_percentages(39, 1)[:2]
+    (2.461, 2.564)
+    """
+    if macrs_years == 0:
+        return (100.0,)
+    if macrs_years == 39:
+        if not 1 <= in_service_month <= 12:
+            raise ValueError(f"in_service_month must be 1..12, got {in_service_month}")
+        first = MACRS_39_FIRST_YEAR_PCT[in_service_month - 1]
+        last = round(100.0 - first - 38 * MACRS_39_MIDDLE_PCT, 3)
+        return (first,) + (MACRS_39_MIDDLE_PCT,) * 38 + (last,)
+    try:
+        return MACRS_HALF_YEAR_PCT[macrs_years]
+    except KeyError:
+        raise ValueError(f"no MACRS table for {macrs_years}-year property (have 0, 3, 5, 7, 10, 15, 20, 39)") from None
+
+
+def macrs_schedule(macrs_years: int | None, in_service_month: int = 7) -> np.ndarray:
+    """Fractions of basis deducted in recovery years 1, 2, ...; empty for land (``None``)."""
+    if macrs_years is None:
+        return np.zeros(0)
+    return np.array(macrs_percentages(macrs_years, in_service_month)) / 100.0
+
+
+def depreciation_matrix(
+    schedules: list[np.ndarray],
+    bonus_eligible: np.ndarray,
+    bonus_by_year: np.ndarray,
+    n_years: int,
+) -> np.ndarray:
+    """Share of year-``y`` basis deducted in year ``t``, per category: ``M[..., c, y, t]``.
+
+    Parameters
+    ----------
+    schedules : list of 1-D arrays, one per category
+        MACRS fractions by recovery year (:func:`macrs_schedule`).
+    bonus_eligible : bool array, shape ``(C,)``
+    bonus_by_year : array, shape ``(..., n_years)``
+        Bonus depreciation rate by placed-in-service year. [fraction]
+    n_years : int
+        Years in the horizon; deductions after it are not taken.
+
+    Returns
+    -------
+    ndarray, shape ``(..., C, n_years, n_years)``
+
+    Notes
+    -----
+    ``M[c, y, y + k] = b(y) * [k == 0] + (1 - b(y)) * m_c[k]`` for a
+    bonus-eligible category, ``m_c[k]`` otherwise (MODEL.md section 5).
+    The matrix is upper triangular; a row sums to the share of the basis
+    deducted within the horizon.
+    """
+    C = len(schedules)
+    k = np.arange(n_years)[None, :] - np.arange(n_years)[:, None]  # t - y
+    table = np.zeros((C, n_years, n_years))
+    for c, sched in enumerate(schedules):
+        padded = np.zeros(n_years)
+        m = min(len(sched), n_years)
+        padded[:m] = sched[:m]
+        table[c] = np.where(k >= 0, padded[np.clip(k, 0, n_years - 1)], 0.0)
+    bonus = np.asarray(bonus_by_year, dtype=float)[..., None, :, None]  # (..., 1, y, 1)
+    eligible = np.asarray(bonus_eligible, dtype=bool)[:, None, None]
+    identity = np.eye(n_years)
+    with_bonus = bonus * identity + (1.0 - bonus) * table
+    return np.where(eligible, with_bonus, table)
+
+
+def recapture(earned: np.ndarray, life_years: np.ndarray, enabled) -> np.ndarray:
+    """Credit paid back on retirement before five full years (section 50(a)).
+
+    Property placed in service in ``y`` with life ``L < 5`` pays back
+    ``RECAPTURE_PCT[L] * E[y]`` in year ``y + L`` (dropped if after the horizon).
+
+    Parameters
+    ----------
+    earned : array ``(..., C, T)``
+        Credit earned by placed-in-service year. [USD]
+    life_years : array broadcasting to ``(..., C)``
+        Whole years in service; ``inf`` for ever.
+    enabled : bool array broadcasting to ``(..., C)``
+    """
+    from .timeline import shift
+
+    life = np.asarray(life_years, dtype=float)
+    short = np.isfinite(life) & (life < 5)
+    L = np.where(short, life, 0).astype(np.int64)
+    pct = np.where(short & np.asarray(enabled, dtype=bool), RECAPTURE_PCT[np.clip(L, 0, 4)], 0.0)
+    return shift(earned * pct[..., None], L)
+
+
+def standalone_tax(taxable_income: np.ndarray, rate, nol_limit) -> tuple[np.ndarray, np.ndarray]:
+    """Tax of an owner with no other income: losses carried forward as NOLs.
+
+    In a year with ``TI > 0``: ``use = min(NOL, limit * TI)``,
+    ``tax = rate * (TI - use)``; in a year with ``TI <= 0``:
+    ``NOL += -TI`` and ``tax = 0`` (MODEL.md section 7).
+
+    Returns
+    -------
+    tax, nol_end : arrays ``(..., T)``
+        Tax by year [USD] and the NOL balance at the end of each year [USD].
+
+    Examples
+    --------
+    >>> tax, nol = standalone_tax(np.array([-100.0, 50.0, 200.0]), 0.21, 0.8)
+    >>> tax.round(2).tolist(), nol.tolist()
+    ([0.0, 2.1, 29.4], [100.0, 60.0, 0.0])
+    """
+    ti = np.asarray(taxable_income, dtype=float)
+    rate = np.broadcast_to(np.asarray(rate, dtype=float), ti.shape[:-1]) if np.ndim(rate) else rate
+    limit = np.broadcast_to(np.asarray(nol_limit, dtype=float), ti.shape[:-1]) if np.ndim(nol_limit) else nol_limit
+    tax = np.zeros_like(ti)
+    nol_end = np.zeros_like(ti)
+    nol = np.zeros(ti.shape[:-1])
+    for t in range(ti.shape[-1]):
+        x = ti[..., t]
+        positive = x > 0
+        use = np.where(positive, np.minimum(nol, limit * x), 0.0)
+        tax[..., t] = np.where(positive, rate * (x - use), 0.0)
+        nol = np.where(positive, nol - use, nol - x)
+        nol_end[..., t] = nol
+    return tax, nol_end
