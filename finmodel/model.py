@@ -428,7 +428,9 @@ class Results:
     def metric(self, name: str, case: str) -> float | None:
         """One metric as a Python float, None where undefined (NaN)."""
         value = float(self.metrics[name][self.cases.index(case)])
-        return None if np.isnan(value) else value
+        if np.isnan(value):
+            return None
+        return int(round(value)) if name == "payback_year" else value
 
     def delta(self, name: str) -> float | None:
         a, b = self.metric(name, "with"), self.metric(name, "without")

@@ -1,0 +1,31 @@
+"""Shared test settings: tolerances chosen for each kind of reference, and helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+#: Model figures against hand computations and identities (MODEL.md asks 1e-9 relative).
+RTOL_MODEL = 1e-9
+#: Money identities summed over ~1e12 USD flows: absolute slack in USD.
+ATOL_USD = 1e-3
+#: Published tables printed to 2 or 3 decimals (IRS Pub. 946 percentages).
+ATOL_TABLE_PCT = 0.0005
+#: Roots against numpy-financial's documented examples (printed to 5 decimals).
+ATOL_DOC_5DP = 5e-6
+
+
+@pytest.fixture(autouse=True)
+def _numpy_errors():
+    """A silent division by zero or overflow inside a test is a failure."""
+    with np.errstate(divide="raise", over="raise", invalid="raise"):
+        yield
+
+
+def all_scenarios() -> list[Path]:
+    return sorted(SCENARIOS.glob("*.yaml"))
