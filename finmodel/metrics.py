@@ -68,15 +68,24 @@ def _first_root(coef: np.ndarray, grid: np.ndarray) -> np.ndarray:
     ``grid`` runs from 1 toward 0. Returns NaN where no bracket exists.
     """
     n, T = coef.shape
+    # Divide out x**m (m leading zero coefficients): same roots in (0, 1], and
+    # p no longer underflows to an exact 0 near x = 0 (a false root).
+    m = np.argmax(coef != 0, axis=1)
+    idx = np.arange(T)[None, :] + m[:, None]
+    coef = np.where(idx < T, np.take_along_axis(coef, np.minimum(idx, T - 1), axis=1), 0.0)
     powers = grid[None, :] ** np.arange(T)[:, None]  # (T, G)
     vals = coef @ powers  # (n, G)
     sign = np.sign(vals)
-    exact = sign[:, 0] == 0
+    # A root may sit exactly on a grid point (p == 0 there): the sign products
+    # on both sides are then 0, not < 0, so look for zeros separately.
+    zero = sign == 0
     change = (sign[:, :-1] * sign[:, 1:]) < 0
     has = change.any(axis=1)
     k = np.argmax(change, axis=1)
+    first_zero = np.argmax(zero, axis=1)
+    exact = zero.any(axis=1) & (~has | (first_zero <= k))
     out = np.full(n, np.nan)
-    out[exact] = grid[0]
+    out[exact] = grid[first_zero[exact]]
     rows = np.flatnonzero(has & ~exact)
     if rows.size == 0:
         return out
@@ -144,8 +153,10 @@ def irr(values) -> np.ndarray:
     v = np.asarray(values, dtype=float)
     shape = v.shape[:-1]
     flat = v.reshape(-1, v.shape[-1])
+    ok = np.all(np.isfinite(flat), axis=1)
+    flat = np.where(ok[:, None], flat, 0.0)  # NaN/inf rows give NaN, without FP warnings
     scale = np.max(np.abs(flat), axis=1, keepdims=True)
-    ok = (scale[:, 0] > 0) & np.all(np.isfinite(flat), axis=1)
+    ok &= scale[:, 0] > 0
     coef = np.where(ok[:, None], flat / np.where(scale > 0, scale, 1.0), 0.0)
     has_pos = (coef > 0).any(axis=1)
     has_neg = (coef < 0).any(axis=1)

@@ -40,15 +40,23 @@ class UnitError(ValueError):
 
 def _finite(x: float, text: object) -> float:
     if not math.isfinite(x):
-        raise UnitError(f"must be a finite number, got {text!r}")
+        raise UnitError(f"must be a finite number, got {_show(text)}")
     return x
+
+
+def _float(value: int | float) -> float:
+    """``float(value)``, with inf for an integer too large for a float (refused by ``_finite``)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 def parse_number(value: object) -> float:
     """A plain finite number (bool is refused)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise UnitError(f"must be a number, got {_show(value)}")
-    return _finite(float(value), value)
+    return _finite(_float(value), value)
 
 
 def parse_money(value: object) -> float:
@@ -70,16 +78,15 @@ def parse_money(value: object) -> float:
                 f"must be money: a number or a string like '1.4T', '$250B', '35M', got {value!r}"
             )
         sign, digits, exponent, suffix = m.groups()
-        number = float(digits.replace("_", "").replace(",", "") or "nan")
-        if exponent:
-            number *= 10.0 ** int(exponent)
+        # float() of the whole mantissa and exponent: "1e400" gives inf (refused below), not OverflowError
+        number = float(digits.replace("_", "").replace(",", "") + (f"e{exponent}" if exponent else ""))
         x = number * _SUFFIX[suffix] * (-1.0 if sign else 1.0)
         return _finite(x, value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise UnitError(
             f"must be money: a number or a string like '1.4T', '$250B', '35M', got {_show(value)}"
         )
-    return _finite(float(value), value)
+    return _finite(_float(value), value)
 
 
 def parse_rate(value: object) -> float:
@@ -99,7 +106,7 @@ def parse_rate(value: object) -> float:
         return _finite(float(m.group(1)) / 100.0, value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise UnitError(f"must be a rate: a fraction like 0.35 or a percent like '35%', got {_show(value)}")
-    return _finite(float(value), value)
+    return _finite(_float(value), value)
 
 
 def parse_year_map(value: object, parse_one) -> dict[int, float]:
