@@ -15,6 +15,7 @@ the file, the line and the key path.
 from __future__ import annotations
 
 import copy
+import datetime
 import difflib
 import hashlib
 import json
@@ -222,6 +223,8 @@ class Scenario:
             parts = path.split(".")
             for part in parts[:-1]:
                 node = node.setdefault(part, {})
+            if isinstance(value, Mapping) and list(value) == [0]:
+                value = value[0]  # a scalar rate stored as a year map {0: rate}
             node[parts[-1]] = _jsonable(value)
         out["sources"] = dict(self.sources)
         for key, value in self.extras.items():
@@ -328,7 +331,7 @@ def scenario_from_dict(data: Mapping, file: str = "<dict>") -> Scenario:
 
 
 def _load_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict, dict, tuple[str, ...]]:
-    resolved = path.resolve()
+    resolved = Path(os.path.realpath(path))  # never raises, even on a symlink loop (read_yaml reports it)
     if resolved in stack:
         chain = " -> ".join(str(p.name) for p in stack + (resolved,))
         raise ScenarioError([Problem(str(path), None, "extends", f"circular extends: {chain}")])
@@ -342,8 +345,22 @@ def _load_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict, dict, tuple[
     if not isinstance(parent_ref, str) or not parent_ref.strip():
         raise ScenarioError([Problem(str(path), lines.get(("extends",)), "extends", f"must be a file path relative to this file, got {parent_ref!r}")])
     parent_path = path.parent / parent_ref
-    if not parent_path.exists():
-        raise ScenarioError([Problem(str(path), lines.get(("extends",)), "extends", f"parent file not found: {parent_path}")])
+    line = lines.get(("extends",))
+    try:
+        parent_is_file, parent_is_dir = parent_path.is_file(), parent_path.is_dir()
+    except (OSError, ValueError):
+        parent_is_file = parent_is_dir = False
+    if parent_is_dir:
+        raise ScenarioError([Problem(str(path), line, "extends", f"{parent_ref!r} is a directory; extends names a scenario file")])
+    if not parent_is_file:
+        siblings = sorted(q.name for q in parent_path.parent.glob("*.y*ml")) if parent_path.parent.is_dir() else []
+        hint = difflib.get_close_matches(parent_path.name, siblings, n=1)
+        tip = f"; did you mean '{hint[0]}'?" if hint else ""
+        raise ScenarioError([Problem(str(path), line, "extends", f"parent file not found: {parent_path}{tip}")])
+    parent_resolved = Path(os.path.realpath(parent_path))
+    if parent_resolved in stack + (resolved,):
+        chain = " -> ".join(q.name for q in stack + (resolved, parent_resolved))
+        raise ScenarioError([Problem(str(path), line, "extends", f"circular extends: {chain}")])
     parent, parent_origins, parent_files = _load_chain(parent_path, stack + (resolved,))
     parent.pop("name", None)  # the child's name defaults to its own stem
     merged = deep_merge(parent, data)
@@ -354,10 +371,23 @@ def _load_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict, dict, tuple[
 
 
 class _Ctx:
-    def __init__(self, file: str, origins: dict):
+    def __init__(self, file: str, origins: dict, files: tuple[str, ...] = ()):
         self.file = file
         self.origins = origins
+        self.files = files
         self.problems: list[Problem] = []
+
+    def latest(self, *paths: tuple) -> tuple:
+        """Of several keys that break one rule together, the one written last in the extends chain.
+
+        A child that changes ``program.years`` is told about ``program.years``
+        in its own file, not about the parent's ``analysis.end_year``. Ties go
+        to the first path given.
+        """
+        def rank(path):
+            hit = self.origins.get(tuple(path))
+            return self.files.index(hit[0]) if hit and hit[0] in self.files else -1
+        return max(paths, key=rank)
 
     def where(self, path: tuple) -> tuple[str, int | None]:
         for cut in range(len(path), -1, -1):
@@ -379,10 +409,10 @@ def _unknown(ctx: _Ctx, path: tuple, key, allowed) -> None:
 
 def _unwrap(ctx: _Ctx, path: tuple, value, sources: Mapping) -> tuple[Any, str | None, str | None]:
     """Peel a ``{value, source, note}`` wrapper; check the source exists."""
-    if _is_wrapper(value):
+    if isinstance(value, Mapping) and "value" in value:
         extra = set(value) - _WRAPPER_KEYS
-        if extra:
-            _unknown(ctx, path, sorted(extra)[0], sorted(_WRAPPER_KEYS))
+        for key in sorted(extra, key=str):
+            _unknown(ctx, path, key, sorted(_WRAPPER_KEYS))
         source = value.get("source")
         if source is not None and (not isinstance(source, str) or source not in sources):
             known = ", ".join(sorted(sources)) or "none defined"
@@ -455,17 +485,23 @@ def _parse_scalar(p: Param, value) -> Any:
 
 
 def _show(value) -> str:
+    if isinstance(value, bool):  # YAML reads yes/no/on/off as booleans: show the YAML spelling
+        return "true" if value else "false"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return f"the date {value.isoformat()}"
     return units._show(value)
 
 
 def _param_value(ctx: _Ctx, p: Param, path: tuple, value, sources):
     """Parse one written value of parameter ``p``; returns (value, source, note, ok)."""
     if p.kind == "rate_map":
-        if isinstance(value, Mapping) and not _is_wrapper(value):
+        if isinstance(value, Mapping) and "value" not in value:
             out = {}
             ok = True
             src = None
             for year, item in value.items():
+                if isinstance(year, str) and year.isdigit() and len(year) == 4:
+                    year = int(year)  # a quoted year, as in JSON (run.json's resolved scenario)
                 item, s, _ = _unwrap(ctx, path + (year,), item, sources)
                 src = src or s
                 if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2200:
@@ -525,7 +561,7 @@ def _show_default(p: Param) -> str:
 
 
 def _validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> Scenario:
-    ctx = _Ctx(file, origins)
+    ctx = _Ctx(file, origins, files)
     values: dict[str, Any] = {}
     prov: dict[str, Provenance] = {}
 
@@ -625,7 +661,8 @@ def _validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> S
     else:
         for cname, block in cats.items():
             if not isinstance(cname, str) or not _NAME.match(cname):
-                ctx.add(("categories", cname), "a category name must start with a letter and hold only letters, digits, _ or -")
+                quote = " (YAML reads an unquoted yes/no/on/off/true/false as a boolean: quote the name)" if isinstance(cname, bool) else ""
+                ctx.add(("categories", cname), "a category name must start with a letter and hold only letters, digits, _ or -" + quote)
                 continue
             if not isinstance(block, Mapping):
                 ctx.add(("categories", cname), f"must be a mapping {{share, macrs_years, ...}}, got {_show(block)}")
@@ -675,10 +712,11 @@ def _validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> S
         else:
             last_spend = start + nyears - 1
             if last_spend > end:
-                ctx.add(("analysis", "end_year"), f"spend runs to {last_spend} (start_year {start} + years {nyears} - 1) but the horizon ends in {end}")
+                key = ctx.latest(("analysis", "end_year"), ("program", "years"), ("program", "start_year"))
+                ctx.add(key, f"spend runs to {last_spend} (start_year {start} + years {nyears} - 1) but the horizon ends in {end}")
             for c in cat_names:
                 lag = values.get(f"categories.{c}.in_service_lag_years")
-                if isinstance(lag, int) and last_spend + lag > end:
+                if isinstance(lag, int) and lag > 0 and last_spend <= end < last_spend + lag:
                     ctx.add(("categories", c, "in_service_lag_years"),
                             f"spend of {last_spend} would be placed in service in {last_spend + lag}, after analysis.end_year {end}; every spend must be placed in service within the horizon")
             if end - start + 1 > 200:

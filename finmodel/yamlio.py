@@ -8,6 +8,7 @@ that an alias bomb or a very deep file is refused quickly with bounded memory.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,12 +49,16 @@ class ScenarioError(Exception):
 
 
 def key_text(path: tuple) -> str:
+    """``("policy", "amic", "rate")`` -> ``policy.amic.rate``; list indices as ``[3]``; long keys cut."""
     out = ""
     for part in path:
         if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            text = str(part)
+            if len(text) > 80:
+                text = f"{text[:60]}...({len(text):,} characters)"
+            out += ("." if out else "") + text
     return out
 
 
@@ -78,15 +83,28 @@ class _Builder:
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
             raise self.fail(node, path, f"unsupported YAML tag {node.tag!r}; only plain data is allowed")
         if isinstance(node, yaml.MappingNode):
+            # YAML merge keys (``<<: *anchor``): keys written here override
+            # merged ones and the first merged mapping wins among merged ones
+            # (YAML 1.1 merge semantics); a key written twice here is an error.
+            written = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
             self.loader.flatten_mapping(node)
+            n_merged = len(node.value) - written
             out: dict = {}
-            for key_node, value_node in node.value:
+            merged_keys: set = set()
+            for index, (key_node, value_node) in enumerate(node.value):
                 if not isinstance(key_node, yaml.ScalarNode):
                     raise self.fail(key_node, path, "mapping keys must be plain scalars")
                 key = self.scalar(key_node, path)
                 if isinstance(key, (list, dict)) or key is None:
                     raise self.fail(key_node, path, f"invalid mapping key {key!r}")
-                if key in out:
+                if index < n_merged:
+                    if key in out:
+                        continue
+                    merged_keys.add(key)
+                elif key in out and key in merged_keys:
+                    merged_keys.discard(key)
+                    self.lines.pop(path + (key,), None)
+                elif key in out:
                     first = self.lines.get(path + (key,))
                     raise self.fail(key_node, path + (key,), f"duplicate key (first written on line {first}); each key may appear once")
                 self.lines[path + (key,)] = key_node.start_mark.line + 1
@@ -101,6 +119,10 @@ class _Builder:
             return self.loader.construct_object(node, deep=False)
         except yaml.constructor.ConstructorError as exc:
             raise self.fail(node, path, f"unsupported YAML tag or value ({exc.problem}); only plain data is allowed") from None
+        except (ValueError, OverflowError):  # e.g. an integer of more than 4300 digits
+            text = str(node.value)
+            shown = text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text):,} characters)"
+            raise self.fail(node, path, f"value {shown} cannot be read as a number; write a plain number or text") from None
 
 
 def _mark_line(exc: yaml.YAMLError) -> int | None:
@@ -108,29 +130,98 @@ def _mark_line(exc: yaml.YAMLError) -> int | None:
     return mark.line + 1 if mark is not None else None
 
 
+class _Refused(Exception):
+    def __init__(self, message: str, line: int):
+        self.message = message
+        self.line = line
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, refusing deep or huge documents while composing.
+
+    PyYAML composes nodes recursively; checking the depth here turns a very
+    deep file into a clean error with a line number instead of a
+    RecursionError, and counting nodes stops a huge file before all of it is
+    composed.
+    """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        self._nodes += 1
+        try:
+            if self._depth > MAX_DEPTH + 1:
+                raise _Refused(f"nested more than {MAX_DEPTH} levels deep; refused", self.peek_event().start_mark.line + 1)
+            if self._nodes > MAX_NODES:
+                raise _Refused(f"too many YAML nodes (more than {MAX_NODES:,}); refused", self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _read_bytes(p: Path, err) -> bytes:
+    """The file's bytes, refusing anything but a regular file of bounded size."""
+    try:
+        if not p.exists():
+            raise err("broken or looping symbolic link" if p.is_symlink() else "file not found")
+        if p.is_dir():
+            raise err("is a directory, not a scenario file")
+        if not p.is_file():  # checked before opening: opening a named pipe would block
+            raise err("not a regular file (a device, pipe or socket); a scenario is a UTF-8 YAML text file")
+        with open(p, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise err("not a regular file (a device, pipe or socket); a scenario is a UTF-8 YAML text file")
+            if info.st_size > MAX_FILE_BYTES:
+                raise err(f"file is {info.st_size:,} bytes; a scenario file may be at most {MAX_FILE_BYTES:,} bytes")
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise err(f"cannot read the file: {exc.strerror or exc}") from None
+    except ValueError as exc:  # e.g. a NUL character in the path
+        raise err(f"not a usable file path: {exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise err(f"file is larger than {MAX_FILE_BYTES:,} bytes, the most a scenario file may be")
+    return raw
+
+
+def _decode(raw: bytes, err) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise err("UTF-16 text; save the scenario as UTF-8", 1)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]  # a UTF-8 byte-order mark is harmless
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise err("binary file (contains NUL bytes); a scenario is a UTF-8 YAML text file", line)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise err(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save the scenario as UTF-8", line) from None
+
+
 def read_yaml(path: str | os.PathLike) -> tuple[dict, dict[tuple, int]]:
-    """Read one YAML mapping safely; return the data and the line of each key path."""
+    """Read one YAML mapping safely; return the data and the line of each key path.
+
+    Raises
+    ------
+    ScenarioError
+        For a missing, unreadable, oversized, binary or non-UTF-8 file, a YAML
+        syntax error, a tab in the indentation, a duplicate key, a Python or
+        other non-data tag, an alias bomb (more than MAX_NODES nodes once
+        aliases are expanded) or nesting deeper than MAX_DEPTH.
+    """
     p = Path(path)
     file = str(path)
 
     def err(message: str, line: int | None = None) -> ScenarioError:
         return ScenarioError([Problem(file, line, "", message)])
 
-    if not p.exists():
-        raise err("file not found")
-    if p.is_dir():
-        raise err("is a directory, not a scenario file")
-    size = p.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise err(f"file is {size:,} bytes; a scenario file may be at most {MAX_FILE_BYTES:,} bytes")
-    raw = p.read_bytes()
-    if b"\x00" in raw:
-        raise err("binary file (contains NUL bytes); a scenario is a UTF-8 YAML text file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise err(f"not UTF-8 text (bad byte at offset {exc.start}); a scenario is a UTF-8 YAML text file") from None
-    loader = yaml.SafeLoader(text)
+    text = _decode(_read_bytes(p, err), err)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -143,7 +234,13 @@ def read_yaml(path: str | os.PathLike) -> tuple[dict, dict[tuple, int]]:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         if "\t" in text and "tab" in str(exc).lower() or "'\\t'" in str(exc):
             problem = "tab character found; YAML indentation must use spaces"
-        raise err(f"YAML syntax error: {problem}", _mark_line(exc)) from None
+        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        line = _mark_line(exc)
+        if context and context_mark is not None and context_mark.line + 1 != line:
+            problem += f" ({context} that starts on line {context_mark.line + 1})"
+        raise err(f"YAML syntax error: {problem}", line) from None
+    except _Refused as exc:
+        raise err(exc.message, exc.line) from None
     except RecursionError:
         raise err(f"nested too deeply; at most {MAX_DEPTH} levels are allowed") from None
     finally:
