@@ -1,0 +1,617 @@
+"""Memo charts: one function per chart, ``f(results, ax=None) -> Axes``.
+
+Each function only selects and sums arrays already in
+:class:`~finmodel.model.Results` (or takes the figures of
+:mod:`finmodel.memo`); it never computes a model number and never saves a
+file (:mod:`finmodel.report` does that). Amounts are plotted in USD, as in
+the results, and shown in $B by the axis formatter, so an artist's data
+equal the result arrays.
+
+With ``ax=None`` a function makes its own memo-width figure (see
+:mod:`finmodel.style`): the chart's title, the scenario's title as
+subtitle, and a footnote with the scenario's source IDs and the finmodel
+version. Given an ``ax``, it draws the data, the axes labels and the legend
+only, so charts can be combined on one figure. No function selects a
+backend or uses pyplot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from . import __version__, memo, style
+from .model import Results
+from .style import case_color, group_colors, money_axis, usd_text, year_axis
+
+__all__ = [
+    "cumulative_cash_flow",
+    "credit_by_group",
+    "treasury_cost",
+    "pv_waterfall",
+    "spend_by_group",
+    "scenario_comparison",
+    "breakeven_comparison",
+    "SCENARIO_CHARTS",
+    "COMPARE_CHARTS",
+]
+
+CASE_LABELS = memo.CASE_LABELS
+LABEL_PT = 8.0
+
+
+@contextlib.contextmanager
+def _chart(
+    ax: Axes | None, title: str, subtitle: str, foot: str, height: float = style.FIG_HEIGHT_IN
+) -> Iterator[Axes]:
+    """Draw in ``ax``, or in a new memo figure that gets title, subtitle and footnote when done."""
+    with style.memo_style():
+        own = ax is None
+        if own:
+            fig, ax = style.new_figure(height)
+        yield ax
+        if own:
+            style.add_title(fig, title, subtitle)
+            style.add_footnote(fig, foot)
+
+
+def _span(mask: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """The years from the first to the last where ``mask`` holds (all years if none)."""
+    idx = np.flatnonzero(mask)
+    if idx.size == 0:
+        return years
+    return years[idx[0] : idx[-1] + 1]
+
+
+def _no_data(ax: Axes, text: str) -> None:
+    ax.text(
+        0.5,
+        0.5,
+        text,
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        fontsize=9,
+        color=style.MUTED_TEXT,
+    )
+
+
+# --------------------------------------------------------------------------- one scenario
+
+
+def cumulative_cash_flow(results: Results, ax: Axes | None = None) -> Axes:
+    """Cumulative after-tax cash flow by year, without vs with the credit. [USD, nominal]
+
+    Lines: ``cumsum(lines["cash_flow"][case])``. A triangle marks each case's
+    funding trough (the lowest cumulative cash flow, ``-peak_funding_usd``)
+    and a ring its ``payback_year`` (MODEL.md section 9); the legend states both.
+    """
+    s = results.scenario
+    years = results.years
+    with _chart(
+        ax, "Cumulative after-tax cash flow", s.title, memo.footnote(s, __version__)
+    ) as ax:
+        handles, labels = [], []
+        for case in ("without", "with"):
+            k = results.cases.index(case)
+            cum = np.cumsum(np.asarray(results.lines["cash_flow"])[k])
+            color = case_color(case)
+            (line,) = ax.plot(years, cum, color=color, lw=2.2, gid=f"cumulative-{case}", zorder=3)
+            i = int(np.argmin(cum))
+            trough = ""
+            if cum[i] < 0:
+                ax.plot(
+                    [years[i]],
+                    [cum[i]],
+                    marker="v",
+                    ms=9,
+                    color=color,
+                    mec="white",
+                    mew=1.0,
+                    ls="none",
+                    zorder=4,
+                    gid=f"trough-{case}",
+                )
+                trough = f"trough {usd_text(cum[i])} in {years[i]}"
+            payback = results.metric("payback_year", case)
+            if payback is not None:
+                j = int(np.flatnonzero(years == payback)[0])
+                ax.plot(
+                    [payback],
+                    [cum[j]],
+                    marker="o",
+                    ms=8,
+                    mfc="white",
+                    mec=color,
+                    mew=2.2,
+                    ls="none",
+                    zorder=5,
+                    gid=f"payback-{case}",
+                )
+                pay = f"payback {payback}"
+            else:
+                pay = f"no payback by {int(years[-1])}"
+            handles.append(line)
+            labels.append(f"{CASE_LABELS[case]}: " + ", ".join(x for x in (trough, pay) if x))
+        ax.axhline(0, color="#333333", lw=0.8, zorder=2)
+        handles += [
+            Line2D([], [], marker="v", ms=8, color="#444444", ls="none"),
+            Line2D([], [], marker="o", ms=7, mfc="white", mec="#444444", mew=2, ls="none"),
+        ]
+        labels += ["Funding trough", "Payback year"]
+        style.legend_above(ax, handles, labels, max_cols=2)
+        ax.margins(y=0.08)
+        money_axis(ax)
+        year_axis(ax, years)
+        ax.set_ylabel("Cumulative cash flow, nominal")
+    return ax
+
+
+def credit_by_group(results: Results, ax: Axes | None = None, case: str = "with") -> Axes:
+    """Credit earned by category group and year (stacked bars), and the credit's cash (line). [USD]
+
+    Bars: ``lines["credit_earned"][case]`` summed over the categories of each
+    group, by placed-in-service year; groups that earn nothing are left out.
+    Line: ``lines["credit_cash"][case]``, the cash received (direct pay or
+    transfer proceeds, after the payment lag).
+    """
+    s = results.scenario
+    years = results.years
+    title = "AMIC credit earned by asset group, and cash received"
+    with _chart(ax, title, s.title, memo.footnote(s, __version__)) as ax:
+        groups, earned = memo.group_totals(results, "credit_earned", case)
+        cash = np.asarray(results.lines["credit_cash"])[results.cases.index(case)]
+        colors = group_colors(groups)
+        shown = _span((earned.sum(axis=0) != 0) | (cash != 0), years)
+        handles, labels = [], []
+        bottom = np.zeros(len(years))
+        for g, values in zip(groups, earned, strict=True):
+            if not np.any(values):
+                continue
+            ax.bar(
+                years,
+                values,
+                bottom=bottom,
+                width=0.72,
+                color=colors[g],
+                edgecolor="white",
+                linewidth=0.5,
+                gid=f"credit-{g}",
+                zorder=2,
+            )
+            bottom = bottom + values
+            handles.append(Patch(facecolor=colors[g]))
+            labels.append(f"Earned: {memo._name(g)}")
+        if handles:
+            how = {
+                "direct_pay": "direct pay",
+                "transfer": f"transfer at {s['policy.amic.transfer_price'] * 100:g}¢",
+            }.get(s["policy.amic.monetization"], s["policy.amic.monetization"])
+            lag = int(s["policy.amic.payment_lag_years"])
+            keep = (years >= shown[0]) & (years <= shown[-1])
+            (line,) = ax.plot(
+                years[keep],
+                cash[keep],
+                color="#000000",
+                lw=1.8,
+                marker="o",
+                ms=4.5,
+                gid="credit-cash",
+                zorder=3,
+            )
+            handles.append(line)
+            labels.append(f"Cash received ({how}, {lag}-year lag)")
+            style.legend_above(ax, handles, labels)
+        else:
+            _no_data(ax, "No property earns the credit in this scenario")
+        money_axis(ax)
+        year_axis(ax, shown)
+        ax.set_ylabel("Credit per year, nominal")
+    return ax
+
+
+def treasury_cost(results: Results, ax: Axes | None = None, case: str = "with") -> Axes:
+    """The Treasury's cost by year, with the budget window shaded and its total written. [USD]
+
+    Bars: ``lines["fiscal_cost"][case]`` (MODEL.md section 10: the credit's
+    cost plus the income tax given up, less recapture); a negative bar is a
+    year in which the Treasury collects more than under current law. The
+    shaded band spans the window ``fiscal.window_start`` ..
+    ``window_start + window_years - 1``; its total is ``fiscal_cost_window_usd``.
+    """
+    s = results.scenario
+    years = results.years
+    k = results.cases.index(case)
+    title = "Cost to the Treasury by year"
+    with _chart(ax, title, s.title, memo.footnote(s, __version__)) as ax:
+        cost = np.asarray(results.lines["fiscal_cost"])[k]
+        colors = np.where(cost >= 0, style.COST_COLOR, style.SAVING_COLOR)
+        ax.bar(years, cost, width=0.72, color=colors, gid="fiscal-cost", zorder=2)
+        fiscal = results.fiscal(case)
+        start, end = fiscal["window"]
+        ax.axvspan(start - 0.5, end + 0.5, color="#E9E9E9", zorder=0, lw=0, gid="fiscal-window")
+        ax.axhline(0, color="#333333", lw=0.8, zorder=2)
+        top = max(float(cost.max()), 0.0)
+        low = min(float(cost.min()), 0.0)
+        span = top - low if top > low else 1.0
+        ax.set_ylim(low - 0.05 * span, top + 0.32 * span)
+        rate = float(np.asarray(results.inputs.fiscal_discount_rate))
+        text = (
+            f"{end - start + 1}-year window {start}\u2013{end}: {usd_text(fiscal['fiscal_cost_window_usd'])}\n"
+            f"PV at {rate * 100:g}%, {int(years[0])}\u2013{int(years[-1])}: {usd_text(fiscal['fiscal_cost_pv_usd'])}"
+        )
+        mid = (max(start, years[0]) + min(end, years[-1])) / 2
+        ax.text(
+            mid,
+            0.97,
+            text,
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="top",
+            fontsize=9,
+            fontweight="bold",
+            color="#222222",
+            gid="fiscal-window-total",
+        )
+        handles = [
+            Patch(facecolor=style.COST_COLOR),
+            Patch(facecolor=style.SAVING_COLOR),
+            Patch(facecolor="#E9E9E9"),
+        ]
+        labels = [
+            "Cost to the Treasury",
+            "Treasury collects more",
+            f"Budget window {start}\u2013{end}",
+        ]
+        style.legend_above(ax, handles, labels)
+        money_axis(ax)
+        year_axis(ax, years)
+        ax.set_ylabel("Treasury cost per year, nominal")
+    return ax
+
+
+def pv_waterfall(results: Results, ax: Axes | None = None) -> Axes:
+    """The owner's cost in present value: spend, credit, basis-reduction tax, other tax, net cost. [USD]
+
+    Bars are :func:`finmodel.memo.pv_waterfall`'s, where each is defined
+    from Results lines: PV of spend; minus the PV of the credit's cash; plus
+    the tax on the depreciation lost to the basis reduction; plus every other
+    change in the owner's cash flow; equal to the net cost, ``PV(spend) -
+    delta NPV``. Totals are grey and start at zero; a step that adds to the
+    cost is vermillion, one that lowers it green.
+    """
+    s = results.scenario
+    inp = results.inputs
+    title = "The owner's cost of the build-out, in present value"
+    with _chart(ax, title, s.title, memo.footnote(s, __version__)) as ax:
+        bars = memo.pv_waterfall(results)
+        x = np.arange(len(bars))
+        running = 0.0
+        tops = []
+        for i, bar in enumerate(bars):
+            if bar.total:
+                bottom, color = 0.0, style.TOTAL_COLOR
+                running = bar.value_usd
+            else:
+                bottom = running
+                color = style.COST_COLOR if bar.value_usd > 0 else style.SAVING_COLOR
+                running += bar.value_usd
+            ax.bar(
+                x[i],
+                bar.value_usd,
+                bottom=bottom,
+                width=0.62,
+                color=color,
+                gid=f"waterfall-{bar.key}",
+                zorder=2,
+            )
+            tops.append(max(bottom, bottom + bar.value_usd))
+            label = usd_text(bar.value_usd, sign=not bar.total)
+            ax.annotate(
+                label,
+                (x[i], tops[-1]),
+                xytext=(0, 3),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=LABEL_PT + 0.5,
+                gid=f"waterfall-label-{bar.key}",
+            )
+            if i + 1 < len(bars):
+                ax.plot(
+                    [x[i] + 0.31, x[i + 1] - 0.31],
+                    [running, running],
+                    color="#888888",
+                    lw=0.8,
+                    ls=(0, (2, 2)),
+                    zorder=1,
+                )
+        ax.set_xticks(x, [b.label for b in bars])
+        ax.tick_params(axis="x", length=0)
+        ax.set_xlim(-0.6, len(bars) - 0.4)
+        ax.set_ylim(min(0.0, min(b.value_usd for b in bars if b.total)), max(tops) * 1.12)
+        ax.axhline(0, color="#333333", lw=0.8, zorder=2)
+        money_axis(ax)
+        r = float(inp.discount_rate[results.cases.index("with")])
+        ax.set_ylabel(f"PV at {r * 100:g}%, {inp.valuation_year} dollars")
+        handles = [
+            Patch(facecolor=style.TOTAL_COLOR),
+            Patch(facecolor=style.SAVING_COLOR),
+            Patch(facecolor=style.COST_COLOR),
+        ]
+        style.legend_above(ax, handles, ["Total", "Lowers the cost", "Raises the cost"])
+    return ax
+
+
+def spend_by_group(results: Results, ax: Axes | None = None) -> Axes:
+    """Spend by category group and year (stacked area), with property placed in service (line). [USD]
+
+    Areas: ``lines["spend"]`` of the ``with`` case (the same in both cases)
+    summed over the categories of each group, drawn as one-year-wide steps
+    (an area with sloped edges would suggest spend between years). Line:
+    ``lines["in_service"]`` summed over all categories, the cost placed in
+    service each year.
+    """
+    s = results.scenario
+    years = results.years
+    title = "Spend by asset group, and property placed in service"
+    with _chart(ax, title, s.title, memo.footnote(s, __version__)) as ax:
+        groups, spend = memo.group_totals(results, "spend", "with")
+        _, placed = memo.group_totals(results, "in_service", "with")
+        total_placed = placed.sum(axis=0)
+        shown = _span((spend.sum(axis=0) != 0) | (total_placed != 0), years)
+        keep = (years >= shown[0]) & (years <= shown[-1])
+        colors = group_colors(groups)
+        # Each year's amount is a block one year wide (step at mid-year), padded half a year at both ends.
+        x = np.concatenate([[shown[0] - 0.5], years[keep], [shown[-1] + 0.5]])
+        y = np.concatenate([spend[:, keep][:, :1], spend[:, keep], spend[:, keep][:, -1:]], axis=1)
+        polys = ax.stackplot(
+            x,
+            y,
+            colors=[colors[g] for g in groups],
+            step="mid",
+            edgecolor="white",
+            linewidth=0.6,
+            zorder=2,
+        )
+        for g, poly in zip(groups, polys, strict=True):
+            poly.set_gid(f"spend-{g}")
+        (line,) = ax.plot(
+            years[keep],
+            total_placed[keep],
+            color="#000000",
+            lw=1.8,
+            ls=(0, (4, 2)),
+            marker="o",
+            ms=4,
+            gid="in-service",
+            zorder=3,
+        )
+        handles = [Patch(facecolor=colors[g]) for g in groups] + [line]
+        labels = [f"Spend: {memo._name(g)}" for g in groups] + ["Placed in service (all groups)"]
+        style.legend_above(ax, handles, labels, max_cols=3)
+        money_axis(ax)
+        year_axis(ax, shown)
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel("USD per year, nominal")
+    return ax
+
+
+# --------------------------------------------------------------------------- several scenarios
+
+
+def _compare_height(n: int) -> float:
+    return max(style.FIG_HEIGHT_IN, 2.2 + 0.42 * n)
+
+
+def _common_window(results: Sequence[Results]) -> str | None:
+    windows = {tuple(r.fiscal("with")["window"]) for r in results}
+    if len(windows) == 1:
+        start, end = next(iter(windows))
+        return f"{start}\u2013{end}"
+    return None
+
+
+def _bar_labels(
+    ax: Axes,
+    y: np.ndarray,
+    values: Sequence[float | None],
+    texts: Sequence[str],
+    gid: str,
+    inside: bool = False,
+) -> None:
+    """Value labels of horizontal bars: past the bar's end, or (``inside``) in white at its base when it fits.
+
+    Call after the axis limits are final: fitting is measured in pixels.
+    """
+    renderer = style._renderer(ax.figure)
+    for yi, v, text in zip(y, values, texts, strict=True):
+        v = 0.0 if v is None or not np.isfinite(v) else v
+        if inside and v > 0:
+            label = ax.annotate(
+                text,
+                (0, yi),
+                xytext=(4, 0),
+                textcoords="offset points",
+                ha="left",
+                va="center",
+                fontsize=LABEL_PT,
+                color="white",
+                fontweight="bold",
+                gid=f"inside-{gid}",
+            )
+            length = ax.transData.transform((v, yi))[0] - ax.transData.transform((0, yi))[0]
+            if label.get_window_extent(renderer).width + 8 <= length:
+                continue
+            label.remove()
+        ax.annotate(
+            text,
+            (v, yi),
+            xytext=(3 if v >= 0 else -3, 0),
+            textcoords="offset points",
+            ha="left" if v >= 0 else "right",
+            va="center",
+            fontsize=LABEL_PT,
+            gid=gid,
+        )
+
+
+def _hbar_limits(ax: Axes, values: Sequence[float]) -> None:
+    finite = [v for v in values if v is not None and np.isfinite(v)]
+    hi = max([0.0] + finite)
+    lo = min([0.0] + finite)
+    span = (hi - lo) or 1.0
+    ax.set_xlim(lo - (0.2 * span if lo < 0 else 0.0), hi + 0.2 * span)
+
+
+def scenario_comparison(results: Sequence[Results], ax: Axes | None = None) -> Axes:
+    """Per scenario: the change in the owner's NPV and the Treasury's cost in the budget window. [USD]
+
+    Bars: ``delta("npv_usd")`` (with minus without, PV at the scenario's
+    discount rate) and ``fiscal_cost_window_usd`` (nominal, summed over the
+    window), one pair per scenario, in the order given.
+    """
+    results = list(results)
+    names = [r.scenario.name for r in results]
+    window = _common_window(results)
+    subtitle = "Owner's change in NPV (with minus without AMIC) and Treasury cost " + (
+        f"in {window}" if window else "in each scenario's budget window"
+    )
+    foot = memo.footnote([r.scenario for r in results], __version__)
+    with _chart(
+        ax,
+        "Value to the owner and cost to the Treasury, by scenario",
+        subtitle,
+        foot,
+        _compare_height(len(results)),
+    ) as ax:
+        y = np.arange(len(results))[::-1].astype(float)
+        h = 0.38
+        d_npv = [r.delta("npv_usd") for r in results]
+        cost = [r.fiscal("with")["fiscal_cost_window_usd"] for r in results]
+        clean = [np.nan if v is None else v for v in d_npv]
+        ax.barh(
+            y + h / 2, clean, height=h, color=case_color("with"), gid="compare-delta-npv", zorder=2
+        )
+        ax.barh(
+            y - h / 2,
+            cost,
+            height=h,
+            color=style.COST_COLOR,
+            gid="compare-fiscal-window",
+            zorder=2,
+        )
+        _bar_labels(
+            ax, y + h / 2, d_npv, [usd_text(v, sign=True) for v in d_npv], "compare-label-npv"
+        )
+        _bar_labels(ax, y - h / 2, cost, [usd_text(v) for v in cost], "compare-label-cost")
+        ax.set_yticks(y, names)
+        ax.tick_params(axis="y", length=0)
+        ax.set_ylim(y.min() - 0.6, y.max() + 0.6)
+        ax.axvline(0, color="#333333", lw=0.8, zorder=3)
+        ax.grid(axis="y", visible=False)
+        ax.grid(axis="x", visible=True)
+        _hbar_limits(ax, clean + cost)
+        money_axis(ax, axis="x")
+        rates = sorted({float(r.inputs.discount_rate[r.cases.index("with")]) for r in results})
+        rate = f"{rates[0] * 100:g}%" if len(rates) == 1 else "each scenario's rate"
+        labels = [
+            f"Change in owner's NPV (PV at {rate})",
+            f"Treasury cost {window or 'in window'} (nominal)",
+        ]
+        style.legend_above(
+            ax, [Patch(facecolor=case_color("with")), Patch(facecolor=style.COST_COLOR)], labels
+        )
+    return ax
+
+
+def breakeven_comparison(results: Sequence[Results], ax: Axes | None = None) -> Axes:
+    """Per scenario: the break-even revenue per GW-year without and with the credit. [USD/GW-year]
+
+    Bars: ``breakeven_revenue_usd_per_gw_year`` of each case (MODEL.md
+    section 9: the revenue per GW-year at which NPV is zero). A dashed line
+    marks the revenue the scenarios assume, when they all assume the same.
+    """
+    results = list(results)
+    names = [r.scenario.name for r in results]
+    foot = memo.footnote([r.scenario for r in results], __version__)
+    subtitle = f"{len(results)} scenarios; revenue per GW of capacity per year at which the program's NPV is zero"
+    with _chart(
+        ax,
+        "Break-even compute price, without vs with AMIC",
+        subtitle,
+        foot,
+        _compare_height(len(results)),
+    ) as ax:
+        y = np.arange(len(results))[::-1].astype(float)
+        h = 0.38
+        handles, labels, everything = [], [], []
+        series = {}
+        for offset, case in ((h / 2, "without"), (-h / 2, "with")):
+            values = [r.metric("breakeven_revenue_usd_per_gw_year", case) for r in results]
+            clean = [np.nan if v is None else v for v in values]
+            ax.barh(
+                y + offset,
+                clean,
+                height=h,
+                color=case_color(case),
+                gid=f"breakeven-{case}",
+                zorder=2,
+            )
+            series[case] = (y + offset, values)
+            handles.append(Patch(facecolor=case_color(case)))
+            labels.append(CASE_LABELS[case])
+            everything += clean
+        assumed = {
+            float(np.asarray(r.inputs.revenue_usd_per_gw_year)[r.cases.index("with")])
+            for r in results
+        }
+        if len(assumed) == 1:
+            value = assumed.pop()
+            line = ax.axvline(
+                value, color="#000000", lw=1.2, ls=(0, (4, 2)), zorder=3, gid="assumed-revenue"
+            )
+            handles.append(line)
+            labels.append(f"Assumed revenue, {usd_text(value, digits=2)}")
+            everything.append(value)
+        ax.set_yticks(y, names)
+        ax.tick_params(axis="y", length=0)
+        ax.set_ylim(y.min() - 0.6, y.max() + 0.6)
+        ax.grid(axis="y", visible=False)
+        ax.grid(axis="x", visible=True)
+        ax.axvline(0, color="#333333", lw=0.8, zorder=3)
+        _hbar_limits(ax, everything)
+        money_axis(ax, axis="x")
+        ax.set_xlabel("Revenue per GW-year, nominal")
+        for case, (yy, values) in series.items():
+            _bar_labels(
+                ax,
+                yy,
+                values,
+                [usd_text(v, digits=2) for v in values],
+                f"breakeven-label-{case}",
+                inside=True,
+            )
+        style.legend_above(ax, handles, labels)
+    return ax
+
+
+#: The charts of one scenario's memo pack, by file stem.
+SCENARIO_CHARTS = {
+    "cumulative_cash_flow": cumulative_cash_flow,
+    "credit_by_group": credit_by_group,
+    "treasury_cost": treasury_cost,
+    "pv_waterfall": pv_waterfall,
+    "spend_by_group": spend_by_group,
+}
+
+#: The charts of a comparison across scenarios, by file stem.
+COMPARE_CHARTS = {
+    "scenario_comparison": scenario_comparison,
+    "breakeven_comparison": breakeven_comparison,
+}

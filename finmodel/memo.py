@@ -1,0 +1,667 @@
+"""Memo text and tables built from :class:`~finmodel.model.Results`: pure, no files, no plotting.
+
+Everything a memo pack states is derived here from the results and the
+scenario, never typed in: the summary table (Markdown and spreadsheet rows),
+the headline sentences, the inputs listing with each value's provenance, the
+present-value waterfall, the chart footnote and the cross-scenario table.
+:mod:`finmodel.report` writes these to files and :mod:`finmodel.charts`
+draws them.
+
+Money is nominal USD; shown in billions (``$195.7B``) with a true minus
+sign (U+2212) for negative amounts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .model import Results
+from .scenario import PARAMETERS, Problem, Scenario, ScenarioError
+from .timeline import discount_factors
+
+__all__ = [
+    "ASSUMPTION_PREFIX",
+    "usd",
+    "group_totals",
+    "WaterfallBar",
+    "pv_waterfall",
+    "sources_used",
+    "footnote",
+    "summary_rows",
+    "summary_markdown",
+    "headline_sentences",
+    "inputs_table",
+    "sources_table",
+    "cashflow_table",
+    "check_same_grid",
+    "compare_table",
+    "compare_markdown",
+]
+
+#: Source IDs that start with this are stated assumptions, not published sources (scenarios/base.yaml).
+ASSUMPTION_PREFIX = "asm-"
+MINUS = "\u2212"
+CASE_LABELS = {"without": "Without AMIC", "with": "With AMIC"}
+
+
+def usd(x: float | None, digits: int = 1, sign: bool = False, unit: str = "B") -> str:
+    """``1.957e11 -> '$195.7B'``; ``sign`` adds ``+``; a true minus; None gives ``n/a``.
+
+    >>> usd(-1.477e11), usd(1.957e11, sign=True), usd(None)
+    ('−$147.7B', '+$195.7B', 'n/a')
+    """
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return "n/a"
+    scale = {"M": 1e6, "B": 1e9, "T": 1e12}[unit]
+    value = round(x / scale, digits)
+    lead = MINUS if value < 0 else ("+" if sign and value > 0 else "")
+    return f"{lead}${abs(value):,.{digits}f}{unit}"
+
+
+def _pct(x: float | None, digits: int = 1) -> str:
+    return "n/a" if x is None else f"{x * 100:.{digits}f}%".replace("-", MINUS)
+
+
+def _pp(x: float | None, digits: int = 1) -> str:
+    if x is None:
+        return "n/a"
+    value = round(x * 100, digits)
+    lead = MINUS if value < 0 else ("+" if value > 0 else "")
+    return f"{lead}{abs(value):.{digits}f} pp"
+
+
+def _name(text: str) -> str:
+    return text.replace("_", " ")
+
+
+def _join(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# --------------------------------------------------------------------------- selections
+
+
+def group_totals(
+    results: Results, line: str, case: str = "with"
+) -> tuple[tuple[str, ...], np.ndarray]:
+    """A per-category line of one case summed by category group: ``(groups, array (G, T))`` [USD].
+
+    Groups are in the order their first category appears in the scenario.
+    """
+    k = results.cases.index(case)
+    values = np.asarray(results.lines[line])[k]
+    groups = tuple(dict.fromkeys(results.inputs.groups))
+    index = np.array([groups.index(g) for g in results.inputs.groups])
+    out = np.zeros((len(groups), values.shape[-1]))
+    np.add.at(out, index, values)
+    return groups, out
+
+
+# --------------------------------------------------------------------------- waterfall
+
+
+@dataclass(frozen=True)
+class WaterfallBar:
+    """One bar: ``value_usd`` is the bar's signed height (a total is measured from 0). [USD, PV]"""
+
+    key: str
+    label: str
+    value_usd: float
+    total: bool
+
+
+def pv_waterfall(
+    results: Results, case: str = "with", base: str = "without"
+) -> list[WaterfallBar]:
+    """The owner's net cost of the build-out in present value, from spend to net cost.
+
+    All terms are discounted at the ``case``'s ``finance.discount_rate`` to
+    ``finance.valuation_year``, ``PV(x) = sum_t x[t] * DF(t)`` (MODEL.md
+    section 2). With ``w`` the ``case`` and ``o`` the ``base`` case:
+
+    - ``spend``: ``PV(sum_c spend[w, c, t])``, the capital spend (a cost, positive);
+    - ``credit``: ``-PV(credit_cash[w] - credit_cash[o])``, the credit's cash
+      (direct pay, or transfer proceeds), which lowers the cost; equals
+      ``-pv_credit_usd`` when ``o`` earns no credit;
+    - ``basis``: the tax on the deductions lost to the basis reduction,
+      ``PV(rate_w * dTI)`` with ``dTI[t] = sum_c (depreciation[o] - depreciation[w])[c, t]``
+      plus, in ``end_year`` with a book terminal value, the higher terminal
+      gain ``sum_c (remaining_basis[o] - remaining_basis[w])[c]``; ``rate_w``
+      is the case's ``tax.corporate_rate``;
+    - ``other``: every other change in the owner's cash flow, with sign
+      flipped: ``-PV(cash_flow[w] - cash_flow[o]) - credit - basis``. It holds
+      recapture paid back (section 4) net of the tax saved by deducting it,
+      and, with ``tax.capacity: standalone``, the timing of loss
+      carry-forwards (the ``basis`` bar is then the first-order effect at the
+      statutory rate);
+    - ``net``: ``spend + credit + basis + other = PV(spend) - PV(cash_flow[w] - cash_flow[o])``,
+      which is ``PV(spend) - delta npv_usd`` when both cases share one
+      discount rate.
+
+    The bars add up by construction; the test checks ``net`` against the
+    model's own ``npv_usd`` metrics.
+    """
+    inp = results.inputs
+    w, o = results.cases.index(case), results.cases.index(base)
+    L = results.lines
+    df = discount_factors(inp.discount_rate[w], inp.years, inp.valuation_year)
+
+    def pv(x):
+        return float(np.sum(np.asarray(x) * df))
+
+    spend = pv(np.asarray(L["spend"])[w].sum(axis=0))
+    credit = -pv(np.asarray(L["credit_cash"])[w] - np.asarray(L["credit_cash"])[o])
+    dep = np.asarray(L["depreciation"])
+    d_ti = (dep[o] - dep[w]).sum(axis=0)
+    if inp.terminal_book:
+        rb = np.asarray(L["remaining_basis"])
+        last = inp.years == inp.end_year
+        d_ti = d_ti + last * float((rb[o] - rb[w]).sum())
+    basis = pv(float(inp.corporate_rate[w]) * d_ti)
+    d_cf = pv(np.asarray(L["cash_flow"])[w] - np.asarray(L["cash_flow"])[o])
+    other = -d_cf - credit - basis
+    net = spend + credit + basis + other
+    rate = float(inp.discount_rate[w])
+    return [
+        WaterfallBar("spend", f"Spend\n(PV at {rate * 100:g}%)", spend, True),
+        WaterfallBar("credit", "Credit\ncash", credit, False),
+        WaterfallBar("basis", "Tax on basis\nreduction", basis, False),
+        WaterfallBar("other", "Other tax\nchanges", other, False),
+        WaterfallBar("net", "Net cost\nwith credit", net, True),
+    ]
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _wrapper_sources(node, out: list[str]) -> None:
+    if isinstance(node, Mapping):
+        source = node.get("source") if "value" in node else None
+        if isinstance(source, str):
+            out.append(source)
+        for value in node.values():
+            _wrapper_sources(value, out)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _wrapper_sources(value, out)
+
+
+def _raw_at(scenario: Scenario, path: str):
+    node: Any = scenario.raw
+    for part in path.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        if part not in node:
+            try:
+                part = int(part)  # year-map keys
+            except ValueError:
+                return None
+            if part not in node:
+                return None
+        node = node[part]
+    return node
+
+
+def _path_sources(scenario: Scenario, path: str) -> list[str]:
+    found: list[str] = []
+    _wrapper_sources(_raw_at(scenario, path), found)
+    prov = scenario.provenance.get(path)
+    if prov is not None and prov.source:
+        found.insert(0, prov.source)
+    return [s for s in dict.fromkeys(found) if s in scenario.sources]
+
+
+def sources_used(scenario: Scenario) -> list[str]:
+    """Source IDs that some value of the scenario cites, in the order the values are declared.
+
+    Each value's ``{value, source}`` wrapper counts, including those inside
+    year maps and spend-share lists; sources listed but cited by no value
+    (for instance one replaced by a variant) are left out.
+    """
+    found: list[str] = []
+    for path in scenario.values:
+        if path != "categories":
+            found.extend(_path_sources(scenario, path))
+    _wrapper_sources(scenario.raw, found)
+    return [s for s in dict.fromkeys(found) if s in scenario.sources]
+
+
+def footnote(scenarios: Scenario | Sequence[Scenario], version: str) -> str:
+    """The chart footnote: published source IDs, the count of assumptions, ``finmodel VERSION``."""
+    scenarios = [scenarios] if isinstance(scenarios, Scenario) else list(scenarios)
+    ids = list(dict.fromkeys(s for sc in scenarios for s in sources_used(sc)))
+    cited = [s for s in ids if not s.startswith(ASSUMPTION_PREFIX)]
+    assumed = [s for s in ids if s.startswith(ASSUMPTION_PREFIX)]
+    n = len(assumed)
+    if cited:
+        text = "Sources: " + ", ".join(cited)
+        text += (
+            f"; plus {n} stated assumption{'s' if n != 1 else ''} ({ASSUMPTION_PREFIX}*)."
+            if n
+            else "."
+        )
+    elif n:
+        text = f"Sources: {n} stated assumption{'s' if n != 1 else ''} ({ASSUMPTION_PREFIX}*)."
+    else:
+        text = "No sources cited in the scenario."
+    who = f"scenario {scenarios[0].name}" if len(scenarios) == 1 else f"{len(scenarios)} scenarios"
+    return f"{text} Model: finmodel {version}, {who}."
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def _metric_cells(results: Results, name: str) -> tuple[str, str, str]:
+    a, b, d = results.metric(name, "without"), results.metric(name, "with"), results.delta(name)
+    end = int(results.years[-1])
+    if name == "irr":
+        return _pct(a), _pct(b), _pp(d)
+    if name == "payback_year":
+
+        def year(y):
+            return f"none by {end}" if y is None else str(y)
+
+        dd = (
+            "n/a"
+            if d is None
+            else (
+                "0 years"
+                if d == 0
+                else f"{MINUS if d < 0 else '+'}{abs(d)} year{'s' if abs(d) != 1 else ''}"
+            )
+        )
+        return year(a), year(b), dd
+    if name == "breakeven_revenue_usd_per_gw_year":
+        return usd(a, 2), usd(b, 2), usd(d, 2, sign=True)
+    return usd(a), usd(b), usd(d, sign=True)
+
+
+def summary_rows(results: Results) -> list[tuple[str, str, str, str]]:
+    """The memo table: (label, without, with, change), money in $B, first row the header.
+
+    Rows: NPV, IRR, payback year, peak funding need, credit earned, PV of
+    credit cash, break-even revenue per GW-year (MODEL.md section 9), then
+    the Treasury's cost in the budget window and in present value (section 10).
+    """
+    inp = results.inputs
+    r = float(inp.discount_rate[results.cases.index("with")])
+    vy = inp.valuation_year
+    labels = {
+        "npv_usd": f"NPV at {r * 100:g}%, {vy} dollars",
+        "irr": "IRR",
+        "payback_year": "Payback year",
+        "peak_funding_usd": "Peak funding need",
+        "credit_earned_usd": "Credit earned (nominal)",
+        "pv_credit_usd": f"PV of credit cash at {r * 100:g}%",
+        "breakeven_revenue_usd_per_gw_year": "Break-even revenue per GW-year",
+    }
+    rows = [("", CASE_LABELS["without"], CASE_LABELS["with"], "Change")]
+    for name, label in labels.items():
+        rows.append((label, *_metric_cells(results, name)))
+    fiscal = results.fiscal("with")
+    start, end = fiscal["window"]
+    fr = float(np.asarray(inp.fiscal_discount_rate))
+    rows.append(
+        (f"Treasury cost {start}\u2013{end}", "", "", usd(fiscal["fiscal_cost_window_usd"]))
+    )
+    rows.append(
+        (
+            f"Treasury cost, PV at {fr * 100:g}% ({int(results.years[0])}\u2013{int(results.years[-1])})",
+            "",
+            "",
+            usd(fiscal["fiscal_cost_pv_usd"]),
+        )
+    )
+    return rows
+
+
+def _md_table(rows: Sequence[Sequence[str]], align: Sequence[str]) -> str:
+    head, *body = rows
+    out = [
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join(":---" if a == "l" else "---:" for a in align) + "|",
+    ]
+    out += ["| " + " | ".join(r) + " |" for r in body]
+    return "\n".join(out)
+
+
+def headline_sentences(results: Results) -> list[str]:
+    """Three to five sentences with the headline numbers, units and years, computed from ``results``.
+
+    What the extension is worth in present value, what the credit is and
+    when it is paid, what it costs the Treasury in the budget window and in
+    present value, how it moves the break-even compute price, and how it
+    moves IRR, payback and the funding need.
+    """
+    s = results.scenario
+    inp = results.inputs
+    k = results.cases.index("with")
+    r = float(inp.discount_rate[k])
+    vy = inp.valuation_year
+    first, last = int(results.years[0]), int(results.years[-1])
+    eligible = [_name(x) for x in s["policy.amic.eligible"]]
+    what = f"the AMIC to {_join(eligible)}" if eligible else "the AMIC with no eligible category"
+    d_npv = results.delta("npv_usd")
+    npv_o, npv_w = results.metric("npv_usd", "without"), results.metric("npv_usd", "with")
+    verb = "raises" if (d_npv or 0) >= 0 else "lowers"
+    out = [
+        f"Extending {what} {verb} the program's net present value by {usd(abs(d_npv or 0.0))} "
+        f"(at {r * 100:g}% a year, in {vy} dollars), from {usd(npv_o)} to {usd(npv_w)}."
+    ]
+    earned = np.asarray(results.lines["credit_earned"])[k].sum(axis=0)
+    if np.any(earned > 0):
+        y0, y1 = int(results.years[earned > 0][0]), int(results.years[earned > 0][-1])
+        span = str(y0) if y0 == y1 else f"{y0}\u2013{y1}"
+        how = s["policy.amic.monetization"]
+        paid = {
+            "direct_pay": "paid out by direct pay",
+            "transfer": f"sold by transfer at {s['policy.amic.transfer_price'] * 100:g} cents per dollar",
+        }.get(how, how)
+        lag = int(s["policy.amic.payment_lag_years"])
+        out.append(
+            f"The property placed in service in {span} earns {usd(results.metric('credit_earned_usd', 'with'))} of credit; "
+            f"{paid} {lag} year{'s' if lag != 1 else ''} later, it is worth {usd(results.metric('pv_credit_usd', 'with'))} in present value."
+        )
+    fiscal = results.fiscal("with")
+    ws, we = fiscal["window"]
+    cost_w = fiscal["fiscal_cost_window_usd"]
+    fr = float(np.asarray(inp.fiscal_discount_rate))
+    out.append(
+        f"It {'costs the Treasury' if cost_w >= 0 else 'saves the Treasury'} {usd(abs(cost_w))} in the "
+        f"{we - ws + 1}-year budget window {ws}\u2013{we}, and {usd(fiscal['fiscal_cost_pv_usd'])} in present value "
+        f"over {first}\u2013{last} (at {fr * 100:g}%)."
+    )
+    be_o = results.metric("breakeven_revenue_usd_per_gw_year", "without")
+    be_w = results.metric("breakeven_revenue_usd_per_gw_year", "with")
+    if be_o is not None and be_w is not None:
+        change = (be_w - be_o) / be_o if be_o else None
+        rel = f" ({change * 100:+.0f}%)".replace("-", MINUS) if change is not None else ""
+        assumed = float(np.asarray(inp.revenue_usd_per_gw_year)[k])
+        verb = "lowers" if be_w <= be_o else "raises"
+        out.append(
+            f"It {verb} the break-even compute price, the revenue per GW-year at which the program's NPV is zero, "
+            f"from {usd(be_o, 2)} to {usd(be_w, 2)} per GW-year{rel}, against an assumed {usd(assumed, 2)}."
+        )
+    else:
+        out.append(
+            "The break-even compute price is not defined: the scenario delivers no capacity."
+        )
+    irr_o, irr_w = results.metric("irr", "without"), results.metric("irr", "with")
+    pb_o, pb_w = results.metric("payback_year", "without"), results.metric("payback_year", "with")
+
+    def pb(y):
+        return f"no payback by {last}" if y is None else str(y)
+
+    out.append(
+        f"The IRR moves from {_pct(irr_o)} to {_pct(irr_w)}, payback from {pb(pb_o)} to {pb(pb_w)}, "
+        f"and the peak funding need from {usd(results.metric('peak_funding_usd', 'without'))} to "
+        f"{usd(results.metric('peak_funding_usd', 'with'))}."
+    )
+    return out
+
+
+def summary_markdown(results: Results, version: str | None = None) -> str:
+    """``summary.md``: title, headline sentences, the memo table, and what the figures mean."""
+    s = results.scenario
+    first, last = int(results.years[0]), int(results.years[-1])
+    lines = [
+        f"# {s.title}",
+        "",
+        f"Scenario `{s.name}`; years {first}\u2013{last}; nominal USD, $B = billion.",
+        "",
+    ]
+    lines += [" ".join(headline_sentences(results)), ""]
+    lines += [_md_table(summary_rows(results), "lrrr"), ""]
+    lines += [
+        "Change = with minus without. Treasury cost = the credit's cost plus the income tax given up "
+        "(MODEL.md section 10); positive is a cost. Break-even revenue: the revenue per GW-year at "
+        "which the NPV is zero, all else fixed.",
+        "",
+        f"Sources: {', '.join(sources_used(s)) or 'none cited'}; full citations in tables.xlsx (sheet Sources).",
+    ]
+    if version:
+        lines += ["", f"finmodel {version}"]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- tables
+
+
+_PARAMS = {p.path: p for p in PARAMETERS}
+
+
+def _param_for(path: str):
+    parts = path.split(".")
+    key = "categories.*." + parts[2] if parts[0] == "categories" and len(parts) == 3 else path
+    return _PARAMS.get(key)
+
+
+def _display(value, param) -> Any:
+    if value is None:
+        return f"null ({param.nullable})" if param is not None and param.nullable else "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return value.item() if hasattr(value, "item") else value
+    if isinstance(value, Mapping):
+        if "shares" in value:
+            return "shares: " + ", ".join(f"{x:g}" for x in value["shares"])
+        return "; ".join(
+            f"{k}: {v:g}"
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+            else f"{k}: {v}"
+            for k, v in value.items()
+        )
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) if value else "(none)"
+    return str(value)
+
+
+def inputs_table(scenario: Scenario) -> pd.DataFrame:
+    """Every parameter of the scenario: value, unit, default or set, file, line, source, citation, description."""
+    rows = []
+    for path, value in scenario.values.items():
+        if path == "categories":
+            continue
+        param = _param_for(path)
+        prov = scenario.provenance.get(path)
+        ids = _path_sources(scenario, path)
+        rows.append(
+            {
+                "parameter": path,
+                "value": _display(value, param),
+                "unit": param.unit if param else "",
+                "status": "default" if prov is None or prov.is_default else "set",
+                "file": (prov.file or "") if prov else "",
+                "line": (prov.line if prov and prov.line else None),
+                "source": ", ".join(ids),
+                "citation": " | ".join(scenario.sources[i] for i in ids),
+                "note": (prov.note or "") if prov else "",
+                "description": param.description if param else "",
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["line"] = table["line"].astype("Int64")
+    return table
+
+
+def sources_table(scenario: Scenario) -> pd.DataFrame:
+    """The scenario's ``sources:`` map: ID, kind (published or assumption), cited by a value, citation."""
+    used = set(sources_used(scenario))
+    return pd.DataFrame(
+        [
+            {
+                "source": sid,
+                "kind": "assumption" if sid.startswith(ASSUMPTION_PREFIX) else "published",
+                "cited_by_a_value": sid in used,
+                "citation": text,
+            }
+            for sid, text in scenario.sources.items()
+        ],
+        columns=["source", "kind", "cited_by_a_value", "citation"],
+    )
+
+
+def cashflow_table(results: Results, case: str) -> pd.DataFrame:
+    """One case's yearly lines, categories as rows: a row per category and a total for category lines. [USD]"""
+    from .model import LINES
+
+    k = results.cases.index(case)
+    rows, index = [], []
+    for line, per_cat in LINES.items():
+        values = np.asarray(results.lines[line])[k]
+        if per_cat:
+            for c, name in enumerate(results.inputs.categories):
+                rows.append(values[c])
+                index.append((line, name))
+            rows.append(values.sum(axis=0))
+            index.append((line, "total"))
+        else:
+            rows.append(values)
+            index.append((line, ""))
+    table = pd.DataFrame(
+        np.array(rows),
+        index=pd.MultiIndex.from_tuples(index, names=["line", "category"]),
+        columns=[int(y) for y in results.years],
+    )
+    return table
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def check_same_grid(scenarios: Sequence[Scenario]) -> None:
+    """Refuse to compare scenarios measured over different years.
+
+    Every scenario must share the first and last year, the valuation year
+    and the budget window of the first one; otherwise NPVs, IRRs and
+    Treasury costs would be measured over different years and the table
+    would compare unlike things. Nothing is aligned silently: raises
+    :class:`ScenarioError` naming each differing key, file and line.
+    """
+    if not scenarios:
+        return
+    ref = scenarios[0]
+
+    def grid(s: Scenario) -> dict[str, Any]:
+        return {
+            "program.start_year": s["program.start_year"],
+            "analysis.end_year": s["analysis.end_year"],
+            "finance.valuation_year": s["finance.valuation_year"],
+            "fiscal.window_start": s["fiscal.window_start"],
+            "fiscal.window_years": s["fiscal.window_years"],
+        }
+
+    want = grid(ref)
+    problems = []
+    for s in scenarios[1:]:
+        for key, value in grid(s).items():
+            if value != want[key]:
+                prov = s.provenance.get(key)
+                problems.append(
+                    Problem(
+                        (prov.file if prov and prov.file else s.path) or s.name,
+                        prov.line if prov else None,
+                        key,
+                        f"is {value} in scenario '{s.name}' but {want[key]} in '{ref.name}' ({ref.path}); "
+                        "compare needs the same years, valuation year and budget window in every scenario "
+                        "(it does not re-align them); set the same value or compare separately",
+                    )
+                )
+    if problems:
+        raise ScenarioError(problems)
+
+
+COMPARE_COLUMNS: dict[str, str] = {
+    "scenario": "-",
+    "title": "-",
+    "delta_npv_usd": "USD",
+    "pv_credit_usd": "USD",
+    "fiscal_window": "years",
+    "fiscal_cost_window_usd": "USD",
+    "fiscal_cost_pv_usd": "USD",
+    "breakeven_without_usd_per_gw_year": "USD/GW-year",
+    "breakeven_with_usd_per_gw_year": "USD/GW-year",
+    "irr_without": "fraction",
+    "irr_with": "fraction",
+}
+
+
+def compare_table(results: Sequence[Results]) -> pd.DataFrame:
+    """One row per scenario, the figures in their units (USD, fractions); NaN where undefined."""
+    rows = []
+    for r in results:
+        f = r.fiscal("with")
+
+        def m(name, case, r=r):
+            value = r.metric(name, case)
+            return np.nan if value is None else value
+
+        d = r.delta("npv_usd")
+        rows.append(
+            {
+                "scenario": r.scenario.name,
+                "title": r.scenario.title,
+                "delta_npv_usd": np.nan if d is None else d,
+                "pv_credit_usd": m("pv_credit_usd", "with"),
+                "fiscal_window": f"{f['window'][0]}-{f['window'][1]}",
+                "fiscal_cost_window_usd": f["fiscal_cost_window_usd"],
+                "fiscal_cost_pv_usd": f["fiscal_cost_pv_usd"],
+                "breakeven_without_usd_per_gw_year": m(
+                    "breakeven_revenue_usd_per_gw_year", "without"
+                ),
+                "breakeven_with_usd_per_gw_year": m("breakeven_revenue_usd_per_gw_year", "with"),
+                "irr_without": m("irr", "without"),
+                "irr_with": m("irr", "with"),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(COMPARE_COLUMNS))
+
+
+def compare_markdown(table: pd.DataFrame) -> str:
+    """The comparison table for a memo: money in $B, IRR in %."""
+
+    def num(x):
+        return None if pd.isna(x) else float(x)
+
+    window = table["fiscal_window"].iloc[0].replace("-", "\u2013") if len(table) else ""
+    head = (
+        "Scenario",
+        "Change in NPV",
+        "PV of credit",
+        f"Treasury cost {window}",
+        "Treasury cost, PV",
+        "Break-even without",
+        "Break-even with",
+        "IRR without",
+        "IRR with",
+    )
+    rows = [head]
+    for _, r in table.iterrows():
+        rows.append(
+            (
+                f"`{r['scenario']}`",
+                usd(num(r["delta_npv_usd"]), sign=True),
+                usd(num(r["pv_credit_usd"])),
+                usd(num(r["fiscal_cost_window_usd"])),
+                usd(num(r["fiscal_cost_pv_usd"])),
+                usd(num(r["breakeven_without_usd_per_gw_year"]), 2),
+                usd(num(r["breakeven_with_usd_per_gw_year"]), 2),
+                _pct(num(r["irr_without"])),
+                _pct(num(r["irr_with"])),
+            )
+        )
+    notes = (
+        "Money in nominal USD billions; NPV and PV of credit at each scenario's discount rate, "
+        "Treasury cost PV at its fiscal discount rate. Break-even: revenue per GW-year at which NPV is zero."
+    )
+    titles = "\n".join(f"- `{r['scenario']}`: {r['title']}" for _, r in table.iterrows())
+    return _md_table(rows, "l" + "r" * 8) + "\n\n" + notes + "\n\n" + titles + "\n"

@@ -1,0 +1,502 @@
+"""Memo style for finmodel's charts: palette, figure frame, money and year axes.
+
+Charts are pasted 6.5 inches wide into policy and finance memos, so every
+figure is :data:`FIG_WIDTH_IN` wide, every font is at least
+:data:`MIN_FONT_PT` points, and the frame around the plot is the same on
+every chart: a bold title and a grey subtitle flush left at the top, a
+footnote (sources and ``finmodel VERSION``) at the bottom, the plot area laid
+out by matplotlib's constrained layout in between.
+
+The rc settings live in ``memo.mplstyle`` beside this module
+(:data:`STYLE_PATH`); :func:`memo_style` applies them as a context. Colours
+are the Okabe-Ito colour-blind-safe palette with fixed meanings: a colour per
+case (:data:`CASE_COLORS`), per category group (:data:`GROUP_COLORS`, with a
+deterministic fallback for other group names) and for costs and savings.
+
+Nothing here selects a backend or touches pyplot: figures are plain
+:class:`matplotlib.figure.Figure` objects with an Agg canvas, so importing
+this module (or ``finmodel.charts``) changes no global state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import matplotlib
+import matplotlib.style
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator, MultipleLocator
+
+__all__ = [
+    "STYLE_PATH",
+    "FIG_WIDTH_IN",
+    "FIG_HEIGHT_IN",
+    "PNG_DPI",
+    "MIN_FONT_PT",
+    "OKABE_ITO",
+    "CASE_COLORS",
+    "GROUP_COLORS",
+    "FALLBACK_COLORS",
+    "COST_COLOR",
+    "SAVING_COLOR",
+    "TOTAL_COLOR",
+    "NEUTRAL_COLOR",
+    "memo_style",
+    "new_figure",
+    "add_title",
+    "add_footnote",
+    "group_color",
+    "group_colors",
+    "case_color",
+    "usd_text",
+    "MoneyFormatter",
+    "money_axis",
+    "year_axis",
+    "legend_above",
+    "layout_problems",
+]
+
+STYLE_PATH = Path(__file__).with_name("memo.mplstyle")
+
+FIG_WIDTH_IN = 6.5  #: width of every chart [inch], a memo's text width
+FIG_HEIGHT_IN = 4.4  #: default height [inch]
+PNG_DPI = 200  #: PNG resolution [dots per inch]: 1300 px across
+MIN_FONT_PT = 8.0  #: no text smaller than this [pt]
+TITLE_PT = 11.5
+SUBTITLE_PT = 9.0
+FOOTNOTE_PT = 8.0
+MARGIN_IN = 0.1  #: blank border around the frame [inch]
+GAP_IN = 0.06  #: space between title, subtitle, plot and footnote [inch]
+
+#: Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+NEUTRAL_COLOR = "#767676"  #: grey for current law and reference lines (4.5:1 contrast on white)
+TEXT_COLOR = "#222222"
+MUTED_TEXT = "#555555"
+CASE_COLORS = {"without": NEUTRAL_COLOR, "with": OKABE_ITO["blue"]}
+GROUP_COLORS = {
+    "servers": OKABE_ITO["orange"],
+    "data_centers": OKABE_ITO["sky_blue"],
+    "grid": OKABE_ITO["bluish_green"],
+    "other": OKABE_ITO["reddish_purple"],
+}
+#: For group names not in GROUP_COLORS, chosen by a hash of the name (see :func:`group_colors`).
+FALLBACK_COLORS = (
+    OKABE_ITO["vermillion"],
+    OKABE_ITO["yellow"],
+    OKABE_ITO["blue"],
+    OKABE_ITO["black"],
+    "#999999",
+)
+COST_COLOR = OKABE_ITO["vermillion"]  #: a cost (to the Treasury, or added to the owner's cost)
+SAVING_COLOR = OKABE_ITO["bluish_green"]  #: a saving or a gain
+TOTAL_COLOR = "#4D4D4D"  #: totals in a waterfall
+
+
+@contextlib.contextmanager
+def memo_style() -> Iterator[None]:
+    """Apply ``memo.mplstyle`` inside a ``with`` block (rc settings are restored after)."""
+    with matplotlib.style.context(STYLE_PATH):
+        yield
+
+
+# --------------------------------------------------------------------------- colours
+
+
+def group_color(name: str) -> str:
+    """The fixed colour of a category group; other names get a colour by CRC-32 of the name.
+
+    >>> group_color("servers")
+    '#E69F00'
+    >>> group_color("storage") == group_color("storage")
+    True
+    """
+    if name in GROUP_COLORS:
+        return GROUP_COLORS[name]
+    return FALLBACK_COLORS[zlib.crc32(name.encode()) % len(FALLBACK_COLORS)]
+
+
+def group_colors(names: Iterable[str]) -> dict[str, str]:
+    """Colours for a set of groups: the fixed ones, then distinct fallbacks.
+
+    Unknown names, in sorted order, start at their :func:`group_color` and
+    move to the next unused fallback colour on a clash, so the result
+    depends only on the set of names.
+
+    >>> group_colors(["grid", "servers"])
+    {'grid': '#009E73', 'servers': '#E69F00'}
+    """
+    names = list(dict.fromkeys(names))
+    out = {n: GROUP_COLORS[n] for n in names if n in GROUP_COLORS}
+    used = set(out.values())
+    for name in sorted(n for n in names if n not in GROUP_COLORS):
+        start = FALLBACK_COLORS.index(group_color(name))
+        for k in range(len(FALLBACK_COLORS)):
+            color = FALLBACK_COLORS[(start + k) % len(FALLBACK_COLORS)]
+            if color not in used:
+                break
+        out[name] = color
+        used.add(color)
+    return {n: out[n] for n in names}
+
+
+def case_color(case: str) -> str:
+    """``without``: grey; ``with``: blue; any other case (scenario ``cases:``): a fallback colour."""
+    return (
+        CASE_COLORS.get(case) or FALLBACK_COLORS[zlib.crc32(case.encode()) % len(FALLBACK_COLORS)]
+    )
+
+
+# --------------------------------------------------------------------------- numbers
+
+_SCALE = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+MINUS = "\u2212"
+
+
+def usd_text(x: float | None, unit: str = "B", digits: int = 1, sign: bool = False) -> str:
+    """Money for a chart: ``$1,234.5B``, a true minus sign, ``+`` if ``sign``; None gives ``n/a``.
+
+    >>> usd_text(1.2345e12)
+    '$1,234.5B'
+    >>> usd_text(-2.5e9, sign=True)
+    '−$2.5B'
+    """
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    value = round(x / _SCALE[unit], digits)
+    lead = MINUS if value < 0 else ("+" if sign and value > 0 else "")
+    return f"{lead}${abs(value):,.{digits}f}{unit}"
+
+
+class MoneyFormatter(Formatter):
+    """Tick labels in ``$B`` (or another unit) with thousands separators.
+
+    The number of decimals is the fewest that tells the ticks apart, so a
+    $0.5B step reads ``$1.5B`` and a $200B step reads ``$1,200B``. The data
+    stay in USD: the formatter only divides for display.
+    """
+
+    def __init__(self, unit: str = "B", suffix: str = ""):
+        self.unit = unit
+        self.suffix = suffix
+        self.decimals = 0
+
+    def set_locs(self, locs):
+        super().set_locs(locs)
+        scaled = [float(x) / _SCALE[self.unit] for x in locs]
+        self.decimals = 3
+        for d in range(4):
+            if all(abs(round(v, d) - v) <= 1e-9 * max(1.0, abs(v)) for v in scaled):
+                self.decimals = d
+                break
+
+    def __call__(self, x, pos=None):
+        value = round(x / _SCALE[self.unit], self.decimals)
+        lead = MINUS if value < 0 else ""
+        return f"{lead}${abs(value):,.{self.decimals}f}{self.unit}{self.suffix}"
+
+
+def money_axis(
+    ax: Axes, axis: str = "y", unit: str = "B", suffix: str = "", nbins: int = 6
+) -> None:
+    """Format ``ax``'s ``axis`` ("x" or "y") as money held in USD, shown in ``unit``."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]))
+    target.set_major_formatter(MoneyFormatter(unit, suffix))
+
+
+def year_axis(ax: Axes, years: Sequence[int], axis: str = "x") -> None:
+    """Calendar years on ``axis``: every year if there are up to 10, else every other year."""
+    years = [int(y) for y in years]
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(MultipleLocator(1 if len(years) <= 10 else 2))
+    target.set_minor_locator(MultipleLocator(1))
+    target.set_major_formatter(FuncFormatter(lambda x, pos: f"{x:.0f}"))
+    lim = (years[0] - 0.6, years[-1] + 0.6)
+    ax.set_xlim(*lim) if axis == "x" else ax.set_ylim(*lim)
+
+
+# --------------------------------------------------------------------------- figure frame
+
+
+def new_figure(height_in: float = FIG_HEIGHT_IN) -> tuple[Figure, Axes]:
+    """A memo-width figure with one Axes, constrained layout and an Agg canvas (no pyplot).
+
+    Call it inside :func:`memo_style` so the Axes take the memo rc settings.
+    """
+    fig = Figure(figsize=(FIG_WIDTH_IN, height_in), layout="constrained")
+    FigureCanvasAgg(fig)
+    fig.get_layout_engine().set(w_pad=0.04, h_pad=0.04)
+    ax = fig.add_subplot()
+    return fig, ax
+
+
+def _renderer(fig: Figure):
+    get = getattr(fig.canvas, "get_renderer", None)
+    return get() if get is not None else fig._get_renderer()
+
+
+def _frame(fig: Figure) -> dict:
+    frame = getattr(fig, "_finmodel_frame", None)
+    if frame is None:
+        frame = {"title": None, "subtitle": None, "footnote": None}
+        fig._finmodel_frame = frame
+    return frame
+
+
+def _wrap(artist: Text, text: str, width_px: float, renderer) -> str:
+    """Greedy word wrap of ``text`` so that ``artist`` is at most ``width_px`` wide."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            trial = f"{line} {word}" if line else word
+            artist.set_text(trial)
+            if line and artist.get_window_extent(renderer).width > width_px:
+                lines.append(line)
+                line = word
+            else:
+                line = trial
+        lines.append(line)
+    wrapped = "\n".join(lines)
+    artist.set_text(wrapped)
+    return wrapped
+
+
+def _place(fig: Figure) -> None:
+    """Stack title and subtitle from the top, the footnote at the bottom, the plot between."""
+    frame = _frame(fig)
+    renderer = _renderer(fig)
+    width_in, height_in = fig.get_size_inches()
+    dpi = fig.dpi
+    x = MARGIN_IN / width_in
+    width_px = (width_in - 2 * MARGIN_IN) * dpi
+    top = height_in - MARGIN_IN
+    for key in ("title", "subtitle"):
+        item = frame[key]
+        if item is None:
+            continue
+        artist, text = item
+        _wrap(artist, text, width_px, renderer)
+        artist.set_position((x, top / height_in))
+        top -= artist.get_window_extent(renderer).height / dpi + GAP_IN
+    bottom = MARGIN_IN
+    if frame["footnote"] is not None:
+        artist, text = frame["footnote"]
+        _wrap(artist, text, width_px, renderer)
+        artist.set_position((x, bottom / height_in))
+        bottom += artist.get_window_extent(renderer).height / dpi + GAP_IN
+    engine = fig.get_layout_engine()
+    if engine is not None and hasattr(engine, "set"):
+        lo, hi = bottom / height_in, top / height_in
+        engine.set(rect=(0.0, lo, 1.0, hi - lo))
+
+
+def add_title(target: Figure | Axes, title: str, subtitle: str | None = None) -> None:
+    """Title (bold) and subtitle (grey) flush left at the top of a figure; on an Axes, its title.
+
+    The subtitle is wrapped to the figure width; the plot area moves down to
+    make room (constrained layout ``rect``).
+    """
+    if isinstance(target, Axes):
+        target.set_title(title + (f"\n{subtitle}" if subtitle else ""), loc="left", fontsize=10)
+        return
+    fig = target
+    frame = _frame(fig)
+    for key, text, size, weight, color in (
+        ("title", title, TITLE_PT, "bold", TEXT_COLOR),
+        ("subtitle", subtitle, SUBTITLE_PT, "normal", MUTED_TEXT),
+    ):
+        if frame[key] is not None:
+            frame[key][0].remove()
+            frame[key] = None
+        if text:
+            artist = fig.text(
+                0,
+                1,
+                text,
+                ha="left",
+                va="top",
+                fontsize=size,
+                fontweight=weight,
+                color=color,
+                gid=f"finmodel-{key}",
+            )
+            frame[key] = (artist, text)
+    _place(fig)
+
+
+def add_footnote(fig: Figure, text: str) -> None:
+    """A footnote (sources, version) at the bottom left, wrapped to the figure width, 8 pt grey."""
+    frame = _frame(fig)
+    if frame["footnote"] is not None:
+        frame["footnote"][0].remove()
+    artist = fig.text(
+        0,
+        0,
+        text,
+        ha="left",
+        va="bottom",
+        fontsize=FOOTNOTE_PT,
+        color=MUTED_TEXT,
+        gid="finmodel-footnote",
+        linespacing=1.3,
+    )
+    frame["footnote"] = (artist, text)
+    _place(fig)
+
+
+def legend_above(ax: Axes, handles: Sequence, labels: Sequence[str], max_cols: int | None = None):
+    """A frameless legend just above the plot, left aligned, in as many columns as fit the width."""
+    fig = ax.figure
+    renderer = _renderer(fig)
+    width_px = (fig.get_size_inches()[0] - 2 * MARGIN_IN - 0.5) * fig.dpi
+    ncols = min(len(labels), max_cols or len(labels))
+    while True:
+        legend = ax.legend(
+            handles,
+            labels,
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.01),
+            ncols=ncols,
+            borderaxespad=0.0,
+            borderpad=0.2,
+            handletextpad=0.5,
+        )
+        if ncols == 1 or legend.get_window_extent(renderer).width <= width_px:
+            return legend
+        ncols -= 1
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _drawn_texts(fig: Figure) -> list[Text]:
+    """Every visible, non-empty text the figure draws (tick labels outside the view left out)."""
+    skip: set[int] = set()
+    for ax in fig.axes:
+        for axis, (lo, hi) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            lo, hi = min(lo, hi), max(lo, hi)
+            span = hi - lo
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                loc = tick.get_loc()
+                if (
+                    loc is None
+                    or not lo - 1e-9 * span <= loc <= hi + 1e-9 * span
+                    or not tick.get_visible()
+                ):
+                    skip.update({id(tick.label1), id(tick.label2)})
+                if not tick.label2.get_visible():
+                    skip.add(id(tick.label2))
+    out = []
+    for t in fig.findobj(Text):
+        if id(t) in skip or not t.get_visible() or not t.get_text().strip():
+            continue
+        parent = t.axes
+        if parent is not None and not parent.get_visible():
+            continue
+        out.append(t)
+    return out
+
+
+def _polyline_hits(points, box) -> bool:
+    """Whether the polyline through ``points`` (display coordinates) enters ``box``."""
+    pts = [p for p in points if all(math.isfinite(c) for c in p)]
+    for (x0, y0), (x1, y1) in zip(pts[:-1], pts[1:], strict=False):
+        n = 64
+        for k in range(n + 1):
+            x, y = x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n
+            if box.x0 < x < box.x1 and box.y0 < y < box.y1:
+                return True
+    if len(pts) == 1:
+        x, y = pts[0]
+        return box.x0 < x < box.x1 and box.y0 < y < box.y1
+    return False
+
+
+def layout_problems(fig: Figure, tol_px: float = 1.0) -> list[str]:
+    """What a reader would see as broken: text cut by the figure edge, texts overlapping, small fonts.
+
+    Draws the figure (Agg) and returns one message per problem (empty: fine).
+    Two texts overlap when their rendered boxes intersect by more than
+    ``tol_px`` pixels both ways. A label placed in a plot (``ax.texts``)
+    must stay inside the plot area and touch no plotted line and no bar
+    (patches with ``zorder >= 1``; a shaded background band has zorder 0),
+    unless its gid starts with ``inside`` (a label written on its own bar).
+    """
+    fig.canvas.draw()
+    renderer = _renderer(fig)
+    W, H = fig.bbox.width, fig.bbox.height
+    texts = _drawn_texts(fig)
+    boxes = [(t, t.get_window_extent(renderer)) for t in texts]
+    problems = []
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        frame = ax.get_window_extent(renderer)
+        shapes = [
+            ("line", ln, ln.get_transform().transform(ln.get_xydata()))
+            for ln in ax.lines
+            if ln.get_visible()
+        ]
+        shapes += [
+            ("bar", p, p.get_window_extent(renderer))
+            for p in ax.patches
+            if p.get_visible() and p.get_zorder() >= 1
+        ]
+        for t in ax.texts:
+            if t not in texts:
+                continue
+            b = t.get_window_extent(renderer)
+            if (
+                b.x0 < frame.x0 - tol_px
+                or b.x1 > frame.x1 + tol_px
+                or b.y0 < frame.y0 - tol_px
+                or b.y1 > frame.y1 + tol_px
+            ):
+                problems.append(f"label {t.get_text()!r} sticks out of its plot area")
+            if (t.get_gid() or "").startswith("inside"):
+                continue
+            inner = type(b).from_extents(
+                b.x0 + tol_px, b.y0 + tol_px, b.x1 - tol_px, b.y1 - tol_px
+            )
+            for kind, artist, shape in shapes:
+                if kind == "line" and _polyline_hits(shape, inner):
+                    problems.append(
+                        f"label {t.get_text()!r} is crossed by line {artist.get_gid() or artist.get_label()!r}"
+                    )
+                elif kind == "bar" and inner.overlaps(shape):
+                    problems.append(f"label {t.get_text()!r} overlaps bar {artist.get_gid()!r}")
+    for t, b in boxes:
+        if b.x0 < -tol_px or b.y0 < -tol_px or b.x1 > W + tol_px or b.y1 > H + tol_px:
+            problems.append(
+                f"text {t.get_text()!r} is cut by the figure edge ({b.x0:.0f},{b.y0:.0f})-({b.x1:.0f},{b.y1:.0f}) in {W:.0f}x{H:.0f}"
+            )
+        if t.get_fontsize() < MIN_FONT_PT - 1e-9:
+            problems.append(
+                f"text {t.get_text()!r} is {t.get_fontsize():g} pt, under {MIN_FONT_PT:g} pt"
+            )
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            (t1, b1), (t2, b2) = boxes[i], boxes[j]
+            dx = min(b1.x1, b2.x1) - max(b1.x0, b2.x0)
+            dy = min(b1.y1, b2.y1) - max(b1.y0, b2.y0)
+            if dx > tol_px and dy > tol_px:
+                problems.append(f"texts {t1.get_text()!r} and {t2.get_text()!r} overlap")
+    return problems
