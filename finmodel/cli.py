@@ -109,6 +109,63 @@ def cmd_validate(args) -> int:
     return EXIT_OK
 
 
+def _load_all(paths: Sequence[str]) -> list:
+    """Load every scenario; raise one ScenarioError with the problems of all files."""
+    scenarios, problems = [], []
+    for path in paths:
+        try:
+            scenarios.append(load_scenario(path))
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ScenarioError(problems)
+    return scenarios
+
+
+def cmd_report(args) -> int:
+    """Memo pack per scenario: charts (PNG, SVG, PDF), summary.md, tables.xlsx, summary.json, cashflows.csv."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no window, whatever the environment says
+    from .memo import headline_sentences
+    from .report import check_pack_names, write_report, write_reports
+
+    scenarios = _load_all(args.scenarios)
+    if len(scenarios) > 1:
+        check_pack_names(scenarios)
+    out = prepare_out_dir(args.out, args.force)
+    results = [run(s) for s in scenarios]
+    command = ["finmodel", *args.argv]
+    written = write_report(results[0], out, command) if len(results) == 1 else write_reports(results, out, command)
+    for r in results:
+        print(f"{r.scenario.title}\n")
+        print(" ".join(headline_sentences(r)) + "\n")
+    print(f"wrote {len(written)} files under {out}")
+    return EXIT_OK
+
+
+def cmd_compare(args) -> int:
+    """Scenarios side by side: compare.csv/.md/.xlsx and comparison charts; one year grid required."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .memo import check_same_grid, compare_markdown, compare_table
+    from .report import check_pack_names, write_compare
+
+    if len(args.scenarios) < 2:
+        print("finmodel: compare needs at least two scenario files", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    scenarios = _load_all(args.scenarios)
+    check_same_grid(scenarios)
+    check_pack_names(scenarios)
+    out = prepare_out_dir(args.out, args.force)
+    results = [run(s) for s in scenarios]
+    written = write_compare(results, out, ["finmodel", *args.argv])
+    print(compare_markdown(compare_table(results)))
+    print(f"wrote {len(written)} files under {out}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="finmodel", description="Compute-investment model: with vs without the section 48D credit (AMIC).")
     parser.add_argument("--version", action="version", version=f"finmodel {__version__}")
@@ -123,6 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check scenario files without running them")
     p.add_argument("scenarios", nargs="+", help="scenario YAML files")
     p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("report", help="memo pack per scenario: charts, summary.md, tables.xlsx, summary.json")
+    p.add_argument("scenarios", nargs="+", help="scenario YAML files (several: one subfolder each, by name)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--force", action="store_true", help="write into a non-empty folder not made by finmodel")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("compare", help="scenarios side by side: table (CSV, Markdown, xlsx) and charts")
+    p.add_argument("scenarios", nargs="+", help="two or more scenario YAML files with the same year grid")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--force", action="store_true", help="write into a non-empty folder not made by finmodel")
+    p.set_defaults(func=cmd_compare)
+
     return parser
 
 

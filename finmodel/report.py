@@ -116,3 +116,250 @@ def write_run(results: Results, out: str | os.PathLike, command: Sequence[str] |
     ]
     written.append(write_json(out / MANIFEST, manifest([results], command, files=[p.name for p in written])))
     return written
+
+
+# --------------------------------------------------------------------------- memo pack
+
+__all__ += ["FIGURE_FORMATS", "write_figure", "write_pack_xlsx", "check_pack_names", "write_report", "write_reports", "write_compare"]
+
+#: Every chart is written in these formats; PNG at style.PNG_DPI (200 dpi, 1300 px across).
+FIGURE_FORMATS = ("png", "svg", "pdf")
+_SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+_XL_USD_B = '"$"#,##0.0,,,"B";[Red]-"$"#,##0.0,,,"B"'
+_XL_USD_B2 = '"$"#,##0.00,,,"B";[Red]-"$"#,##0.00,,,"B"'
+_XL_FORMATS = {"USD": _XL_USD_B, "USD/GW-year": _XL_USD_B2, "fraction": "0.0%", "year": "0"}
+_XL_SIGNED = {
+    "USD": '+"$"#,##0.0,,,"B";[Red]-"$"#,##0.0,,,"B";"$"0.0"B"',
+    "USD/GW-year": '+"$"#,##0.00,,,"B";[Red]-"$"#,##0.00,,,"B";"$"0.00"B"',
+    "fraction": "+0.0%;-0.0%;0.0%",
+}
+
+
+def _write_utf8(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_figure(fig, out: str | os.PathLike, stem: str, formats: Sequence[str] = FIGURE_FORMATS) -> list[Path]:
+    """Save a chart as ``stem.png`` (200 dpi), ``.svg`` (text kept as text) and ``.pdf``, atomically.
+
+    Dates are left out of the file metadata so that the same figure gives the same bytes.
+    """
+    from . import style
+
+    creator = f"finmodel {__version__}"
+    metadata = {"png": {"Software": creator}, "svg": {"Date": None, "Creator": creator}, "pdf": {"CreationDate": None, "Creator": creator}}
+    written = []
+    with style.memo_style():
+        for fmt in formats:
+            written.append(atomic_write(Path(out) / f"{stem}.{fmt}", lambda p, fmt=fmt: fig.savefig(p, format=fmt, dpi=style.PNG_DPI, metadata=metadata.get(fmt))))
+    return written
+
+
+def _xlsx_table(ws, frame, start_row: int, formats: Mapping[str, str] | None = None, widths: Mapping[str, float] | None = None) -> int:
+    """Write a DataFrame (header bold) from ``start_row``; returns the next free row."""
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    formats = formats or {}
+    columns = [str(c) for c in frame.columns]
+    for j, (name, raw) in enumerate(zip(columns, frame.columns, strict=True), start=1):
+        cell = ws.cell(row=start_row, column=j, value=raw if isinstance(raw, int) else name)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="left" if j == 1 else "center")
+    for i, row in enumerate(frame.itertuples(index=False), start=start_row + 1):
+        for j, (name, value) in enumerate(zip(columns, row, strict=True), start=1):
+            if value is None or (isinstance(value, float) and not math.isfinite(value)) or value is _pd_na():
+                value = None
+            elif hasattr(value, "item"):
+                value = value.item()
+            cell = ws.cell(row=i, column=j, value=value)
+            if name in formats and isinstance(value, (int, float)) and not isinstance(value, bool):
+                cell.number_format = formats[name]
+    for j, name in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = (widths or {}).get(name, max(10, min(60, len(name) + 2)))
+    return start_row + len(frame) + 1
+
+
+def _pd_na():
+    import pandas as pd
+
+    return pd.NA
+
+
+def _summary_sheet(ws, results: Results) -> None:
+    from openpyxl.styles import Alignment, Font
+
+    from . import memo
+    from .model import METRICS
+
+    s = results.scenario
+    ws["A1"] = s.title
+    ws["A1"].font = Font(bold=True, size=13)
+    ws["A2"] = f"Scenario {s.name}; years {int(results.years[0])}-{int(results.years[-1])}; nominal USD (cells hold USD, shown in $B); finmodel {__version__}"
+    row = 4
+    for sentence in memo.headline_sentences(results):
+        ws.cell(row=row, column=1, value=sentence)
+        row += 1
+    row += 1
+    labels = [r[0] for r in memo.summary_rows(results)[1:]]
+    header = ["Metric", memo.CASE_LABELS["without"], memo.CASE_LABELS["with"], "Change", "Unit"]
+    for j, name in enumerate(header, start=1):
+        ws.cell(row=row, column=j, value=name).font = Font(bold=True)
+    row += 1
+    for label, (name, unit) in zip(labels, METRICS.items(), strict=False):
+        values = [results.metric(name, "without"), results.metric(name, "with"), results.delta(name)]
+        ws.cell(row=row, column=1, value=label)
+        for j, value in enumerate(values, start=2):
+            cell = ws.cell(row=row, column=j, value=value)
+            fmt = _XL_FORMATS.get(unit, "General")
+            if j == 4:  # the change: always signed
+                fmt = "+0;-0;0" if unit == "year" else _XL_SIGNED.get(unit, fmt)
+            cell.number_format = fmt
+            cell.alignment = Alignment(horizontal="right")
+        ws.cell(row=row, column=5, value=unit)
+        row += 1
+    fiscal = results.fiscal("with")
+    for label, key in zip(labels[len(METRICS):], ("fiscal_cost_window_usd", "fiscal_cost_pv_usd"), strict=True):
+        ws.cell(row=row, column=1, value=label)
+        cell = ws.cell(row=row, column=4, value=fiscal[key])
+        cell.number_format = _XL_USD_B
+        ws.cell(row=row, column=5, value="USD")
+        row += 1
+    ws.column_dimensions["A"].width = 40
+    for col in "BCD":
+        ws.column_dimensions[col].width = 16
+    ws.column_dimensions["E"].width = 13
+
+
+def write_pack_xlsx(results: Results, path: str | os.PathLike) -> Path:
+    """``tables.xlsx``: Summary, one yearly cash-flow sheet per case (categories as rows), Inputs, Sources."""
+    from openpyxl import Workbook
+
+    from . import memo
+
+    wb = Workbook()
+    _summary_sheet(wb.active, results)
+    wb.active.title = "Summary"
+    for case in results.cases:
+        ws = wb.create_sheet(f"Cash flows {case}")
+        ws["A1"] = f"{memo.CASE_LABELS.get(case, case)}: yearly lines, nominal USD (cells hold USD, shown in $B); per-category lines have a row per category and a total"
+        table = memo.cashflow_table(results, case).reset_index()
+        years = [c for c in table.columns if isinstance(c, int)]
+        _xlsx_table(ws, table, 3, formats={str(y): _XL_USD_B2 for y in years}, widths={"line": 22, "category": 14, **{str(y): 10 for y in years}})
+        ws.freeze_panes = "C4"
+    ws = wb.create_sheet("Inputs")
+    inputs = memo.inputs_table(results.scenario)
+    _xlsx_table(ws, inputs, 1, widths={"parameter": 40, "value": 26, "unit": 12, "status": 8, "file": 30, "line": 6, "source": 30, "citation": 70, "note": 20, "description": 60})
+    ws.freeze_panes = "B2"
+    ws = wb.create_sheet("Sources")
+    _xlsx_table(ws, memo.sources_table(results.scenario), 1, widths={"source": 26, "kind": 12, "cited_by_a_value": 16, "citation": 120})
+    ws.freeze_panes = "A2"
+    wb.properties.creator = f"finmodel {__version__}"
+    return atomic_write(path, lambda p: wb.save(p))
+
+
+def _digests(out: Path, paths: Sequence[Path]) -> dict[str, str]:
+    import hashlib
+
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths if p.name != MANIFEST}
+
+
+def _add_to_manifest(out: Path, paths: Sequence[Path]) -> Path:
+    """List more files (and, where the manifest keeps them, their SHA-256) in ``out/run.json``.
+
+    ``run.json`` is rewritten last, so its presence means the folder is complete.
+    """
+    data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    names = [str(p.relative_to(out)) for p in paths if p.name != MANIFEST]
+    data["files"] = sorted(set(data.get("files", [])) | set(names))
+    if isinstance(data.get("outputs"), dict):
+        data["outputs"] = dict(sorted({**data["outputs"], **_digests(out, paths)}.items()))
+    return write_json(out / MANIFEST, data)
+
+
+def check_pack_names(scenarios: Sequence) -> None:
+    """Several scenarios go to one subfolder each, named after the scenario: names must be distinct and safe."""
+    import re
+
+    from .scenario import Problem, ScenarioError
+
+    problems, seen = [], {}
+    for s in scenarios:
+        where = s.path or s.name
+        if not re.match(_SAFE_NAME, s.name) or s.name in (".", ".."):
+            problems.append(Problem(where, None, "name", f"{s.name!r} cannot name an output folder: use letters, digits, '_', '-' or '.'"))
+        elif s.name in seen:
+            problems.append(Problem(where, None, "name", f"{s.name!r} is also the name of {seen[s.name]}; each scenario needs its own name"))
+        seen.setdefault(s.name, where)
+    if problems:
+        raise ScenarioError(problems)
+
+
+def write_report(results: Results, out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
+    """The memo pack of one scenario in ``out``.
+
+    Every chart of :data:`finmodel.charts.SCENARIO_CHARTS` as PNG, SVG and
+    PDF; ``summary.md`` (headline sentences and the memo table);
+    ``tables.xlsx``; then :func:`write_run`'s ``summary.json``,
+    ``cashflows.csv`` and ``run.json``, the manifest listing every file.
+    Check ``out`` with :func:`prepare_out_dir` before computing.
+    """
+    from . import charts, memo
+
+    out = Path(out)
+    written: list[Path] = []
+    for stem, chart in charts.SCENARIO_CHARTS.items():
+        written += write_figure(chart(results).figure, out, stem)
+    written.append(_write_utf8(out / "summary.md", memo.summary_markdown(results, __version__)))
+    written.append(write_pack_xlsx(results, out / "tables.xlsx"))
+    written += write_run(results, out, command)
+    _add_to_manifest(out, written)
+    return written
+
+
+def write_reports(results: Sequence[Results], out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
+    """One memo pack per scenario in ``out/NAME/``, and a ``run.json`` in ``out`` listing them all."""
+    check_pack_names([r.scenario for r in results])
+    out = Path(out)
+    written: list[Path] = []
+    for r in results:
+        written += write_report(r, out / r.scenario.name, command)
+    files = [str(p.relative_to(out)) for p in written]
+    written.append(write_json(out / MANIFEST, manifest(results, command, files=files)))
+    _add_to_manifest(out, written)
+    return written
+
+
+def write_compare(results: Sequence[Results], out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
+    """Scenarios side by side in ``out``: ``compare.csv`` (USD, fractions), ``compare.md``,
+    ``compare.xlsx`` (sheet Comparison), the charts of :data:`finmodel.charts.COMPARE_CHARTS`
+    (PNG, SVG, PDF) and ``run.json``.
+
+    Scenarios must share their year grid (:func:`finmodel.memo.check_same_grid`
+    raises otherwise; nothing is re-aligned).
+    """
+    from openpyxl import Workbook
+
+    from . import charts, memo
+
+    memo.check_same_grid([r.scenario for r in results])
+    check_pack_names([r.scenario for r in results])
+    out = Path(out)
+    table = memo.compare_table(results)
+    written = [
+        write_csv(out / "compare.csv", table, index=False),
+        _write_utf8(out / "compare.md", memo.compare_markdown(table)),
+    ]
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Comparison"
+    fmt = {name: _XL_FORMATS.get(unit, "General") for name, unit in memo.COMPARE_COLUMNS.items()}
+    _xlsx_table(ws, table, 1, formats=fmt, widths={"scenario": 24, "title": 50})
+    ws.freeze_panes = "B2"
+    wb.properties.creator = f"finmodel {__version__}"
+    written.append(atomic_write(out / "compare.xlsx", lambda p: wb.save(p)))
+    for stem, chart in charts.COMPARE_CHARTS.items():
+        written += write_figure(chart(results).figure, out, stem)
+    written.append(write_json(out / MANIFEST, manifest(results, command, files=[p.name for p in written])))
+    _add_to_manifest(out, written)
+    return written

@@ -1,0 +1,259 @@
+"""``finmodel report`` and ``finmodel compare``: the memo pack on disk.
+
+Oracles: summary.json (MODEL.md section 12) for every number of summary.md
+and tables.xlsx; the scenario's parameters for the inputs sheet; the PNG
+header for the 200-dpi, 6.5-inch width; an empty or untouched folder after
+bad input.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import struct
+
+import openpyxl
+import pytest
+from conftest import SCENARIOS, all_scenarios
+
+import finmodel
+from finmodel import charts, memo
+from finmodel.cli import main
+from finmodel.report import FIGURE_FORMATS
+
+BASE = SCENARIOS / "base.yaml"
+PACK = (
+    [f"{stem}.{fmt}" for stem in charts.SCENARIO_CHARTS for fmt in FIGURE_FORMATS]
+    + ["summary.md", "tables.xlsx", "summary.json", "cashflows.csv", "run.json"]
+)
+MINUS = "\u2212"
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pack") / "base"
+    assert main(["report", str(BASE), "--out", str(out)]) == 0
+    return out
+
+
+def _money(text: str) -> float:
+    """'−$147.7B' -> -147.7e9; '+$2.85B' -> 2.85e9."""
+    m = re.fullmatch(r"([+\u2212]?)\$([\d,]+\.\d+)B", text.strip())
+    assert m, text
+    return (-1 if m.group(1) == MINUS else 1) * float(m.group(2).replace(",", "")) * 1e9
+
+
+def _png_size(path) -> tuple[int, int]:
+    data = path.read_bytes()[:24]
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_report_writes_every_file_of_the_pack(pack):
+    assert sorted(p.name for p in pack.iterdir()) == sorted(PACK)
+    manifest = json.loads((pack / "run.json").read_text())
+    assert sorted(manifest["files"]) == sorted(set(PACK) - {"run.json"})
+    assert manifest["scenarios"][0]["name"] == "base"
+
+
+def test_pngs_are_6_5_inches_at_200_dpi(pack):
+    for stem in charts.SCENARIO_CHARTS:
+        width, height = _png_size(pack / f"{stem}.png")
+        assert width == 1300  # 6.5 in x 200 dpi
+        assert 800 <= height <= 1000
+
+
+def test_svg_and_pdf_carry_the_titles(pack):
+    svg = (pack / "treasury_cost.svg").read_text(encoding="utf-8")
+    assert "Cost to the Treasury by year" in svg
+    assert "OpenAI $1.4T compute build-out: with vs without AMIC" in svg
+    assert (pack / "treasury_cost.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_summary_md_table_equals_summary_json(pack):
+    data = json.loads((pack / "summary.json").read_text())
+    rows = {}
+    for line in (pack / "summary.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("| ") and not line.startswith("|  |"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0]] = cells[1:]
+    cases = data["cases"]
+    checks = {
+        "NPV at 10%, 2025 dollars": ("npv_usd", 1),
+        "Peak funding need": ("peak_funding_usd", 1),
+        "Credit earned (nominal)": ("credit_earned_usd", 1),
+        "PV of credit cash at 10%": ("pv_credit_usd", 1),
+        "Break-even revenue per GW-year": ("breakeven_revenue_usd_per_gw_year", 2),
+    }
+    for label, (key, digits) in checks.items():
+        without, with_, change = rows[label]
+        tol = 0.5 * 10**-digits * 1e9 + 1e-6
+        assert _money(without) == pytest.approx(cases["without"][key], abs=tol)
+        assert _money(with_) == pytest.approx(cases["with"][key], abs=tol)
+        assert _money(change) == pytest.approx(data["delta"][key], abs=tol)
+    assert rows["IRR"][:2] == [f"{cases['without']['irr'] * 100:.1f}%", f"{cases['with']['irr'] * 100:.1f}%"]
+    assert rows["Payback year"][:2] == [str(cases["without"]["payback_year"]), str(cases["with"]["payback_year"])]
+    start, end = data["fiscal"]["window"]
+    assert _money(rows[f"Treasury cost {start}–{end}"][2]) == pytest.approx(data["fiscal"]["fiscal_cost_window_usd"], abs=0.05e9)
+    pv_row = next(v for k, v in rows.items() if k.startswith("Treasury cost, PV"))
+    assert _money(pv_row[2]) == pytest.approx(data["fiscal"]["fiscal_cost_pv_usd"], abs=0.05e9)
+
+
+def test_summary_md_sentences_state_the_headline_numbers(pack):
+    data = json.loads((pack / "summary.json").read_text())
+    text = (pack / "summary.md").read_text(encoding="utf-8")
+    sentences = text.split("\n\n")[2]
+    assert 3 <= sentences.count(". ") + 1 <= 5
+    assert f"by {memo.usd(data['delta']['npv_usd'])}" in sentences  # worth in present value
+    start, end = data["fiscal"]["window"]
+    assert f"{memo.usd(data['fiscal']['fiscal_cost_window_usd'])} in the 10-year budget window {start}–{end}" in sentences
+    be = [data["cases"][c]["breakeven_revenue_usd_per_gw_year"] for c in ("without", "with")]
+    assert f"from {memo.usd(be[0], 2)} to {memo.usd(be[1], 2)} per GW-year" in sentences
+    # hand check of the base figures (cli summary table): +$195.7B, $334.1B, $12.15B -> $9.30B
+    assert "$195.7B" in sentences and "$334.1B" in sentences and "$9.30B" in sentences
+
+
+def test_tables_xlsx_sheets(pack):
+    wb = openpyxl.load_workbook(pack / "tables.xlsx")
+    assert wb.sheetnames == ["Summary", "Cash flows without", "Cash flows with", "Inputs", "Sources"]
+    data = json.loads((pack / "summary.json").read_text())
+    summary = {row[0]: row[1:5] for row in wb["Summary"].iter_rows(values_only=True) if row[0]}
+    assert summary["NPV at 10%, 2025 dollars"][:3] == pytest.approx(
+        [data["cases"]["without"]["npv_usd"], data["cases"]["with"]["npv_usd"], data["delta"]["npv_usd"]], rel=1e-12)
+    scenario = finmodel.load_scenario(BASE)
+    results = finmodel.run(scenario)
+    # cash flows: categories as rows, years as columns, values in USD
+    rows = list(wb["Cash flows with"].iter_rows(min_row=3, values_only=True))
+    assert rows[0][:3] == ("line", "category", 2025)
+    spend = {r[1]: r[2:] for r in rows[1:] if r[0] == "spend"}
+    assert set(spend) == set(scenario.category_names) | {"total"}
+    k = results.cases.index("with")
+    assert spend["servers"] == pytest.approx(results.lines["spend"][k][0].tolist(), rel=1e-12)
+    cash_flow = next(r[2:] for r in rows[1:] if r[0] == "cash_flow")
+    assert cash_flow == pytest.approx(results.lines["cash_flow"][k].tolist(), rel=1e-12)
+    # inputs: every parameter, with unit, default-or-set, file and source
+    inputs = list(wb["Inputs"].iter_rows(values_only=True))
+    header, body = inputs[0], inputs[1:]
+    assert header[:7] == ("parameter", "value", "unit", "status", "file", "line", "source")
+    by_path = {r[0]: dict(zip(header, r, strict=True)) for r in body}
+    assert set(by_path) == set(scenario.values) - {"categories"}
+    assert by_path["program.commitment_usd"]["value"] == 1.4e12
+    assert by_path["program.commitment_usd"]["unit"] == "USD"
+    assert by_path["program.commitment_usd"]["status"] == "set"
+    assert by_path["program.commitment_usd"]["source"] == "altman-8-years"
+    assert by_path["policy.amic.rate"]["source"] == "amic-chips-25, amic-obbba-35"
+    assert by_path["categories.servers.in_service_month"]["status"] == "default"
+    assert by_path["categories.grid.macrs_years"]["line"] == scenario.provenance["categories.grid.macrs_years"].line
+    sources = {r[0]: r for r in wb["Sources"].iter_rows(min_row=2, values_only=True)}
+    assert set(sources) == set(scenario.sources)
+    assert sources["lehane-letter"][2] is False and sources["altman-30gw"][2] is True
+
+
+def test_bad_scenario_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"extends: {BASE}\nname: bad\npolicy:\n  amic:\n    rate: 3.5\n")
+    out = tmp_path / "out"
+    assert main(["report", str(BASE), str(bad), "--out", str(out)]) == 2
+    assert not out.exists()
+    out.mkdir()
+    assert main(["report", str(bad), "--out", str(out)]) == 2
+    assert list(out.iterdir()) == []
+
+
+def test_foreign_folder_is_refused_before_anything_is_written(tmp_path, capsys):
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "memo.docx").write_text("keep me")
+    assert main(["report", str(BASE), "--out", str(out)]) == 2
+    assert [p.name for p in out.iterdir()] == ["memo.docx"]
+    assert "not made by finmodel" in capsys.readouterr().err
+
+
+def test_several_scenarios_one_folder_each(tmp_path):
+    out = tmp_path / "packs"
+    files = [str(SCENARIOS / "servers_only.yaml"), str(SCENARIOS / "rate_25.yaml")]
+    assert main(["report", *files, "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["rate_25", "run.json", "servers_only"]
+    for name in ("rate_25", "servers_only"):
+        assert sorted(p.name for p in (out / name).iterdir()) == sorted(PACK)
+        summary = json.loads((out / name / "summary.json").read_text())
+        assert summary["scenario"] == name
+    top = json.loads((out / "run.json").read_text())
+    assert [s["name"] for s in top["scenarios"]] == ["servers_only", "rate_25"]
+    assert "rate_25/summary.md" in top["files"]
+    # a second run into the same folder is allowed: the folder was made by finmodel
+    assert main(["report", *files, "--out", str(out)]) == 0
+
+
+def test_duplicate_scenario_names_are_refused(tmp_path, capsys):
+    out = tmp_path / "dup"
+    assert main(["report", str(BASE), str(BASE), "--out", str(out)]) == 2
+    assert not out.exists()
+    assert "each scenario needs its own name" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- compare
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    out = tmp_path_factory.mktemp("compare")
+    paths = [str(p) for p in all_scenarios()]
+    assert main(["compare", *paths, "--out", str(out), "--force"]) == 0
+    return out
+
+
+def test_compare_writes_table_and_charts(compared):
+    expected = {"compare.csv", "compare.md", "compare.xlsx", "run.json"}
+    expected |= {f"{stem}.{fmt}" for stem in charts.COMPARE_CHARTS for fmt in FIGURE_FORMATS}
+    assert {p.name for p in compared.iterdir()} == expected
+    for stem in charts.COMPARE_CHARTS:
+        assert _png_size(compared / f"{stem}.png")[0] == 1300
+
+
+def test_compare_table_equals_each_scenarios_results(compared):
+    with (compared / "compare.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["scenario"] for r in rows] == [p.stem for p in all_scenarios()]
+    for row in rows:
+        r = finmodel.run(finmodel.load_scenario(SCENARIOS / f"{row['scenario']}.yaml"))
+        assert float(row["delta_npv_usd"]) == pytest.approx(r.delta("npv_usd"), rel=1e-12)
+        assert float(row["pv_credit_usd"]) == pytest.approx(r.metric("pv_credit_usd", "with"), rel=1e-12)
+        assert float(row["fiscal_cost_window_usd"]) == pytest.approx(r.fiscal()["fiscal_cost_window_usd"], rel=1e-12)
+        assert float(row["fiscal_cost_pv_usd"]) == pytest.approx(r.fiscal()["fiscal_cost_pv_usd"], rel=1e-12)
+        for case in ("without", "with"):
+            assert float(row[f"breakeven_{case}_usd_per_gw_year"]) == pytest.approx(r.metric("breakeven_revenue_usd_per_gw_year", case), rel=1e-12)
+            assert float(row[f"irr_{case}"]) == pytest.approx(r.metric("irr", case), rel=1e-12)
+        assert row["fiscal_window"] == "2026-2035"
+    md = (compared / "compare.md").read_text(encoding="utf-8")
+    base_row = next(line for line in md.splitlines() if line.startswith("| `base`"))
+    cells = [c.strip() for c in base_row.strip("|").split("|")]
+    assert _money(cells[1]) == pytest.approx(float(rows[0]["delta_npv_usd"]), abs=0.05e9)
+    assert _money(cells[3]) == pytest.approx(float(rows[0]["fiscal_cost_window_usd"]), abs=0.05e9)
+    sheet = openpyxl.load_workbook(compared / "compare.xlsx")["Comparison"]
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][0] == "scenario" and len(values) == len(rows) + 1
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ("analysis:\n  end_year: 2041\n", "analysis.end_year"),
+        ("finance:\n  valuation_year: 2026\n", "finance.valuation_year"),
+        ("fiscal:\n  window_years: 5\n", "fiscal.window_years"),
+    ],
+)
+def test_compare_refuses_different_year_grids(tmp_path, capsys, change, key):
+    other = tmp_path / "other.yaml"
+    other.write_text(f"extends: {BASE}\nname: other\n{change}")
+    out = tmp_path / "cmp"
+    assert main(["compare", str(BASE), str(other), "--out", str(out)]) == 2
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert f"other.yaml:4: {key}:" in err and "does not re-align" in err
+
+
+def test_compare_needs_two_scenarios(tmp_path):
+    assert main(["compare", str(BASE), "--out", str(tmp_path / "one")]) == 2
+    assert not (tmp_path / "one").exists()
