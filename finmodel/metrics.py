@@ -6,6 +6,8 @@ array is period 0 (numpy-financial's convention, MODEL.md section 2).
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 __all__ = ["npv", "irr", "payback_year", "peak_funding", "window_sum"]
@@ -44,75 +46,8 @@ def npv(rate, values, years: np.ndarray | None = None, valuation_year: int | Non
     return np.sum(values * df, axis=-1)
 
 
-# Grids for bracketing the IRR: positive rates map to x = 1/(1+r) in (0, 1],
-# negative rates to z = 1 + r in (0, 1]; both keep every power <= 1.
-_POS_RATES = np.concatenate([[0.0], np.geomspace(1e-4, 1e4, 240), [1e6, 1e9]])
-_NEG_RATES = -np.concatenate(
-    [[0.0], np.geomspace(1e-4, 0.05, 40), np.linspace(0.05, 0.95, 181)[1:], 1 - np.geomspace(0.05, 1e-9, 40)[1:]]
-)
-
-
-def _horner(coef: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """p(x) = sum_k coef[..., k] x**k and p'(x), row-wise."""
-    p = coef[..., -1].copy()
-    dp = np.zeros_like(p)
-    for k in range(coef.shape[-1] - 2, -1, -1):
-        dp = dp * x + p
-        p = p * x + coef[..., k]
-    return p, dp
-
-
-def _first_root(coef: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Root of p(x) = sum coef_k x**k in the first sign-change bracket along ``grid``.
-
-    ``grid`` runs from 1 toward 0. Returns NaN where no bracket exists.
-    """
-    n, T = coef.shape
-    # Divide out x**m (m leading zero coefficients): same roots in (0, 1], and
-    # p no longer underflows to an exact 0 near x = 0 (a false root).
-    m = np.argmax(coef != 0, axis=1)
-    idx = np.arange(T)[None, :] + m[:, None]
-    coef = np.where(idx < T, np.take_along_axis(coef, np.minimum(idx, T - 1), axis=1), 0.0)
-    powers = grid[None, :] ** np.arange(T)[:, None]  # (T, G)
-    vals = coef @ powers  # (n, G)
-    sign = np.sign(vals)
-    # A root may sit exactly on a grid point (p == 0 there): the sign products
-    # on both sides are then 0, not < 0, so look for zeros separately.
-    zero = sign == 0
-    change = (sign[:, :-1] * sign[:, 1:]) < 0
-    has = change.any(axis=1)
-    k = np.argmax(change, axis=1)
-    first_zero = np.argmax(zero, axis=1)
-    exact = zero.any(axis=1) & (~has | (first_zero <= k))
-    out = np.full(n, np.nan)
-    out[exact] = grid[first_zero[exact]]
-    rows = np.flatnonzero(has & ~exact)
-    if rows.size == 0:
-        return out
-    c = coef[rows]
-    a = grid[k[rows]]
-    b = grid[k[rows] + 1]
-    fa = vals[rows, k[rows]]
-    x = 0.5 * (a + b)
-    # Safeguarded Newton: keep the bracket, fall back to bisection when a step leaves it.
-    for _ in range(100):
-        fx, dfx = _horner(c, x)
-        same = np.sign(fx) == np.sign(fa)
-        a = np.where(same, x, a)
-        fa = np.where(same, fx, fa)
-        b = np.where(same, b, x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            newton = x - fx / dfx
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        inside = np.isfinite(newton) & (newton > lo) & (newton < hi)
-        x_new = np.where(inside, newton, 0.5 * (a + b))
-        x_new = np.where(fx == 0, x, x_new)
-        done = np.abs(x_new - x) <= 4e-16 * np.maximum(np.abs(x), 1e-300)
-        x = x_new
-        if done.all():
-            break
-    out[rows] = x
-    return out
+#: From this many series up, :func:`irr` uses every core.
+PARALLEL_IRR_MIN_SERIES = 4096
 
 
 def irr(values) -> np.ndarray:
@@ -133,15 +68,21 @@ def irr(values) -> np.ndarray:
 
     Notes
     -----
-    Each series is scaled by its largest absolute flow (so 1e12-dollar flows
-    are as safe as unit flows). Roots are bracketed on fixed grids, for
-    positive rates in ``x = 1/(1+r)`` and for negative rates in ``z = 1+r``
-    (both in (0, 1], so no power overflows); the first bracket on each side of
-    zero is refined by safeguarded Newton to machine precision, and the root
-    with the smaller ``|r|`` is kept. A pair of roots closer together than the
-    grid spacing (8% of the rate for positive rates, 0.005 for
-    negative ones) can be missed; numpy-financial
-    also misses double roots.
+    Each series is solved in compiled code (numba, :mod:`finmodel._kernels`),
+    on every core for large inputs, with no Python loop: about 0.1 us per series for flows
+    with one sign change and well under 1 us for series with many.
+    On either side of ``r = 0`` the flows are a polynomial in a variable in
+    (0, 1) (``1/(1+r)`` for ``r > 0``, ``1+r`` for ``r < 0``), so no power
+    overflows and 1e12-dollar flows are as safe as unit flows. One sign
+    change in the flows means exactly one root (Descartes' rule of signs),
+    refined by safeguarded Newton from ``r = 0``; with several, Descartes'
+    rule on each side decides whether that side has no root, exactly one,
+    or possibly more, and in the last case the side is searched outward
+    from ``r = 0`` on a fine grid of ``|r|``, splitting a cell at its
+    stationary point so that a pair of roots inside one cell is still found.
+    Roots agree with ``numpy_financial.irr`` (eigenvalues of the companion
+    matrix) to about 1e-12 where it finds one; neither finds a double root
+    that only touches zero.
 
     Examples
     --------
@@ -150,29 +91,16 @@ def irr(values) -> np.ndarray:
     >>> round(float(irr([-150000, 15000, 25000, 35000, 45000, 60000])), 4)  # 0.0524
     0.0524
     """
+    from ._kernels import GRID, irr_rows, irr_rows_parallel  # compiled on first use (cached on disk)
+
     v = np.asarray(values, dtype=float)
     shape = v.shape[:-1]
-    flat = v.reshape(-1, v.shape[-1])
-    ok = np.all(np.isfinite(flat), axis=1)
-    flat = np.where(ok[:, None], flat, 0.0)  # NaN/inf rows give NaN, without FP warnings
-    scale = np.max(np.abs(flat), axis=1, keepdims=True)
-    ok &= scale[:, 0] > 0
-    coef = np.where(ok[:, None], flat / np.where(scale > 0, scale, 1.0), 0.0)
-    has_pos = (coef > 0).any(axis=1)
-    has_neg = (coef < 0).any(axis=1)
-    ok &= has_pos & has_neg
-    out = np.full(flat.shape[0], np.nan)
-    rows = np.flatnonzero(ok)
-    if rows.size:
-        c = coef[rows]
-        x = _first_root(c, 1.0 / (1.0 + _POS_RATES))  # p(x), x = 1/(1+r)
-        z = _first_root(c[:, ::-1], 1.0 + _NEG_RATES)  # z^(T-1) p(1/z), z = 1+r
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r_pos = 1.0 / x - 1.0
-            r_neg = z - 1.0
-        pick_neg = np.isnan(r_pos) | (np.abs(r_neg) < np.abs(r_pos))
-        out[rows] = np.where(pick_neg, r_neg, r_pos)
-    result = out.reshape(shape)
+    flat = np.ascontiguousarray(v.reshape(-1, v.shape[-1]))
+    # Many series from the main thread: all cores. From a worker thread (the
+    # Monte Carlo engine runs chunks in threads): one core, as numba's thread
+    # pool must not be entered from two threads at once.
+    many = flat.shape[0] >= PARALLEL_IRR_MIN_SERIES and threading.current_thread() is threading.main_thread()
+    result = (irr_rows_parallel if many else irr_rows)(flat, GRID).reshape(shape)
     return float(result) if result.ndim == 0 else result
 
 

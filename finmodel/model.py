@@ -69,7 +69,17 @@ LINES: dict[str, bool] = {
 
 
 class NumericalError(ArithmeticError):
-    """A NaN or infinity appeared inside a run."""
+    """A NaN or infinity appeared inside a run.
+
+    ``line`` names the yearly line (or metric) where it first appeared,
+    ``year`` the calendar year, ``case`` and ``category`` the names, ``draw``
+    the index of the draw (leading axes) when there are draws.
+    """
+
+    def __init__(self, message: str, line: str | None = None, year: int | None = None,
+                 case: str | None = None, category: str | None = None, draw: tuple[int, ...] | None = None):
+        super().__init__(message)
+        self.line, self.year, self.case, self.category, self.draw = line, year, case, category, draw
 
 
 @dataclass(frozen=True)
@@ -95,7 +105,9 @@ class Inputs:
     construction_years: np.ndarray  # (..., C) int
     qualified_fraction: np.ndarray  # (..., C)
     life_years: np.ndarray  # (..., C) float, inf = for ever
-    depreciation: np.ndarray  # (..., case, C, T, T) share of year-y basis deducted in year t
+    macrs_table: np.ndarray  # (C, T, T) share of year-y basis deducted in year t, before bonus
+    bonus_rate: np.ndarray  # (..., case, T) bonus depreciation by placed-in-service year
+    bonus_eligible: np.ndarray  # (C,) bool
     credit_rate: np.ndarray  # (..., case, T) by placed-in-service year
     eligible: np.ndarray  # (..., case, C) bool
     deadline_year: np.ndarray  # (..., case) float, inf = no deadline
@@ -126,6 +138,13 @@ class Inputs:
     def t_index(self) -> np.ndarray:
         return self.years - self.years[0]
 
+    @property
+    def depreciation(self) -> np.ndarray:
+        """``(..., case, C, T, T)``: share of year-y basis deducted in year t, bonus included."""
+        bonus = self.bonus_rate[..., None, :, None]  # (..., case, 1, y, 1)
+        with_bonus = bonus * np.eye(len(self.years)) + (1.0 - bonus) * self.macrs_table
+        return np.where(self.bonus_eligible[:, None, None], with_bonus, self.macrs_table)
+
 
 def _case_values(scenario: Scenario) -> list[dict[str, Any]]:
     """Per-case parameter views: ``without`` never has eligible categories."""
@@ -137,7 +156,12 @@ def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None)
 
     ``overrides`` maps parameter paths (as in ``scenario.values``) to values
     or arrays of draws; arrays add leading axes to every result. A year-map
-    parameter given as an array is taken as the same rate in every year.
+    parameter given as an array is taken as the same rate in every year; given
+    as a year map ``{year: array}`` it is a step function per draw.
+    ``program.year_shares`` (``(..., T)``, the share of the commitment spent in
+    each year of the horizon) replaces the schedule. Category shares are used
+    as given: a caller that draws them renormalizes them
+    (:func:`finmodel.uncertainty.category_share_overrides`).
     """
     overrides = dict(overrides or {})
     case_views = _case_values(scenario)
@@ -164,6 +188,12 @@ def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None)
 
     def year_map(path: str, case: int) -> np.ndarray:
         value = v(path, case)
+        if isinstance(value, Mapping) and any(np.ndim(x) for x in value.values()):
+            # a year map whose values are arrays of draws: (..., T)
+            keys = sorted(value)
+            vals = np.stack(np.broadcast_arrays(*[np.asarray(value[k], dtype=float) for k in keys]), axis=-1)
+            idx = np.searchsorted(np.array(keys), years, side="right") - 1
+            return np.where(idx >= 0, vals[..., np.clip(idx, 0, None)], 0.0)
         if isinstance(value, Mapping):
             return year_map_values(value, years)
         return np.asarray(value, dtype=float)[..., None] * np.ones(T)
@@ -186,7 +216,7 @@ def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None)
     schedules = [macrs_schedule(m, mo) for m, mo in zip(macrs, months, strict=True)]
     bonus_ok = np.array([bool(scenario[f"categories.{c}.bonus_eligible"]) for c in names])
     bonus = np.stack(np.broadcast_arrays(*[year_map("tax.bonus_depreciation", k) for k in range(len(CASES))]), axis=-2)
-    depreciation = depreciation_matrix(schedules, bonus_ok, bonus, T)
+    macrs_table = depreciation_matrix(schedules, np.zeros(len(names), dtype=bool), np.zeros(T), T)
 
     groups = tuple(scenario[f"categories.{c}.group"] for c in names)
     eligible = np.zeros((len(CASES), len(names)), dtype=bool)
@@ -210,7 +240,9 @@ def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None)
         construction_years=per_cat("construction_years", np.int64),
         qualified_fraction=per_cat("qualified_fraction"),
         life_years=life_years,
-        depreciation=depreciation,
+        macrs_table=macrs_table,
+        bonus_rate=bonus,
+        bonus_eligible=bonus_ok,
         credit_rate=credit_rate,
         eligible=eligible,
         deadline_year=per_case("policy.amic.construction_deadline_year", convert=lambda x: np.inf if x is None else x),
@@ -237,6 +269,22 @@ def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None)
         fiscal_window=(int(scenario["fiscal.window_start"]), int(scenario["fiscal.window_years"])),
         fiscal_discount_rate=arr("fiscal.discount_rate"),
     )
+
+
+def _deductions(basis: np.ndarray, inp: Inputs) -> np.ndarray:
+    """Depreciation ``(..., case, C, T)`` of the basis ``(..., case, C, T)`` (MODEL.md section 5).
+
+    Equal to ``basis @ inp.depreciation`` row by row, without building a
+    ``(T, T)`` matrix per draw: a compiled loop over the MACRS table.
+    """
+    from ._kernels import deductions
+
+    bonus = inp.bonus_rate
+    lead = np.broadcast_shapes(basis.shape[:-2], bonus.shape[:-1])
+    C, T = basis.shape[-2:]
+    B = np.ascontiguousarray(np.broadcast_to(basis, lead + (C, T))).reshape(-1, lead[-1], C, T)
+    b = np.ascontiguousarray(np.broadcast_to(bonus, lead + (T,))).reshape(-1, lead[-1], T)
+    return deductions(B, b, inp.macrs_table, inp.bonus_eligible).reshape(lead + (C, T))
 
 
 def _tax(ti: np.ndarray, inp: Inputs) -> np.ndarray:
@@ -275,7 +323,7 @@ def evaluate(inp: Inputs) -> dict[str, np.ndarray]:
     RCt = RC.sum(axis=-2)
     # Section 5: depreciation, (..., case, C, T)
     B = P - inp.basis_reduction[..., :, None, None] * E
-    D = np.matmul(B[..., None, :], inp.depreciation)[..., 0, :]
+    D = _deductions(B, inp)
     remaining_basis = B.sum(axis=-1) - D.sum(axis=-1)
     # Section 6: operations, (..., T) then (..., case, T)
     d = inp.capacity_index
@@ -289,7 +337,7 @@ def evaluate(inp: Inputs) -> dict[str, np.ndarray]:
     # Section 8: terminal value
     if inp.terminal_book:
         TVc = book_value(P, inp.life_years[..., None, :], inp.years, inp.end_year)
-        TVc = np.broadcast_to(TVc, remaining_basis.shape)
+        TVc = np.broadcast_to(TVc, np.broadcast_shapes(TVc.shape, remaining_basis.shape))
         gain = TVc.sum(axis=-1) - remaining_basis.sum(axis=-1)
     else:
         TVc = np.zeros(remaining_basis.shape)
@@ -330,14 +378,80 @@ def evaluate(inp: Inputs) -> dict[str, np.ndarray]:
     return lines
 
 
+#: The order in which evaluate() computes its lines: where a NaN or infinity
+#: shows up in several lines in one year, the first of these is its origin.
+_COMPUTATION_ORDER = (
+    "spend", "in_service", "credit_earned", "credit_cash", "credit_treasury_cost", "recapture",
+    "depreciation", "remaining_basis", "operating_gw", "revenue_unit", "revenue", "power", "om",
+    "ebitda", "terminal_value", "taxable_income", "tax", "cash_flow", "fiscal_cost",
+)
+
+
 def _check_finite(lines: Mapping[str, np.ndarray], inp: Inputs) -> None:
-    for name, values in lines.items():
+    """Raise :class:`NumericalError` naming the line, year, case and category of the first NaN or inf.
+
+    "First" is the earliest year (flows only move forward in time), then the
+    line computed first in that year. Lines without a year axis (the
+    remaining basis) count as ``end_year``, where they enter the terminal gain.
+    """
+    T = len(inp.years)
+    order = [n for n in _COMPUTATION_ORDER if n in lines] + [n for n in lines if n not in _COMPUTATION_ORDER]
+    first = None  # (year index, rank, name, bad mask)
+    for rank, name in enumerate(order):
+        values = np.asarray(lines[name])
+        if not np.issubdtype(values.dtype, np.number):
+            continue
         bad = ~np.isfinite(values)
+        if not bad.any():
+            continue
+        yearly = values.ndim >= 1 and values.shape[-1] == T and name != "remaining_basis"
+        t = int(np.argmax(bad.reshape(-1, T).any(axis=0))) if yearly else T - 1
+        if first is None or (t, rank) < first[:2]:
+            first = (t, rank, name, bad, yearly)
+    if first is None:
+        return
+    t, _, name, bad, yearly = first
+    index = tuple(int(i) for i in np.argwhere(bad[..., t] if yearly else bad)[0])
+    value = float(np.asarray(lines[name])[index + ((t,) if yearly else ())])
+    # index is (draws..., case) or (draws..., case, category); cash_flow is (draws..., case, T)
+    n_draw = max(np.ndim(lines["cash_flow"]) - 2, 0) if "cash_flow" in lines else 0
+    draw, tail = index[:n_draw], index[n_draw:]
+    case = inp.cases[tail[0]] if tail and tail[0] < len(inp.cases) else None
+    category = inp.categories[tail[1]] if len(tail) > 1 and tail[1] < len(inp.categories) else None
+    year = int(inp.years[t])
+    where = [f"case '{case}'"] if case else []
+    if category:
+        where.append(f"category '{category}'")
+    if draw:
+        where.append(f"draw {draw if len(draw) > 1 else draw[0]}")
+    text = "NaN" if np.isnan(value) else ("+inf" if value > 0 else "-inf")
+    raise NumericalError(
+        f"line '{name}' is {text} in {year} ({', '.join(where)}); the numbers overflow the "
+        "floating-point range: check the inputs for extreme values",
+        line=name, year=year, case=case, category=category, draw=draw or None,
+    )
+
+
+def _check_finite_metrics(metrics: Mapping[str, np.ndarray], inp: Inputs) -> None:
+    """Metrics that always exist must be finite; irr, payback and break-even may be NaN (undefined)."""
+    for name, values in metrics.items():
+        values = np.asarray(values, dtype=float)
+        bad = np.isinf(values) if name in _MAY_BE_UNDEFINED else ~np.isfinite(values)
         if bad.any():
-            where = np.argwhere(bad)[0]
-            year = inp.years[where[-1]] if values.shape[-1] == len(inp.years) else None
-            at = f" in {year}" if year is not None else ""
-            raise NumericalError(f"line '{name}' is not finite{at} (first bad index {tuple(int(i) for i in where)}); check the inputs for extreme values")
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            case = inp.cases[index[-1]] if index and index[-1] < len(inp.cases) else None
+            draw = index[:-1]
+            value = values[index]
+            text = "NaN" if np.isnan(value) else ("+inf" if value > 0 else "-inf")
+            where = f"case '{case}'" + (f", draw {draw if len(draw) > 1 else draw[0]}" if draw else "")
+            raise NumericalError(
+                f"metric '{name}' is {text} ({where}); the numbers overflow the floating-point range: "
+                "check the inputs for extreme values",
+                line=name, case=case, draw=draw or None,
+            )
+
+
+_MAY_BE_UNDEFINED = ("irr", "payback_year", "breakeven_revenue_usd_per_gw_year")
 
 
 def _npv_at_revenue(inp: Inputs, lines, revenue: np.ndarray) -> np.ndarray:
@@ -365,6 +479,9 @@ def breakeven_revenue(inp: Inputs, lines, rtol: float = 1e-12, max_iter: int = 2
     f1 = _npv_at_revenue(inp, lines, r1)
     no_effect = (f1 == f0) | (np.asarray(inp.capacity_gw)[..., None] == 0)
     x0, x1, g0, g1 = r0, r1, f0, f1
+    # An element stops changing once it has converged, so its result does not
+    # depend on the other elements evaluated with it (Monte Carlo chunks).
+    active = ~no_effect
     for _ in range(max_iter):
         with np.errstate(divide="ignore", invalid="ignore"):
             x2 = x1 - g1 * (x1 - x0) / (g1 - g0)
@@ -372,10 +489,11 @@ def breakeven_revenue(inp: Inputs, lines, rtol: float = 1e-12, max_iter: int = 2
         g2 = _npv_at_revenue(inp, lines, x2)
         done = np.abs(x2 - x1) <= rtol * np.maximum(np.abs(x2), 1.0)
         # keep a bracket when we have one (regula falsi); else plain secant
-        bracket = np.sign(g2) != np.sign(g1)
+        bracket = active & (np.sign(g2) != np.sign(g1))
         x0, g0 = np.where(bracket, x1, x0), np.where(bracket, g1, g0)
-        x1, g1 = x2, g2
-        if np.all(done | no_effect):
+        x1, g1 = np.where(active, x2, x1), np.where(active, g2, g1)
+        active = active & ~done
+        if not active.any():
             break
     return np.where(no_effect, np.nan, x1)
 
@@ -397,6 +515,7 @@ def compute_metrics(inp: Inputs, lines: Mapping[str, np.ndarray]) -> dict[str, n
     fdf = discount_factors(inp.fiscal_discount_rate[..., None, None], inp.years, inp.valuation_year)
     out["fiscal_cost_window_usd"] = window_sum(lines["fiscal_cost"], inp.years, start, n)
     out["fiscal_cost_pv_usd"] = np.sum(lines["fiscal_cost"] * fdf, axis=-1)
+    _check_finite_metrics(out, inp)
     return out
 
 

@@ -8,9 +8,11 @@ written only if it is new, empty, or was made by finmodel (it holds a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import platform
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +22,8 @@ from typing import Any
 from . import __version__
 from .model import Results
 
-__all__ = ["OutputError", "prepare_out_dir", "atomic_write", "write_json", "write_run", "manifest", "MANIFEST"]
+__all__ = ["OutputError", "prepare_out_dir", "made_by_finmodel", "atomic_write", "json_text", "write_json", "write_text",
+           "render_run", "write_run", "manifest", "MANIFEST"]
 
 MANIFEST = "run.json"
 
@@ -34,9 +37,19 @@ def prepare_out_dir(out: str | os.PathLike, force: bool = False) -> Path:
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise OutputError(f"{path}: exists and is not a folder")
-    if path.is_dir() and any(path.iterdir()) and not (path / MANIFEST).exists() and not force:
+    if path.is_dir() and any(path.iterdir()) and not made_by_finmodel(path) and not force:
         raise OutputError(f"{path}: folder is not empty and was not made by finmodel (no {MANIFEST}); choose another --out or pass --force")
     return path
+
+
+def made_by_finmodel(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds a finmodel manifest (a ``run.json`` naming a finmodel version)."""
+    path = Path(folder) / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(data, dict) and "finmodel_version" in data
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
@@ -78,8 +91,17 @@ def _clean(value):
     return value
 
 
+def json_text(data: Any) -> str:
+    """The JSON text finmodel writes: indented, NaN and inf as null, numpy scalars as numbers."""
+    return json.dumps(_clean(data), indent=2, default=_json_default, allow_nan=False) + "\n"
+
+
 def write_json(path: str | os.PathLike, data: Any) -> Path:
-    text = json.dumps(_clean(data), indent=2, default=_json_default, allow_nan=False) + "\n"
+    text = json_text(data)
+    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
@@ -87,12 +109,22 @@ def write_csv(path: str | os.PathLike, frame, **kwargs) -> Path:
     return atomic_write(path, lambda p: frame.to_csv(p, **kwargs))
 
 
-def manifest(results: Sequence[Results], command: Sequence[str] | None = None, seed: int | None = None, files: Sequence[str] = ()) -> dict:
-    """What ``run.json`` records: version, resolved scenarios and their SHA-256, seed, command line."""
+def manifest(results: Sequence[Results], command: Sequence[str] | None = None, seed: int | None = None, files: Sequence[str] = (),
+             outputs: Mapping[str, str] | None = None) -> dict:
+    """What ``run.json`` records: version, resolved scenarios and their SHA-256, seed, command line.
+
+    ``outputs`` maps each written file name to the SHA-256 of its bytes;
+    ``environment`` names the versions that can change a figure's last bits.
+    ``finmodel run --check DIR`` re-runs ``scenarios[0].resolved`` and compares.
+    """
+    import numpy
+    import pandas
+
     return {
         "finmodel_version": __version__,
         "command": list(command) if command is not None else list(sys.argv),
         "seed": seed,
+        "environment": {"python": platform.python_version(), "numpy": numpy.__version__, "pandas": pandas.__version__},
         "scenarios": [
             {
                 "name": r.scenario.name,
@@ -104,17 +136,29 @@ def manifest(results: Sequence[Results], command: Sequence[str] | None = None, s
             for r in results
         ],
         "files": sorted(files),
+        "outputs": dict(sorted((outputs or {}).items())),
+    }
+
+
+def render_run(results: Results) -> dict[str, str]:
+    """The texts of ``summary.json`` and ``cashflows.csv`` (MODEL.md section 12), byte for byte."""
+    return {
+        "summary.json": json_text(results.to_dict()),
+        "cashflows.csv": results.cashflows.to_csv(index=False, float_format="%.6f", lineterminator="\n"),
     }
 
 
 def write_run(results: Results, out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
-    """``summary.json`` and ``cashflows.csv`` (MODEL.md section 12), then ``run.json``."""
+    """``summary.json`` and ``cashflows.csv`` (MODEL.md section 12), then ``run.json``.
+
+    Every text is rendered before the first file is written, so a failure
+    while formatting leaves the folder as it was.
+    """
     out = Path(out)
-    written = [
-        write_json(out / "summary.json", results.to_dict()),
-        write_csv(out / "cashflows.csv", results.cashflows, index=False, float_format="%.6f"),
-    ]
-    written.append(write_json(out / MANIFEST, manifest([results], command, files=[p.name for p in written])))
+    texts = render_run(results)
+    written = [write_text(out / name, text) for name, text in texts.items()]
+    digests = {name: hashlib.sha256(text.encode("utf-8")).hexdigest() for name, text in texts.items()}
+    written.append(write_json(out / MANIFEST, manifest([results], command, files=list(texts), outputs=digests)))
     return written
 
 

@@ -193,6 +193,9 @@ class Scenario:
     raw: Mapping[str, Any]
     extras: Mapping[str, Any] = field(default_factory=dict)
     files: tuple[str, ...] = ()
+    #: Where each key path (a tuple, e.g. ``("policy", "amic", "rate", 2026)``)
+    #: was written, as ``(file, line)``, following ``extends``.
+    origins: Mapping[tuple, tuple[str, int]] = field(default_factory=dict)
 
     def __getitem__(self, path: str) -> Any:
         return self.values[path]
@@ -774,6 +777,7 @@ def _validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> S
         raw=MappingProxyType(raw),
         extras=MappingProxyType(extras),
         files=files,
+        origins=MappingProxyType(dict(origins)),
     )
 
 

@@ -1,0 +1,371 @@
+"""Compiled kernels (numba; imported on first use, compiled once and cached on disk).
+
+The engine's few operations that numpy cannot do in one pass over the data:
+the IRR of every series (:func:`irr_rows`, behind :func:`finmodel.metrics.irr`),
+a shift by a per-row lag (:func:`shift_rows`, behind
+:func:`finmodel.timeline.shift`) and the deductions of a MACRS table with
+bonus depreciation (:func:`deductions`). Each works row by row in a fixed
+order, so a row's result does not depend on how many rows are passed at once
+(Monte Carlo chunks are bitwise reproducible).
+
+IRR
+---
+The rules are those of :func:`finmodel.metrics.irr`: the real root
+``r > -1`` of ``sum_t v[t] (1 + r) ** -t = 0`` closest to zero, NaN where
+there is none.
+Write the flows as a polynomial in ``x = 1 / (1 + r)`` (roots ``r > 0`` are
+``x`` in ``(0, 1)``) and, reversed, in ``z = 1 + r`` (roots ``-1 < r < 0``
+are ``z`` in ``(0, 1)``); on either side every power stays ``<= 1``, so flows
+of 1e12 USD or 200 years cannot overflow.
+
+- One sign change in the flows (Descartes' rule of signs): exactly one root
+  ``r > -1``. Its side follows from the sign of the sum of the flows (the
+  value at ``r = 0``); it is bracketed by ``[0, 1]`` in that side's variable
+  and refined by safeguarded Newton (Newton inside the bracket, bisection
+  when a step leaves it or stalls).
+- Several sign changes: the number of roots on each side is bounded by the
+  sign changes of the Taylor-shifted coefficients (Descartes' rule on
+  ``(0, inf)`` after the Moebius map ``w = 1 / (1 + y)``). A side with no
+  change has no root; a side with one has exactly one, solved as above; a
+  side with more (or with a coefficient too close to zero to trust its
+  sign) is searched outward from ``r = 0`` on a grid of ``|r|``. A cell
+  without a sign change whose derivative changes sign is split at its
+  stationary point, so a pair of roots inside one cell is still found.
+  The root with the smaller ``|r|`` of the two sides is returned.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+EPS = 2.220446049250313e-16
+BLOCK = 256
+
+
+def _binomial(n: int) -> np.ndarray:
+    """``B[j, i] = C(j, i)`` for ``0 <= i <= j < n`` (Pascal's rule, exact below 2**53)."""
+    table = np.zeros((n, n))
+    for j in range(n):
+        table[j, 0] = 1.0
+        for i in range(1, j + 1):
+            table[j, i] = table[j - 1, i - 1] + table[j - 1, i]
+    return table
+
+
+#: Binomial coefficients for the Taylor shift of series up to 64 years.
+BINOMIAL = _binomial(64)
+
+#: Grid of |r| for the outward search: 15 points a decade from 1e-4 to 1e10,
+#: and points accumulating at |r| = 1 so that roots near r = -1 are separated.
+GRID = np.unique(np.concatenate([np.geomspace(1e-4, 1e10, 14 * 15 + 1), 1.0 - np.geomspace(0.5, 1e-15, 60)]))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _eval(c, lo, hi, side, w):
+    """Value and derivative at ``w`` of the side's polynomial.
+
+    side 0 (``r >= 0``): ``sum_k c[k] w ** (k - lo)``, ``w = 1 / (1 + r)``;
+    side 1 (``r <= 0``): ``sum_k c[k] w ** (hi - k)``, ``w = 1 + r``.
+    """
+    if side == 0:
+        f = c[hi]
+        df = 0.0
+        for k in range(hi - 1, lo - 1, -1):
+            df = df * w + f
+            f = f * w + c[k]
+    else:
+        f = c[lo]
+        df = 0.0
+        for k in range(lo + 1, hi + 1):
+            df = df * w + f
+            f = f * w + c[k]
+    return f, df
+
+
+@njit(cache=True, error_model="numpy")
+def _solve(c, lo, hi, side, a, fa, b, fb, w0):
+    """Root in the bracket ``[a, b]`` (``fa * fb < 0``) by safeguarded Newton (rtsafe) from ``w0``.
+
+    A start ``w0`` outside the open bracket is replaced by the regula falsi point.
+    """
+    if fa == 0.0:
+        return a
+    if fb == 0.0:
+        return b
+    if fa < 0.0:
+        xl, xh = a, b
+    else:
+        xl, xh = b, a
+    w = w0
+    if not (min(a, b) < w < max(a, b)):
+        w = a - fa * (b - a) / (fb - fa)  # regula falsi start
+    if not (min(a, b) < w < max(a, b)):
+        w = 0.5 * (a + b)
+    dxold = abs(b - a)
+    dx = dxold
+    f, df = _eval(c, lo, hi, side, w)
+    for _ in range(300):
+        if f == 0.0:
+            return w
+        if ((w - xh) * df - f) * ((w - xl) * df - f) > 0.0 or abs(2.0 * f) > abs(dxold * df):
+            dxold = dx
+            dx = 0.5 * (xh - xl)
+            w = xl + dx
+            if w == xl or w == xh:
+                return w
+        else:
+            dxold = dx
+            dx = f / df
+            old = w
+            w = w - dx
+            if w == old:
+                return w
+        if abs(dx) <= 2.0 * EPS * abs(w):
+            return w
+        f, df = _eval(c, lo, hi, side, w)
+        if f < 0.0:
+            xl = w
+        else:
+            xh = w
+    return w
+
+
+@njit(cache=True, error_model="numpy")
+def _split(c, lo, hi, side, a, fa, da, b, db):
+    """A point between ``a`` and ``b`` where ``f`` has the sign opposite to ``fa``, or NaN.
+
+    ``f`` has the same sign at both ends and its derivative changes sign
+    (``da``, ``db``): the stationary point between them is found by
+    Illinois regula falsi on the derivative; if ``f`` changes sign there
+    (a pair of roots in the cell), the point is returned.
+    """
+    side_a = 0
+    for _ in range(100):
+        m = (a * db - b * da) / (db - da)
+        if not (min(a, b) < m < max(a, b)):
+            m = 0.5 * (a + b)
+        fm, dm = _eval(c, lo, hi, side, m)
+        if fm == 0.0 or (fm > 0.0) != (fa > 0.0):
+            return m
+        if dm == 0.0 or abs(b - a) <= 4.0 * EPS * max(abs(a), abs(b)):
+            return np.nan
+        if (dm > 0.0) == (da > 0.0):
+            a, da = m, dm
+            if side_a == -1:
+                db *= 0.5
+            side_a = -1
+        else:
+            b, db = m, dm
+            if side_a == 1:
+                da *= 0.5
+            side_a = 1
+    return np.nan
+
+
+@njit(cache=True, error_model="numpy")
+def _descartes(c, lo, hi, side, buf, abuf):
+    """Sign changes of the Taylor-shifted coefficients: a bound on the roots on one side.
+
+    The side's polynomial is written in ``t = 1 + y`` (``y > 0`` maps onto
+    the side) and shifted, ``a'_i = sum_j C(j, i) a_j``, with the binomial
+    table :data:`BINOMIAL` (the loop over ``i`` is innermost, so it runs in
+    SIMD lanes). Returns -1 when a shifted coefficient is too close to zero
+    for its sign to be trusted.
+    """
+    m = hi - lo
+    for i in range(m + 1):
+        buf[i] = 0.0
+        abuf[i] = 0.0
+    if m < BINOMIAL.shape[0]:
+        for j in range(m + 1):
+            # side 0: sum_j c[hi - j] t^j ; side 1: sum_j c[lo + j] t^j
+            v = c[hi - j] if side == 0 else c[lo + j]
+            av = abs(v)
+            for i in range(j + 1):
+                buf[i] += BINOMIAL[j, i] * v
+                abuf[i] += BINOMIAL[j, i] * av
+    else:
+        for j in range(m + 1):
+            v = c[hi - j] if side == 0 else c[lo + j]
+            buf[j] = v
+            abuf[j] = abs(v)
+        for i in range(m):
+            for j in range(m - 1, i - 1, -1):
+                buf[j] += buf[j + 1]
+                abuf[j] += abuf[j + 1]
+    changes = 0
+    last = 0.0
+    for j in range(m + 1):
+        v = buf[j]
+        if abs(v) <= 8.0 * (m + 1) * EPS * abuf[j]:
+            return -1
+        if last != 0.0 and (v > 0.0) != (last > 0.0):
+            changes += 1
+        last = v
+    return changes
+
+
+@njit(cache=True, error_model="numpy")
+def _to_rate(side, w):
+    if side == 0:
+        return 1.0 / w - 1.0
+    return w - 1.0
+
+
+@njit(cache=True, error_model="numpy")
+def _grid_search(c, lo, hi, side, f1, d1, limit, grid):
+    """Root of one side nearest ``r = 0`` with ``|r| <= limit`` by an outward grid search; NaN if none."""
+    w_prev, f_prev, d_prev = 1.0, f1, d1
+    g_prev = 0.0
+    n = grid.shape[0]
+    for j in range(n + 1):
+        if g_prev > limit:
+            return np.nan
+        if j < n:
+            g = grid[j]
+            if side == 1 and g >= 1.0:
+                g = 1.0
+            w = 1.0 / (1.0 + g) if side == 0 else 1.0 - g
+        else:
+            g = np.inf
+            w = 0.0
+        f, d = _eval(c, lo, hi, side, w)
+        if f == 0.0:
+            return _to_rate(side, w)
+        if (f > 0.0) != (f_prev > 0.0):
+            return _to_rate(side, _solve(c, lo, hi, side, w, f, w_prev, f_prev, -1.0))
+        if d != 0.0 and d_prev != 0.0 and (d > 0.0) != (d_prev > 0.0):
+            s = _split(c, lo, hi, side, w_prev, f_prev, d_prev, w, d)
+            if not np.isnan(s):
+                fs, _ = _eval(c, lo, hi, side, s)
+                if fs == 0.0:
+                    return _to_rate(side, s)
+                return _to_rate(side, _solve(c, lo, hi, side, s, fs, w_prev, f_prev, -1.0))
+        if side == 1 and g >= 1.0:
+            return np.nan
+        w_prev, f_prev, d_prev, g_prev = w, f, d, g
+    return np.nan
+
+
+@njit(cache=True, error_model="numpy")
+def irr_row(c, buf, abuf, grid):
+    """IRR of one series ``c`` (scratch arrays ``buf``, ``abuf`` of the same length; ``grid`` of ``|r|``)."""
+    n = c.shape[0]
+    lo = -1
+    hi = -1
+    changes = 0
+    last = 0.0
+    for k in range(n):
+        v = c[k]
+        if not np.isfinite(v):
+            return np.nan
+        if v != 0.0:
+            if lo < 0:
+                lo = k
+            hi = k
+            if last != 0.0 and (v > 0.0) != (last > 0.0):
+                changes += 1
+            last = v
+    if changes == 0:
+        return np.nan
+    f1, d1 = _eval(c, lo, hi, 0, 1.0)  # value at r = 0
+    if f1 == 0.0:
+        return 0.0
+    if changes == 1:
+        # Newton from r = 0 is a good start for the flows a model produces
+        if (f1 > 0.0) != (c[lo] > 0.0):  # root at x in (0, 1): r > 0
+            return _to_rate(0, _solve(c, lo, hi, 0, 0.0, c[lo], 1.0, f1, 1.0 - f1 / d1))
+        _, d1z = _eval(c, lo, hi, 1, 1.0)
+        return _to_rate(1, _solve(c, lo, hi, 1, 0.0, c[hi], 1.0, f1, 1.0 - f1 / d1z))
+    best = np.nan
+    pending0 = False
+    pending1 = False
+    for side in range(2):
+        v = _descartes(c, lo, hi, side, buf, abuf)
+        f0 = c[lo] if side == 0 else c[hi]  # value at w = 0
+        if v == 1 and (f0 > 0.0) != (f1 > 0.0):
+            _, d1s = _eval(c, lo, hi, side, 1.0)
+            r = _to_rate(side, _solve(c, lo, hi, side, 0.0, f0, 1.0, f1, 1.0 - f1 / d1s))
+            if np.isnan(best) or abs(r) < abs(best):
+                best = r
+        elif v != 0:
+            if side == 0:
+                pending0 = True
+            else:
+                pending1 = True
+    for side in range(2):
+        if (side == 0 and pending0) or (side == 1 and pending1):
+            limit = np.inf if np.isnan(best) else abs(best)
+            _, d1s = _eval(c, lo, hi, side, 1.0)
+            r = _grid_search(c, lo, hi, side, f1, d1s, limit, grid)
+            if not np.isnan(r) and (np.isnan(best) or abs(r) < abs(best)):
+                best = r
+    return best
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def irr_rows(values, grid):
+    """IRR of every row of a C-contiguous ``(n, T)`` float array (``grid``: :data:`GRID`), one thread."""
+    n, T = values.shape
+    out = np.empty(n)
+    buf = np.empty(T)
+    abuf = np.empty(T)
+    for i in range(n):
+        out[i] = irr_row(values[i], buf, abuf, grid)
+    return out
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def irr_rows_parallel(values, grid):
+    """:func:`irr_rows` on all cores (call it from the main thread only: numba's
+    default thread pool must not be entered from two threads at once)."""
+    n, T = values.shape
+    out = np.empty(n)
+    nblocks = (n + BLOCK - 1) // BLOCK
+    for b in prange(nblocks):
+        buf = np.empty(T)
+        abuf = np.empty(T)
+        for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+            out[i] = irr_row(values[i], buf, abuf, grid)
+    return out
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def shift_rows(x, lag, fill):
+    """``out[i, t] = x[i, t - lag[i]]`` (``fill`` before the lag); ``x`` is ``(n, T)``, ``lag`` ``(n,)`` >= 0."""
+    n, T = x.shape
+    out = np.empty((n, T))
+    for i in range(n):
+        k = lag[i]
+        for t in range(T):
+            out[i, t] = x[i, t - k] if t >= k else fill
+    return out
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def deductions(basis, bonus, table, eligible):
+    """Depreciation deducted in each year from each year's basis.
+
+    ``basis`` ``(n, K, C, T)`` by placed-in-service year, ``bonus`` ``(n, K, T)``
+    by placed-in-service year, ``table[c, y, t]`` the share of year-``y``
+    basis deducted in year ``t`` without bonus, ``eligible`` ``(C,)``. For an
+    eligible category the year-``y`` deduction is ``bonus[y] * B[y]`` and the
+    rest ``(1 - bonus[y]) * B[y]`` follows the table; otherwise ``B[y]``
+    follows the table. Returns ``(n, K, C, T)``.
+    """
+    n, K, C, T = basis.shape
+    out = np.zeros((n, K, C, T))
+    for i in range(n):
+        for k in range(K):
+            for c in range(C):
+                for y in range(T):
+                    b = basis[i, k, c, y]
+                    if b == 0.0:
+                        continue
+                    if eligible[c]:
+                        out[i, k, c, y] += bonus[i, k, y] * b
+                        b = (1.0 - bonus[i, k, y]) * b
+                    for t in range(y, T):
+                        out[i, k, c, t] += b * table[c, y, t]
+    return out

@@ -1,0 +1,294 @@
+"""Where every number of a scenario came from: the ``sources`` listing and ``diff``.
+
+Pure: takes validated :class:`~finmodel.scenario.Scenario` objects, returns
+pandas DataFrames; reads and writes no file. The CLI (``finmodel sources``,
+``finmodel diff``), chart footnotes and the memo pack's inputs sheet all use
+the same listing, so a number is described the same way everywhere.
+
+Columns of :func:`parameters` (one row per parameter, category keys once per
+category, in the order of :data:`~finmodel.scenario.PARAMETERS`):
+
+``parameter``  key path (``categories.servers.share``)
+``value``      the resolved value (number, text, bool, None, ``{year: rate}``, list)
+``text``       the value as an analyst writes it: ``$1.4T``, ``35%``, ``2023: 25%, 2026: 35%``
+``unit``       ``USD``, ``fraction``, ``per year``, ``year``, ...
+``status``     ``set`` (written in a file) or ``default`` (MODEL.md section 11)
+``file``       the file it was set in, following ``extends`` (empty for a default)
+``line``       the line in that file (``<NA>`` for a default)
+``where``      ``file:line``, or several when a year map mixes files; ``default``
+``sources``    the source IDs cited for it (``; `` separated)
+``citation``   their citations from the ``sources:`` map (`` | `` separated)
+``note``       a ``note:`` written beside the value
+``description`` what the parameter means
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from .scenario import PARAMETERS, Param, Scenario
+
+__all__ = ["COLUMNS", "DIFF_COLUMNS", "parameters", "diff", "format_value", "param_for"]
+
+COLUMNS = [
+    "parameter",
+    "value",
+    "text",
+    "unit",
+    "status",
+    "file",
+    "line",
+    "where",
+    "sources",
+    "citation",
+    "note",
+    "description",
+]
+DIFF_COLUMNS = ["parameter", "a", "b", "a_text", "b_text", "unit", "a_where", "b_where"]
+
+_BY_PATH = {p.path: p for p in PARAMETERS}
+_MONEY_UNITS = ("USD", "USD/GW-year", "USD/MWh")
+_PERCENT_UNITS = ("fraction", "per year")
+
+
+def param_for(path: str) -> Param | None:
+    """The declaration of a parameter path; ``categories.NAME.key`` maps to ``categories.*.key``.
+
+    >>> param_for("categories.servers.share").unit
+    'fraction'
+    >>> param_for("policy.amic.rate").kind
+    'rate_map'
+    """
+    if path in _BY_PATH:
+        return _BY_PATH[path]
+    parts = path.split(".")
+    if len(parts) == 3 and parts[0] == "categories":
+        return _BY_PATH.get(f"categories.*.{parts[2]}")
+    return None
+
+
+def _number(x: float, unit: str) -> str:
+    if unit in _MONEY_UNITS:
+        for suffix, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6)):
+            if abs(x) >= scale:
+                return f"{'-' if x < 0 else ''}${abs(x) / scale:,.12g}{suffix}"
+        return f"{'-' if x < 0 else ''}${abs(x):,.12g}"
+    if unit in _PERCENT_UNITS:
+        return f"{x * 100:.10g}%"
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.12g}"
+
+
+def format_value(value: Any, unit: str = "-", nullable: str | None = None) -> str:
+    """A resolved value as an analyst would write it.
+
+    Examples
+    --------
+    >>> format_value(1.4e12, "USD")
+    '$1.4T'
+    >>> format_value({2023: 0.25, 2026: 0.35}, "fraction")
+    '2023: 25%, 2026: 35%'
+    >>> format_value({0: 0.25}, "fraction")
+    '25%'
+    >>> format_value(None, "year", nullable="no deadline")
+    'null (no deadline)'
+    >>> format_value({"ramp": "s_curve", "midpoint": 4.0, "steepness": 1.0})
+    's_curve ramp (midpoint 4, steepness 1)'
+    """
+    if value is None:
+        return f"null ({nullable})" if nullable else "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            return str(value)
+        return _number(value, unit)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        if list(value) == [0]:
+            return format_value(value[0], unit)
+        if "shares" in value:
+            return "shares " + ", ".join(_number(float(x), "fraction") for x in value["shares"])
+        if "ramp" in value:
+            extra = [
+                f"{k} {_number(float(value[k]), '-')}"
+                for k in ("midpoint", "steepness")
+                if k in value
+            ]
+            return f"{value['ramp']} ramp" + (f" ({', '.join(extra)})" if extra else "")
+        return ", ".join(f"{k}: {format_value(v, unit)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(format_value(v, unit) for v in value) if value else "(none)"
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, a scalar year map ``{0: x}`` as ``x``; everything else unchanged."""
+    if isinstance(value, Mapping):
+        if list(value) == [0]:
+            return value[0]
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _path_tuple(path: str) -> tuple:
+    return tuple(path.split("."))
+
+
+def _source_ids(node: Any) -> list[str]:
+    """Source IDs of every ``{value, source}`` wrapper under a raw (as written) value, in order."""
+    found: list[str] = []
+
+    def walk(x):
+        if isinstance(x, Mapping):
+            if isinstance(x.get("source"), str) and "value" in x:
+                found.append(x["source"])
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, (list, tuple)):
+            for v in x:
+                walk(v)
+
+    walk(node)
+    return list(dict.fromkeys(found))
+
+
+def _raw_at(scenario: Scenario, parts: tuple) -> Any:
+    node: Any = scenario.raw
+    for part in parts:
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _where(scenario: Scenario, parts: tuple) -> tuple[str | None, int | None, str]:
+    """File, line and ``where`` text of a parameter (several files when a year map mixes them)."""
+    prov = scenario.provenance.get(".".join(parts))
+    if prov is None or prov.is_default:
+        return None, None, "default"
+    origins = getattr(scenario, "origins", {}) or {}
+    entries = {
+        key[len(parts)]: origin
+        for key, origin in origins.items()
+        if len(key) == len(parts) + 1
+        and key[: len(parts)] == parts
+        and key[-1] not in ("value", "source", "note")
+    }
+    files = list(dict.fromkeys(f for f, _ in entries.values()))
+    if len(files) > 1:  # e.g. a child adds a year to its parent's year map
+        by_file = {f: [str(k) for k, (ff, _) in entries.items() if ff == f] for f in files}
+        text = "; ".join(f"{f} ({', '.join(keys)})" for f, keys in by_file.items())
+        return prov.file, prov.line, text
+    where = f"{prov.file}:{prov.line}" if prov.line else str(prov.file)
+    return prov.file, prov.line, where
+
+
+def parameters(scenario: Scenario) -> pd.DataFrame:
+    """One row per parameter of ``scenario``: value, unit, set or default, where set, source.
+
+    Examples
+    --------
+    >>> from finmodel.scenario import scenario_from_dict
+    >>> s = scenario_from_dict({
+    ...     "program": {"commitment_usd": "1B", "start_year": 2026, "years": 2},
+    ...     "categories": {"a": {"share": 1, "macrs_years": 5}}})
+    >>> table = parameters(s).set_index("parameter")
+    >>> table.loc["program.commitment_usd", ["text", "status"]].tolist()
+    ['$1B', 'set']
+    >>> table.loc["tax.corporate_rate", ["text", "status", "where"]].tolist()
+    ['21%', 'default', 'default']
+    """
+    rows = []
+    for path, value in scenario.values.items():
+        if path == "categories":
+            continue
+        p = param_for(path)
+        unit = p.unit if p else "-"
+        prov = scenario.provenance.get(path)
+        parts = _path_tuple(path)
+        file, line, where = _where(scenario, parts)
+        ids = []
+        if prov is not None and not prov.is_default:
+            ids = list(
+                dict.fromkeys(
+                    ([prov.source] if prov.source else []) + _source_ids(_raw_at(scenario, parts))
+                )
+            )
+        rows.append(
+            {
+                "parameter": path,
+                "value": _plain(value),
+                "text": format_value(value, unit, p.nullable if p else None),
+                "unit": unit,
+                "status": "default" if prov is None or prov.is_default else "set",
+                "file": file or "",
+                "line": line,
+                "where": where,
+                "sources": "; ".join(ids),
+                "citation": " | ".join(scenario.sources.get(i, "") for i in ids),
+                "note": (prov.note if prov is not None and prov.note else ""),
+                "description": p.description if p else "",
+            }
+        )
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    table["line"] = table["line"].astype("Int64")
+    return table
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False
+    return a == b
+
+
+def diff(a: Scenario, b: Scenario) -> pd.DataFrame:
+    """Parameters whose resolved values differ between ``a`` and ``b``.
+
+    Values are compared after resolution (``extends`` followed, defaults
+    applied, units parsed), so ``"1.4T"`` and ``1400000000000`` are equal. A
+    category present in one scenario only shows its keys with ``None`` on
+    the other side and ``where`` ``(absent)``.
+
+    Examples
+    --------
+    >>> from finmodel.scenario import scenario_from_dict
+    >>> s = scenario_from_dict({
+    ...     "program": {"commitment_usd": "1B", "start_year": 2026, "years": 2},
+    ...     "categories": {"a": {"share": 1, "macrs_years": 5}}})
+    >>> t = s.override({"policy.amic.rate": "30%", "program.commitment_usd": 1e9})
+    >>> diff(s, t)[["parameter", "a_text", "b_text"]].values.tolist()
+    [['policy.amic.rate', '2023: 25%, 2026: 35%', '30%']]
+    """
+    pa, pb = parameters(a).set_index("parameter"), parameters(b).set_index("parameter")
+    paths = list(pa.index) + [p for p in pb.index if p not in pa.index]
+    rows = []
+    for path in paths:
+        in_a, in_b = path in pa.index, path in pb.index
+        va = pa.at[path, "value"] if in_a else None
+        vb = pb.at[path, "value"] if in_b else None
+        if in_a and in_b and _equal(va, vb):
+            continue
+        rows.append(
+            {
+                "parameter": path,
+                "a": va,
+                "b": vb,
+                "a_text": pa.at[path, "text"] if in_a else "(absent)",
+                "b_text": pb.at[path, "text"] if in_b else "(absent)",
+                "unit": (pa if in_a else pb).at[path, "unit"],
+                "a_where": pa.at[path, "where"] if in_a else "(absent)",
+                "b_where": pb.at[path, "where"] if in_b else "(absent)",
+            }
+        )
+    return pd.DataFrame(rows, columns=DIFF_COLUMNS)
