@@ -242,8 +242,10 @@ def treasury_cost(results: Results, ax: Axes | None = None, case: str = "with") 
         ax.set_ylim(low - 0.05 * span, top + 0.32 * span)
         rate = float(np.asarray(results.inputs.fiscal_discount_rate))
         text = (
-            f"{end - start + 1}-year window {start}\u2013{end}: {usd_text(fiscal['fiscal_cost_window_usd'])}\n"
-            f"PV at {rate * 100:g}%, {int(years[0])}\u2013{int(years[-1])}: {usd_text(fiscal['fiscal_cost_pv_usd'])}"
+            f"{end - start + 1}-year window {start}\u2013{end}: "
+            f"{usd_text(fiscal['fiscal_cost_window_usd'])}\n"
+            f"PV at {rate * 100:g}%, {int(years[0])}\u2013{int(years[-1])}: "
+            f"{usd_text(fiscal['fiscal_cost_pv_usd'])}"
         )
         mid = (max(start, years[0]) + min(end, years[-1])) / 2
         ax.text(
@@ -276,7 +278,7 @@ def treasury_cost(results: Results, ax: Axes | None = None, case: str = "with") 
 
 
 def pv_waterfall(results: Results, ax: Axes | None = None) -> Axes:
-    """The owner's cost in present value: spend, credit, basis-reduction tax, other tax, net cost. [USD]
+    """The owner's cost in PV: spend, credit, basis-reduction tax, other tax, net cost. [USD]
 
     Bars are :func:`finmodel.memo.pv_waterfall`'s, where each is defined
     from Results lines: PV of spend; minus the PV of the credit's cash; plus
@@ -349,7 +351,7 @@ def pv_waterfall(results: Results, ax: Axes | None = None) -> Axes:
 
 
 def spend_by_group(results: Results, ax: Axes | None = None) -> Axes:
-    """Spend by category group and year (stacked area), with property placed in service (line). [USD]
+    """Spend by group and year (stacked area), with property placed in service (line). [USD]
 
     Areas: ``lines["spend"]`` of the ``with`` case (the same in both cases)
     summed over the categories of each group, drawn as one-year-wide steps
@@ -367,7 +369,8 @@ def spend_by_group(results: Results, ax: Axes | None = None) -> Axes:
         shown = _span((spend.sum(axis=0) != 0) | (total_placed != 0), years)
         keep = (years >= shown[0]) & (years <= shown[-1])
         colors = group_colors(groups)
-        # Each year's amount is a block one year wide (step at mid-year), padded half a year at both ends.
+        # Each year's amount is a block one year wide (step at mid-year), padded half a year
+        # at both ends.
         x = np.concatenate([[shown[0] - 0.5], years[keep], [shown[-1] + 0.5]])
         y = np.concatenate([spend[:, keep][:, :1], spend[:, keep], spend[:, keep][:, -1:]], axis=1)
         polys = ax.stackplot(
@@ -425,7 +428,9 @@ def _bar_labels(
     gid: str,
     inside: bool = False,
 ) -> None:
-    """Value labels of horizontal bars: past the bar's end, or (``inside``) in white at its base when it fits.
+    """Value labels of horizontal bars: past the bar's end, or (``inside``) white at its base.
+
+    An inside label that does not fit its bar goes past the end instead.
 
     Call after the axis limits are final: fitting is measured in pixels.
     """
@@ -470,7 +475,7 @@ def _hbar_limits(ax: Axes, values: Sequence[float]) -> None:
 
 
 def scenario_comparison(results: Sequence[Results], ax: Axes | None = None) -> Axes:
-    """Per scenario: the change in the owner's NPV and the Treasury's cost in the budget window. [USD]
+    """Per scenario: the owner's change in NPV and the Treasury's cost in the budget window. [USD]
 
     Bars: ``delta("npv_usd")`` (with minus without, PV at the scenario's
     discount rate) and ``fiscal_cost_window_usd`` (nominal, summed over the
@@ -540,7 +545,10 @@ def breakeven_comparison(results: Sequence[Results], ax: Axes | None = None) -> 
     results = list(results)
     names = [r.scenario.name for r in results]
     foot = memo.footnote([r.scenario for r in results], __version__)
-    subtitle = f"{len(results)} scenarios; revenue per GW of capacity per year at which the program's NPV is zero"
+    subtitle = (
+        f"{len(results)} scenarios; revenue per GW of capacity per year at which the program's "
+        "NPV is zero"
+    )
     with _chart(
         ax,
         "Break-even compute price, without vs with AMIC",

@@ -210,7 +210,7 @@ def _load_all(paths: Sequence[str]) -> list:
 
 
 def cmd_report(args) -> int:
-    """Memo pack per scenario: charts (PNG, SVG, PDF), summary.md, tables.xlsx, summary.json, cashflows.csv."""
+    """Memo pack per scenario: charts, summary.md, tables.xlsx, summary.json, cashflows.csv."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no window, whatever the environment says
@@ -223,7 +223,10 @@ def cmd_report(args) -> int:
     out = prepare_out_dir(args.out, args.force)
     results = [run(s) for s in scenarios]
     command = ["finmodel", *args.argv]
-    written = write_report(results[0], out, command) if len(results) == 1 else write_reports(results, out, command)
+    if len(results) == 1:
+        written = write_report(results[0], out, command)
+    else:
+        written = write_reports(results, out, command)
     for r in results:
         print(f"{r.scenario.title}\n")
         print(" ".join(headline_sentences(r)) + "\n")
@@ -232,7 +235,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    """Scenarios side by side: compare.csv/.md/.xlsx and comparison charts; one year grid required."""
+    """Scenarios side by side: compare.csv/.md/.xlsx and charts; one year grid required."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -281,16 +284,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true", help="print the differences as CSV")
     p.set_defaults(func=cmd_diff)
 
-    p = sub.add_parser("report", help="memo pack per scenario: charts, summary.md, tables.xlsx, summary.json")
-    p.add_argument("scenarios", nargs="+", help="scenario YAML files (several: one subfolder each, by name)")
+    force_help = "write into a non-empty folder not made by finmodel"
+    p = sub.add_parser(
+        "report", help="memo pack per scenario: charts, summary.md, tables.xlsx, summary.json"
+    )
+    p.add_argument("scenarios", nargs="+", help="scenario YAML files (several: a subfolder each)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--force", action="store_true", help="write into a non-empty folder not made by finmodel")
+    p.add_argument("--force", action="store_true", help=force_help)
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("compare", help="scenarios side by side: table (CSV, Markdown, xlsx) and charts")
-    p.add_argument("scenarios", nargs="+", help="two or more scenario YAML files with the same year grid")
+    p = sub.add_parser("compare", help="scenarios side by side: table (CSV, Markdown, xlsx), charts")
+    p.add_argument("scenarios", nargs="+", help="two or more scenario files with one year grid")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--force", action="store_true", help="write into a non-empty folder not made by finmodel")
+    p.add_argument("--force", action="store_true", help=force_help)
     p.set_defaults(func=cmd_compare)
 
     return parser

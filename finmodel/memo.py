@@ -43,7 +43,8 @@ __all__ = [
     "compare_markdown",
 ]
 
-#: Source IDs that start with this are stated assumptions, not published sources (scenarios/base.yaml).
+#: Source IDs that start with this are stated assumptions, not published sources
+#: (the convention of scenarios/base.yaml).
 ASSUMPTION_PREFIX = "asm-"
 MINUS = "\u2212"
 CASE_LABELS = {"without": "Without AMIC", "with": "With AMIC"}
@@ -314,7 +315,8 @@ def summary_rows(results: Results) -> list[tuple[str, str, str, str]]:
     )
     rows.append(
         (
-            f"Treasury cost, PV at {fr * 100:g}% ({int(results.years[0])}\u2013{int(results.years[-1])})",
+            f"Treasury cost, PV at {fr * 100:g}% "
+            f"({int(results.years[0])}\u2013{int(results.years[-1])})",
             "",
             "",
             usd(fiscal["fiscal_cost_pv_usd"]),
@@ -334,7 +336,7 @@ def _md_table(rows: Sequence[Sequence[str]], align: Sequence[str]) -> str:
 
 
 def headline_sentences(results: Results) -> list[str]:
-    """Three to five sentences with the headline numbers, units and years, computed from ``results``.
+    """Three to five sentences with the headline numbers, units and years, from ``results``.
 
     What the extension is worth in present value, what the credit is and
     when it is paid, what it costs the Treasury in the budget window and in
@@ -363,20 +365,25 @@ def headline_sentences(results: Results) -> list[str]:
         how = s["policy.amic.monetization"]
         paid = {
             "direct_pay": "paid out by direct pay",
-            "transfer": f"sold by transfer at {s['policy.amic.transfer_price'] * 100:g} cents per dollar",
+            "transfer": (
+                f"sold by transfer at {s['policy.amic.transfer_price'] * 100:g} cents per dollar"
+            ),
         }.get(how, how)
         lag = int(s["policy.amic.payment_lag_years"])
         out.append(
-            f"The property placed in service in {span} earns {usd(results.metric('credit_earned_usd', 'with'))} of credit; "
-            f"{paid} {lag} year{'s' if lag != 1 else ''} later, it is worth {usd(results.metric('pv_credit_usd', 'with'))} in present value."
+            f"The property placed in service in {span} earns "
+            f"{usd(results.metric('credit_earned_usd', 'with'))} of credit; "
+            f"{paid} {lag} year{'s' if lag != 1 else ''} later, it is worth "
+            f"{usd(results.metric('pv_credit_usd', 'with'))} in present value."
         )
     fiscal = results.fiscal("with")
     ws, we = fiscal["window"]
     cost_w = fiscal["fiscal_cost_window_usd"]
     fr = float(np.asarray(inp.fiscal_discount_rate))
     out.append(
-        f"It {'costs the Treasury' if cost_w >= 0 else 'saves the Treasury'} {usd(abs(cost_w))} in the "
-        f"{we - ws + 1}-year budget window {ws}\u2013{we}, and {usd(fiscal['fiscal_cost_pv_usd'])} in present value "
+        f"It {'costs the Treasury' if cost_w >= 0 else 'saves the Treasury'} {usd(abs(cost_w))} "
+        f"in the {we - ws + 1}-year budget window {ws}\u2013{we}, and "
+        f"{usd(fiscal['fiscal_cost_pv_usd'])} in present value "
         f"over {first}\u2013{last} (at {fr * 100:g}%)."
     )
     be_o = results.metric("breakeven_revenue_usd_per_gw_year", "without")
@@ -387,8 +394,9 @@ def headline_sentences(results: Results) -> list[str]:
         assumed = float(np.asarray(inp.revenue_usd_per_gw_year)[k])
         verb = "lowers" if be_w <= be_o else "raises"
         out.append(
-            f"It {verb} the break-even compute price, the revenue per GW-year at which the program's NPV is zero, "
-            f"from {usd(be_o, 2)} to {usd(be_w, 2)} per GW-year{rel}, against an assumed {usd(assumed, 2)}."
+            f"It {verb} the break-even compute price, the revenue per GW-year at which the "
+            f"program's NPV is zero, from {usd(be_o, 2)} to {usd(be_w, 2)} per GW-year{rel}, "
+            f"against an assumed {usd(assumed, 2)}."
         )
     else:
         out.append(
@@ -401,7 +409,8 @@ def headline_sentences(results: Results) -> list[str]:
         return f"no payback by {last}" if y is None else str(y)
 
     out.append(
-        f"The IRR moves from {_pct(irr_o)} to {_pct(irr_w)}, payback from {pb(pb_o)} to {pb(pb_w)}, "
+        f"The IRR moves from {_pct(irr_o)} to {_pct(irr_w)}, "
+        f"payback from {pb(pb_o)} to {pb(pb_w)}, "
         f"and the peak funding need from {usd(results.metric('peak_funding_usd', 'without'))} to "
         f"{usd(results.metric('peak_funding_usd', 'with'))}."
     )
@@ -421,11 +430,13 @@ def summary_markdown(results: Results, version: str | None = None) -> str:
     lines += [" ".join(headline_sentences(results)), ""]
     lines += [_md_table(summary_rows(results), "lrrr"), ""]
     lines += [
-        "Change = with minus without. Treasury cost = the credit's cost plus the income tax given up "
-        "(MODEL.md section 10); positive is a cost. Break-even revenue: the revenue per GW-year at "
+        "Change = with minus without. Treasury cost = the credit's cost plus the income tax "
+        "given up (MODEL.md section 10); positive is a cost. Break-even revenue: the revenue "
+        "per GW-year at "
         "which the NPV is zero, all else fixed.",
         "",
-        f"Sources: {', '.join(sources_used(s)) or 'none cited'}; full citations in tables.xlsx (sheet Sources).",
+        f"Sources: {', '.join(sources_used(s)) or 'none cited'}; "
+        "full citations in tables.xlsx (sheet Sources).",
     ]
     if version:
         lines += ["", f"finmodel {version}"]
@@ -466,7 +477,7 @@ def _display(value, param) -> Any:
 
 
 def inputs_table(scenario: Scenario) -> pd.DataFrame:
-    """Every parameter of the scenario: value, unit, default or set, file, line, source, citation, description."""
+    """Every parameter: value, unit, default or set, file, line, source, citation, description."""
     rows = []
     for path, value in scenario.values.items():
         if path == "categories":
@@ -494,7 +505,7 @@ def inputs_table(scenario: Scenario) -> pd.DataFrame:
 
 
 def sources_table(scenario: Scenario) -> pd.DataFrame:
-    """The scenario's ``sources:`` map: ID, kind (published or assumption), cited by a value, citation."""
+    """The ``sources:`` map: ID, kind (published or assumption), cited by a value, citation."""
     used = set(sources_used(scenario))
     return pd.DataFrame(
         [
@@ -511,7 +522,7 @@ def sources_table(scenario: Scenario) -> pd.DataFrame:
 
 
 def cashflow_table(results: Results, case: str) -> pd.DataFrame:
-    """One case's yearly lines, categories as rows: a row per category and a total for category lines. [USD]"""
+    """One case's yearly lines; category lines get a row per category and a total. [USD]"""
     from .model import LINES
 
     k = results.cases.index(case)
@@ -571,8 +582,9 @@ def check_same_grid(scenarios: Sequence[Scenario]) -> None:
                         (prov.file if prov and prov.file else s.path) or s.name,
                         prov.line if prov else None,
                         key,
-                        f"is {value} in scenario '{s.name}' but {want[key]} in '{ref.name}' ({ref.path}); "
-                        "compare needs the same years, valuation year and budget window in every scenario "
+                        f"is {value} in scenario '{s.name}' but {want[key]} in '{ref.name}' "
+                        f"({ref.path}); compare needs the same years, valuation year and "
+                        "budget window in every scenario "
                         "(it does not re-align them); set the same value or compare separately",
                     )
                 )
@@ -661,7 +673,8 @@ def compare_markdown(table: pd.DataFrame) -> str:
         )
     notes = (
         "Money in nominal USD billions; NPV and PV of credit at each scenario's discount rate, "
-        "Treasury cost PV at its fiscal discount rate. Break-even: revenue per GW-year at which NPV is zero."
+        "Treasury cost PV at its fiscal discount rate. Break-even: revenue per GW-year at which "
+        "NPV is zero."
     )
     titles = "\n".join(f"- `{r['scenario']}`: {r['title']}" for _, r in table.iterrows())
     return _md_table(rows, "l" + "r" * 8) + "\n\n" + notes + "\n\n" + titles + "\n"

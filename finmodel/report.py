@@ -164,7 +164,15 @@ def write_run(results: Results, out: str | os.PathLike, command: Sequence[str] |
 
 # --------------------------------------------------------------------------- memo pack
 
-__all__ += ["FIGURE_FORMATS", "write_figure", "write_pack_xlsx", "check_pack_names", "write_report", "write_reports", "write_compare"]
+__all__ += [
+    "FIGURE_FORMATS",
+    "write_figure",
+    "write_pack_xlsx",
+    "check_pack_names",
+    "write_report",
+    "write_reports",
+    "write_compare",
+]
 
 #: Every chart is written in these formats; PNG at style.PNG_DPI (200 dpi, 1300 px across).
 FIGURE_FORMATS = ("png", "svg", "pdf")
@@ -183,24 +191,46 @@ def _write_utf8(path: str | os.PathLike, text: str) -> Path:
     return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
-def write_figure(fig, out: str | os.PathLike, stem: str, formats: Sequence[str] = FIGURE_FORMATS) -> list[Path]:
-    """Save a chart as ``stem.png`` (200 dpi), ``.svg`` (text kept as text) and ``.pdf``, atomically.
+def write_figure(
+    fig, out: str | os.PathLike, stem: str, formats: Sequence[str] = FIGURE_FORMATS
+) -> list[Path]:
+    """Save a chart as ``stem.png`` (200 dpi), ``.svg`` (text kept as text) and ``.pdf``.
+
+    Each file is written atomically.
 
     Dates are left out of the file metadata so that the same figure gives the same bytes.
     """
     from . import style
 
     creator = f"finmodel {__version__}"
-    metadata = {"png": {"Software": creator}, "svg": {"Date": None, "Creator": creator}, "pdf": {"CreationDate": None, "Creator": creator}}
+    metadata = {
+        "png": {"Software": creator},
+        "svg": {"Date": None, "Creator": creator},
+        "pdf": {"CreationDate": None, "Creator": creator},
+    }
     written = []
     with style.memo_style():
         for fmt in formats:
-            written.append(atomic_write(Path(out) / f"{stem}.{fmt}", lambda p, fmt=fmt: fig.savefig(p, format=fmt, dpi=style.PNG_DPI, metadata=metadata.get(fmt))))
+            written.append(
+                atomic_write(
+                    Path(out) / f"{stem}.{fmt}",
+                    lambda p, fmt=fmt: fig.savefig(
+                        p, format=fmt, dpi=style.PNG_DPI, metadata=metadata.get(fmt)
+                    ),
+                )
+            )
     return written
 
 
-def _xlsx_table(ws, frame, start_row: int, formats: Mapping[str, str] | None = None, widths: Mapping[str, float] | None = None) -> int:
+def _xlsx_table(
+    ws,
+    frame,
+    start_row: int,
+    formats: Mapping[str, str] | None = None,
+    widths: Mapping[str, float] | None = None,
+) -> int:
     """Write a DataFrame (header bold) from ``start_row``; returns the next free row."""
+    import pandas as pd
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
@@ -212,7 +242,9 @@ def _xlsx_table(ws, frame, start_row: int, formats: Mapping[str, str] | None = N
         cell.alignment = Alignment(horizontal="left" if j == 1 else "center")
     for i, row in enumerate(frame.itertuples(index=False), start=start_row + 1):
         for j, (name, value) in enumerate(zip(columns, row, strict=True), start=1):
-            if value is None or (isinstance(value, float) and not math.isfinite(value)) or value is _pd_na():
+            if value is None or value is pd.NA:
+                value = None
+            elif isinstance(value, float) and not math.isfinite(value):
                 value = None
             elif hasattr(value, "item"):
                 value = value.item()
@@ -220,14 +252,10 @@ def _xlsx_table(ws, frame, start_row: int, formats: Mapping[str, str] | None = N
             if name in formats and isinstance(value, (int, float)) and not isinstance(value, bool):
                 cell.number_format = formats[name]
     for j, name in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(j)].width = (widths or {}).get(name, max(10, min(60, len(name) + 2)))
+        ws.column_dimensions[get_column_letter(j)].width = (widths or {}).get(
+            name, max(10, min(60, len(name) + 2))
+        )
     return start_row + len(frame) + 1
-
-
-def _pd_na():
-    import pandas as pd
-
-    return pd.NA
 
 
 def _summary_sheet(ws, results: Results) -> None:
@@ -239,7 +267,10 @@ def _summary_sheet(ws, results: Results) -> None:
     s = results.scenario
     ws["A1"] = s.title
     ws["A1"].font = Font(bold=True, size=13)
-    ws["A2"] = f"Scenario {s.name}; years {int(results.years[0])}-{int(results.years[-1])}; nominal USD (cells hold USD, shown in $B); finmodel {__version__}"
+    ws["A2"] = (
+        f"Scenario {s.name}; years {int(results.years[0])}-{int(results.years[-1])}; "
+        f"nominal USD (cells hold USD, shown in $B); finmodel {__version__}"
+    )
     row = 4
     for sentence in memo.headline_sentences(results):
         ws.cell(row=row, column=1, value=sentence)
@@ -251,7 +282,11 @@ def _summary_sheet(ws, results: Results) -> None:
         ws.cell(row=row, column=j, value=name).font = Font(bold=True)
     row += 1
     for label, (name, unit) in zip(labels, METRICS.items(), strict=False):
-        values = [results.metric(name, "without"), results.metric(name, "with"), results.delta(name)]
+        values = [
+            results.metric(name, "without"),
+            results.metric(name, "with"),
+            results.delta(name),
+        ]
         ws.cell(row=row, column=1, value=label)
         for j, value in enumerate(values, start=2):
             cell = ws.cell(row=row, column=j, value=value)
@@ -263,7 +298,9 @@ def _summary_sheet(ws, results: Results) -> None:
         ws.cell(row=row, column=5, value=unit)
         row += 1
     fiscal = results.fiscal("with")
-    for label, key in zip(labels[len(METRICS):], ("fiscal_cost_window_usd", "fiscal_cost_pv_usd"), strict=True):
+    for label, key in zip(
+        labels[len(METRICS) :], ("fiscal_cost_window_usd", "fiscal_cost_pv_usd"), strict=True
+    ):
         ws.cell(row=row, column=1, value=label)
         cell = ws.cell(row=row, column=4, value=fiscal[key])
         cell.number_format = _XL_USD_B
@@ -276,7 +313,11 @@ def _summary_sheet(ws, results: Results) -> None:
 
 
 def write_pack_xlsx(results: Results, path: str | os.PathLike) -> Path:
-    """``tables.xlsx``: Summary, one yearly cash-flow sheet per case (categories as rows), Inputs, Sources."""
+    """``tables.xlsx``: Summary, a yearly cash-flow sheet per case, Inputs, Sources.
+
+    Cash-flow sheets have the lines and categories as rows and the years as
+    columns; cells hold USD, shown in $B.
+    """
     from openpyxl import Workbook
 
     from . import memo
@@ -286,17 +327,47 @@ def write_pack_xlsx(results: Results, path: str | os.PathLike) -> Path:
     wb.active.title = "Summary"
     for case in results.cases:
         ws = wb.create_sheet(f"Cash flows {case}")
-        ws["A1"] = f"{memo.CASE_LABELS.get(case, case)}: yearly lines, nominal USD (cells hold USD, shown in $B); per-category lines have a row per category and a total"
+        ws["A1"] = (
+            f"{memo.CASE_LABELS.get(case, case)}: yearly lines, nominal USD (cells hold USD, "
+            "shown in $B); per-category lines have a row per category and a total"
+        )
         table = memo.cashflow_table(results, case).reset_index()
         years = [c for c in table.columns if isinstance(c, int)]
-        _xlsx_table(ws, table, 3, formats={str(y): _XL_USD_B2 for y in years}, widths={"line": 22, "category": 14, **{str(y): 10 for y in years}})
+        _xlsx_table(
+            ws,
+            table,
+            3,
+            formats={str(y): _XL_USD_B2 for y in years},
+            widths={"line": 22, "category": 14, **{str(y): 10 for y in years}},
+        )
         ws.freeze_panes = "C4"
     ws = wb.create_sheet("Inputs")
     inputs = memo.inputs_table(results.scenario)
-    _xlsx_table(ws, inputs, 1, widths={"parameter": 40, "value": 26, "unit": 12, "status": 8, "file": 30, "line": 6, "source": 30, "citation": 70, "note": 20, "description": 60})
+    _xlsx_table(
+        ws,
+        inputs,
+        1,
+        widths={
+            "parameter": 40,
+            "value": 26,
+            "unit": 12,
+            "status": 8,
+            "file": 30,
+            "line": 6,
+            "source": 30,
+            "citation": 70,
+            "note": 20,
+            "description": 60,
+        },
+    )
     ws.freeze_panes = "B2"
     ws = wb.create_sheet("Sources")
-    _xlsx_table(ws, memo.sources_table(results.scenario), 1, widths={"source": 26, "kind": 12, "cited_by_a_value": 16, "citation": 120})
+    _xlsx_table(
+        ws,
+        memo.sources_table(results.scenario),
+        1,
+        widths={"source": 26, "kind": 12, "cited_by_a_value": 16, "citation": 120},
+    )
     ws.freeze_panes = "A2"
     wb.properties.creator = f"finmodel {__version__}"
     return atomic_write(path, lambda p: wb.save(p))
@@ -305,7 +376,11 @@ def write_pack_xlsx(results: Results, path: str | os.PathLike) -> Path:
 def _digests(out: Path, paths: Sequence[Path]) -> dict[str, str]:
     import hashlib
 
-    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths if p.name != MANIFEST}
+    return {
+        str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in paths
+        if p.name != MANIFEST
+    }
 
 
 def _add_to_manifest(out: Path, paths: Sequence[Path]) -> Path:
@@ -322,7 +397,10 @@ def _add_to_manifest(out: Path, paths: Sequence[Path]) -> Path:
 
 
 def check_pack_names(scenarios: Sequence) -> None:
-    """Several scenarios go to one subfolder each, named after the scenario: names must be distinct and safe."""
+    """Several scenarios go to one subfolder each, named after the scenario.
+
+    Names must be distinct and usable as a folder name; raises ScenarioError otherwise.
+    """
     import re
 
     from .scenario import Problem, ScenarioError
@@ -331,15 +409,33 @@ def check_pack_names(scenarios: Sequence) -> None:
     for s in scenarios:
         where = s.path or s.name
         if not re.match(_SAFE_NAME, s.name) or s.name in (".", ".."):
-            problems.append(Problem(where, None, "name", f"{s.name!r} cannot name an output folder: use letters, digits, '_', '-' or '.'"))
+            problems.append(
+                Problem(
+                    where,
+                    None,
+                    "name",
+                    f"{s.name!r} cannot name an output folder: "
+                    "use letters, digits, '_', '-' or '.'",
+                )
+            )
         elif s.name in seen:
-            problems.append(Problem(where, None, "name", f"{s.name!r} is also the name of {seen[s.name]}; each scenario needs its own name"))
+            problems.append(
+                Problem(
+                    where,
+                    None,
+                    "name",
+                    f"{s.name!r} is also the name of {seen[s.name]}; "
+                    "each scenario needs its own name",
+                )
+            )
         seen.setdefault(s.name, where)
     if problems:
         raise ScenarioError(problems)
 
 
-def write_report(results: Results, out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
+def write_report(
+    results: Results, out: str | os.PathLike, command: Sequence[str] | None = None
+) -> list[Path]:
     """The memo pack of one scenario in ``out``.
 
     Every chart of :data:`finmodel.charts.SCENARIO_CHARTS` as PNG, SVG and
@@ -361,8 +457,10 @@ def write_report(results: Results, out: str | os.PathLike, command: Sequence[str
     return written
 
 
-def write_reports(results: Sequence[Results], out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
-    """One memo pack per scenario in ``out/NAME/``, and a ``run.json`` in ``out`` listing them all."""
+def write_reports(
+    results: Sequence[Results], out: str | os.PathLike, command: Sequence[str] | None = None
+) -> list[Path]:
+    """One memo pack per scenario in ``out/NAME/``; ``out/run.json`` lists them all."""
     check_pack_names([r.scenario for r in results])
     out = Path(out)
     written: list[Path] = []
@@ -374,7 +472,9 @@ def write_reports(results: Sequence[Results], out: str | os.PathLike, command: S
     return written
 
 
-def write_compare(results: Sequence[Results], out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
+def write_compare(
+    results: Sequence[Results], out: str | os.PathLike, command: Sequence[str] | None = None
+) -> list[Path]:
     """Scenarios side by side in ``out``: ``compare.csv`` (USD, fractions), ``compare.md``,
     ``compare.xlsx`` (sheet Comparison), the charts of :data:`finmodel.charts.COMPARE_CHARTS`
     (PNG, SVG, PDF) and ``run.json``.
@@ -404,6 +504,8 @@ def write_compare(results: Sequence[Results], out: str | os.PathLike, command: S
     written.append(atomic_write(out / "compare.xlsx", lambda p: wb.save(p)))
     for stem, chart in charts.COMPARE_CHARTS.items():
         written += write_figure(chart(results).figure, out, stem)
-    written.append(write_json(out / MANIFEST, manifest(results, command, files=[p.name for p in written])))
+    written.append(
+        write_json(out / MANIFEST, manifest(results, command, files=[p.name for p in written]))
+    )
     _add_to_manifest(out, written)
     return written

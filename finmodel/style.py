@@ -75,7 +75,8 @@ FOOTNOTE_PT = 8.0
 MARGIN_IN = 0.1  #: blank border around the frame [inch]
 GAP_IN = 0.06  #: space between title, subtitle, plot and footnote [inch]
 
-#: Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
+#: Okabe & Ito (2008), "Color Universal Design": told apart with every common colour-vision
+#: deficiency.
 OKABE_ITO = {
     "black": "#000000",
     "orange": "#E69F00",
@@ -157,7 +158,7 @@ def group_colors(names: Iterable[str]) -> dict[str, str]:
 
 
 def case_color(case: str) -> str:
-    """``without``: grey; ``with``: blue; any other case (scenario ``cases:``): a fallback colour."""
+    """``without``: grey; ``with``: blue; any other case (``cases:``): a fallback colour."""
     return (
         CASE_COLORS.get(case) or FALLBACK_COLORS[zlib.crc32(case.encode()) % len(FALLBACK_COLORS)]
     )
@@ -363,7 +364,7 @@ def add_footnote(fig: Figure, text: str) -> None:
 
 
 def legend_above(ax: Axes, handles: Sequence, labels: Sequence[str], max_cols: int | None = None):
-    """A frameless legend just above the plot, left aligned, in as many columns as fit the width."""
+    """A frameless legend just above the plot, left aligned, in as many columns as fit."""
     fig = ax.figure
     renderer = _renderer(fig)
     width_px = (fig.get_size_inches()[0] - 2 * MARGIN_IN - 0.5) * fig.dpi
@@ -431,7 +432,7 @@ def _polyline_hits(points, box) -> bool:
 
 
 def layout_problems(fig: Figure, tol_px: float = 1.0) -> list[str]:
-    """What a reader would see as broken: text cut by the figure edge, texts overlapping, small fonts.
+    """What a reader would see as broken: text cut by the edge, overlapping, too small.
 
     Draws the figure (Agg) and returns one message per problem (empty: fine).
     Two texts overlap when their rendered boxes intersect by more than
@@ -479,14 +480,16 @@ def layout_problems(fig: Figure, tol_px: float = 1.0) -> list[str]:
             for kind, artist, shape in shapes:
                 if kind == "line" and _polyline_hits(shape, inner):
                     problems.append(
-                        f"label {t.get_text()!r} is crossed by line {artist.get_gid() or artist.get_label()!r}"
+                        f"label {t.get_text()!r} is crossed by line "
+                        f"{artist.get_gid() or artist.get_label()!r}"
                     )
                 elif kind == "bar" and inner.overlaps(shape):
                     problems.append(f"label {t.get_text()!r} overlaps bar {artist.get_gid()!r}")
     for t, b in boxes:
         if b.x0 < -tol_px or b.y0 < -tol_px or b.x1 > W + tol_px or b.y1 > H + tol_px:
             problems.append(
-                f"text {t.get_text()!r} is cut by the figure edge ({b.x0:.0f},{b.y0:.0f})-({b.x1:.0f},{b.y1:.0f}) in {W:.0f}x{H:.0f}"
+                f"text {t.get_text()!r} is cut by the figure edge "
+                f"({b.x0:.0f},{b.y0:.0f})-({b.x1:.0f},{b.y1:.0f}) in {W:.0f}x{H:.0f}"
             )
         if t.get_fontsize() < MIN_FONT_PT - 1e-9:
             problems.append(

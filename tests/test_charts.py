@@ -1,4 +1,4 @@
-"""Memo charts: every chart renders cleanly for every scenario, and its artists carry the results' data.
+"""Memo charts: every chart renders cleanly for every scenario; its artists carry the results.
 
 Oracles: the Results arrays themselves (bar heights, line data), the
 metrics of MODEL.md section 9-10 (trough = -peak_funding_usd, payback year,
@@ -57,7 +57,7 @@ def _group_sum(results, line, case="with"):
     return out
 
 
-# --------------------------------------------------------------------------- every chart, every scenario
+# ------------------------------------------------------------------ every chart, every scenario
 
 
 @pytest.mark.parametrize("chart", sorted(charts.SCENARIO_CHARTS))
@@ -68,7 +68,9 @@ def test_scenario_chart_renders_without_clipping_or_overlap(results, path, chart
     assert tuple(fig.get_size_inches()) == pytest.approx((style.FIG_WIDTH_IN, style.FIG_HEIGHT_IN))
     assert style.layout_problems(fig) == []
     title = [t.get_text() for t in fig.texts if t.get_gid() == "finmodel-title"]
-    subtitle = [t.get_text().replace("\n", " ") for t in fig.texts if t.get_gid() == "finmodel-subtitle"]
+    subtitle = [
+        t.get_text().replace("\n", " ") for t in fig.texts if t.get_gid() == "finmodel-subtitle"
+    ]
     assert title and subtitle == [results[path.stem].scenario.title]
 
 
@@ -89,7 +91,7 @@ def test_charts_draw_into_a_given_axes_without_frame(base):
     assert fig.texts == []  # no title or footnote forced onto someone else's figure
 
 
-# --------------------------------------------------------------------------- the data behind the artists
+# ------------------------------------------------------------------ the data behind the artists
 
 
 def test_cumulative_cash_flow_lines_trough_and_payback(base):
@@ -101,26 +103,36 @@ def test_cumulative_cash_flow_lines_trough_and_payback(base):
         np.testing.assert_allclose(line.get_ydata(), cum, rtol=RTOL)
         np.testing.assert_array_equal(line.get_xdata(), base.years)
         (trough,) = _by_gid(ax, f"trough-{case}", "lines")
-        assert trough.get_ydata()[0] == pytest.approx(-base.metric("peak_funding_usd", case), abs=ATOL_USD)
+        assert trough.get_ydata()[0] == pytest.approx(
+            -base.metric("peak_funding_usd", case), abs=ATOL_USD
+        )
         (payback,) = _by_gid(ax, f"payback-{case}", "lines")
         assert payback.get_xdata()[0] == base.metric("payback_year", case)
         assert payback.get_ydata()[0] >= 0
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend[1] == "With AMIC: trough −$236.5B in 2029, payback 2033"  # summary table: $236.5B, 2033
+    assert (
+        legend[1] == "With AMIC: trough −$236.5B in 2029, payback 2033"
+    )  # summary table: $236.5B, 2033
 
 
 def test_credit_bars_are_credit_earned_by_group_and_line_is_cash(base):
     ax = charts.credit_by_group(base)
     expected = _group_sum(base, "credit_earned")
     bottom = np.zeros(len(base.years))
-    for group in ("servers", "data_centers", "grid"):  # stacking order = order of the scenario's categories
+    for group in (
+        "servers",
+        "data_centers",
+        "grid",
+    ):  # stacking order = order of the scenario's categories
         bars = _by_gid(ax, f"credit-{group}")
         assert [b.get_x() + b.get_width() / 2 for b in bars] == pytest.approx(base.years.tolist())
         np.testing.assert_allclose([b.get_height() for b in bars], expected[group], rtol=RTOL)
         np.testing.assert_allclose([b.get_y() for b in bars], bottom, rtol=RTOL, atol=ATOL_USD)
         assert bars[0].get_facecolor()[:3] == pytest.approx(_rgb(style.GROUP_COLORS[group]))
         bottom = bottom + expected[group]
-    assert _by_gid(ax, "credit-other") == []  # 'other' earns nothing: no empty bars, no legend entry
+    assert (
+        _by_gid(ax, "credit-other") == []
+    )  # 'other' earns nothing: no empty bars, no legend entry
     np.testing.assert_allclose(bottom.sum(), base.metric("credit_earned_usd", "with"), rtol=1e-12)
     (cash,) = _by_gid(ax, "credit-cash", "lines")
     k = base.cases.index("with")
@@ -133,12 +145,18 @@ def test_treasury_bars_window_band_and_total(base):
     ax = charts.treasury_cost(base)
     k = base.cases.index("with")
     bars = _by_gid(ax, "fiscal-cost")
-    np.testing.assert_allclose([b.get_height() for b in bars], base.lines["fiscal_cost"][k], rtol=RTOL)
+    np.testing.assert_allclose(
+        [b.get_height() for b in bars], base.lines["fiscal_cost"][k], rtol=RTOL
+    )
     (band,) = _by_gid(ax, "fiscal-window")
     start = base.scenario["fiscal.window_start"]
     end = start + base.scenario["fiscal.window_years"] - 1
     assert (start, end) == (2026, 2035)  # scenarios/base.yaml, fiscal block
-    xs = np.array([band.get_x(), band.get_x() + band.get_width()]) if hasattr(band, "get_width") else band.get_xy()[:, 0]
+    xs = (
+        np.array([band.get_x(), band.get_x() + band.get_width()])
+        if hasattr(band, "get_width")
+        else band.get_xy()[:, 0]
+    )
     assert (xs.min(), xs.max()) == pytest.approx((start - 0.5, end + 0.5))
     inside = [b.get_height() for b in bars if start <= b.get_x() + b.get_width() / 2 <= end]
     window_total = base.fiscal()["fiscal_cost_window_usd"]
@@ -149,11 +167,18 @@ def test_treasury_bars_window_band_and_total(base):
 
 def test_waterfall_bars_add_up_and_match_the_model(base):
     ax = charts.pv_waterfall(base)
-    heights = {key: _by_gid(ax, f"waterfall-{key}")[0].get_height() for key in ("spend", "credit", "basis", "other", "net")}
-    assert heights["spend"] + heights["credit"] + heights["basis"] + heights["other"] == pytest.approx(heights["net"], abs=ATOL_USD)
+    heights = {
+        key: _by_gid(ax, f"waterfall-{key}")[0].get_height()
+        for key in ("spend", "credit", "basis", "other", "net")
+    }
+    assert heights["spend"] + heights["credit"] + heights["basis"] + heights[
+        "other"
+    ] == pytest.approx(heights["net"], abs=ATOL_USD)
     k = base.cases.index("with")
     r = base.scenario["finance.discount_rate"]
-    pv_spend = npf.npv(r, base.lines["spend"][k].sum(axis=0))  # valuation year = start year in base
+    pv_spend = npf.npv(
+        r, base.lines["spend"][k].sum(axis=0)
+    )  # valuation year = start year in base
     assert heights["spend"] == pytest.approx(pv_spend, rel=1e-12)
     assert heights["credit"] == pytest.approx(-base.metric("pv_credit_usd", "with"), rel=1e-12)
     assert heights["net"] == pytest.approx(pv_spend - base.delta("npv_usd"), rel=1e-12)
@@ -182,8 +207,14 @@ def test_waterfall_identity_in_every_scenario(results, path):
 def test_spend_areas_and_in_service_line(base):
     ax = charts.spend_by_group(base)
     spend = _group_sum(base, "spend")
-    groups = list(dict.fromkeys(base.scenario[f"categories.{c}.group"] for c in base.scenario.category_names))
-    polys = [c for c in ax.collections if isinstance(c, PolyCollection) and (c.get_gid() or "").startswith("spend-")]
+    groups = list(
+        dict.fromkeys(base.scenario[f"categories.{c}.group"] for c in base.scenario.category_names)
+    )
+    polys = [
+        c
+        for c in ax.collections
+        if isinstance(c, PolyCollection) and (c.get_gid() or "").startswith("spend-")
+    ]
     assert [p.get_gid() for p in polys] == [f"spend-{g}" for g in groups]
     running = np.zeros(len(base.years))
     for g, poly in zip(groups, polys, strict=True):
@@ -204,8 +235,14 @@ def test_comparison_bars_equal_each_scenarios_figures(results):
     ax = charts.scenario_comparison(rs)
     npv = sorted(_by_gid(ax, "compare-delta-npv"), key=lambda b: -b.get_y())
     cost = sorted(_by_gid(ax, "compare-fiscal-window"), key=lambda b: -b.get_y())
-    np.testing.assert_allclose([b.get_width() for b in npv], [r.delta("npv_usd") for r in rs], rtol=RTOL)
-    np.testing.assert_allclose([b.get_width() for b in cost], [r.fiscal()["fiscal_cost_window_usd"] for r in rs], rtol=RTOL)
+    np.testing.assert_allclose(
+        [b.get_width() for b in npv], [r.delta("npv_usd") for r in rs], rtol=RTOL
+    )
+    np.testing.assert_allclose(
+        [b.get_width() for b in cost],
+        [r.fiscal()["fiscal_cost_window_usd"] for r in rs],
+        rtol=RTOL,
+    )
     ax = charts.breakeven_comparison(rs)
     for case in ("without", "with"):
         bars = sorted(_by_gid(ax, f"breakeven-{case}"), key=lambda b: -b.get_y())
@@ -215,7 +252,7 @@ def test_comparison_bars_equal_each_scenarios_figures(results):
     assert assumed.get_xdata()[0] == 10e9  # scenarios/base.yaml: revenue_usd_per_gw_year "10B"
 
 
-# --------------------------------------------------------------------------- footnote, title, files
+# ------------------------------------------------------------------ footnote, title, files
 
 
 def test_footnote_names_the_sources_the_values_cite(results):
@@ -246,9 +283,20 @@ def test_every_font_is_at_least_8_points_in_the_style_file():
 
     sizes = {}
     with style.memo_style():
-        for key in ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize", "ytick.labelsize", "legend.fontsize"):
+        for key in (
+            "font.size",
+            "axes.titlesize",
+            "axes.labelsize",
+            "xtick.labelsize",
+            "ytick.labelsize",
+            "legend.fontsize",
+        ):
             value = matplotlib.rcParams[key]
-            sizes[key] = value if isinstance(value, (int, float)) else matplotlib.font_manager.FontProperties(size=value).get_size_in_points()
+            sizes[key] = (
+                value
+                if isinstance(value, (int, float))
+                else matplotlib.font_manager.FontProperties(size=value).get_size_in_points()
+            )
         assert matplotlib.rcParams["svg.fonttype"] == "none"
         assert matplotlib.rcParams["text.parse_math"] is False  # "$1.4T ... $60" must stay text
     assert min(sizes.values()) >= style.MIN_FONT_PT
@@ -279,14 +327,17 @@ def test_importing_charts_selects_no_backend_and_no_pyplot():
 
 def _rgb(hex_color: str) -> tuple[float, float, float]:
     h = hex_color.lstrip("#")
-    return tuple(int(h[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    return tuple(int(h[i : i + 2], 16) / 255 for i in (0, 2, 4))
 
 
 def test_palette_is_okabe_ito_with_fixed_meanings():
     okabe = set(style.OKABE_ITO.values())
     assert set(style.GROUP_COLORS.values()) <= okabe
     assert len(set(style.GROUP_COLORS.values())) == len(style.GROUP_COLORS)
-    assert style.CASE_COLORS["with"] in okabe and style.CASE_COLORS["without"] != style.CASE_COLORS["with"]
+    assert (
+        style.CASE_COLORS["with"] in okabe
+        and style.CASE_COLORS["without"] != style.CASE_COLORS["with"]
+    )
     assert set(style.FALLBACK_COLORS) - {"#999999"} <= okabe
 
 
@@ -330,7 +381,10 @@ def test_layout_checker_catches_overlap_clipping_and_small_text():
 
 
 def test_subtitle_wraps_to_the_figure_width(base):
-    long_title = "A scenario title long enough that it cannot fit on one line of a six and a half inch memo figure, not even close"
+    long_title = (
+        "A scenario title long enough that it cannot fit on one line of a six and a half inch "
+        "memo figure, not even close"
+    )
     r = finmodel.run(base.scenario.override({"title": long_title}))
     fig = charts.spend_by_group(r).figure
     (sub,) = [t for t in fig.texts if t.get_gid() == "finmodel-subtitle"]

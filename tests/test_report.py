@@ -23,10 +23,13 @@ from finmodel.cli import main
 from finmodel.report import FIGURE_FORMATS
 
 BASE = SCENARIOS / "base.yaml"
-PACK = (
-    [f"{stem}.{fmt}" for stem in charts.SCENARIO_CHARTS for fmt in FIGURE_FORMATS]
-    + ["summary.md", "tables.xlsx", "summary.json", "cashflows.csv", "run.json"]
-)
+PACK = [f"{stem}.{fmt}" for stem in charts.SCENARIO_CHARTS for fmt in FIGURE_FORMATS] + [
+    "summary.md",
+    "tables.xlsx",
+    "summary.json",
+    "cashflows.csv",
+    "run.json",
+]
 MINUS = "\u2212"
 
 
@@ -92,10 +95,18 @@ def test_summary_md_table_equals_summary_json(pack):
         assert _money(without) == pytest.approx(cases["without"][key], abs=tol)
         assert _money(with_) == pytest.approx(cases["with"][key], abs=tol)
         assert _money(change) == pytest.approx(data["delta"][key], abs=tol)
-    assert rows["IRR"][:2] == [f"{cases['without']['irr'] * 100:.1f}%", f"{cases['with']['irr'] * 100:.1f}%"]
-    assert rows["Payback year"][:2] == [str(cases["without"]["payback_year"]), str(cases["with"]["payback_year"])]
+    assert rows["IRR"][:2] == [
+        f"{cases['without']['irr'] * 100:.1f}%",
+        f"{cases['with']['irr'] * 100:.1f}%",
+    ]
+    assert rows["Payback year"][:2] == [
+        str(cases["without"]["payback_year"]),
+        str(cases["with"]["payback_year"]),
+    ]
     start, end = data["fiscal"]["window"]
-    assert _money(rows[f"Treasury cost {start}–{end}"][2]) == pytest.approx(data["fiscal"]["fiscal_cost_window_usd"], abs=0.05e9)
+    assert _money(rows[f"Treasury cost {start}–{end}"][2]) == pytest.approx(
+        data["fiscal"]["fiscal_cost_window_usd"], abs=0.05e9
+    )
     pv_row = next(v for k, v in rows.items() if k.startswith("Treasury cost, PV"))
     assert _money(pv_row[2]) == pytest.approx(data["fiscal"]["fiscal_cost_pv_usd"], abs=0.05e9)
 
@@ -107,7 +118,10 @@ def test_summary_md_sentences_state_the_headline_numbers(pack):
     assert 3 <= sentences.count(". ") + 1 <= 5
     assert f"by {memo.usd(data['delta']['npv_usd'])}" in sentences  # worth in present value
     start, end = data["fiscal"]["window"]
-    assert f"{memo.usd(data['fiscal']['fiscal_cost_window_usd'])} in the 10-year budget window {start}–{end}" in sentences
+    assert (
+        f"{memo.usd(data['fiscal']['fiscal_cost_window_usd'])} "
+        f"in the 10-year budget window {start}–{end}" in sentences
+    )
     be = [data["cases"][c]["breakeven_revenue_usd_per_gw_year"] for c in ("without", "with")]
     assert f"from {memo.usd(be[0], 2)} to {memo.usd(be[1], 2)} per GW-year" in sentences
     # hand check of the base figures (cli summary table): +$195.7B, $334.1B, $12.15B -> $9.30B
@@ -116,11 +130,23 @@ def test_summary_md_sentences_state_the_headline_numbers(pack):
 
 def test_tables_xlsx_sheets(pack):
     wb = openpyxl.load_workbook(pack / "tables.xlsx")
-    assert wb.sheetnames == ["Summary", "Cash flows without", "Cash flows with", "Inputs", "Sources"]
+    assert wb.sheetnames == [
+        "Summary",
+        "Cash flows without",
+        "Cash flows with",
+        "Inputs",
+        "Sources",
+    ]
     data = json.loads((pack / "summary.json").read_text())
     summary = {row[0]: row[1:5] for row in wb["Summary"].iter_rows(values_only=True) if row[0]}
     assert summary["NPV at 10%, 2025 dollars"][:3] == pytest.approx(
-        [data["cases"]["without"]["npv_usd"], data["cases"]["with"]["npv_usd"], data["delta"]["npv_usd"]], rel=1e-12)
+        [
+            data["cases"]["without"]["npv_usd"],
+            data["cases"]["with"]["npv_usd"],
+            data["delta"]["npv_usd"],
+        ],
+        rel=1e-12,
+    )
     scenario = finmodel.load_scenario(BASE)
     results = finmodel.run(scenario)
     # cash flows: categories as rows, years as columns, values in USD
@@ -144,7 +170,10 @@ def test_tables_xlsx_sheets(pack):
     assert by_path["program.commitment_usd"]["source"] == "altman-8-years"
     assert by_path["policy.amic.rate"]["source"] == "amic-chips-25, amic-obbba-35"
     assert by_path["categories.servers.in_service_month"]["status"] == "default"
-    assert by_path["categories.grid.macrs_years"]["line"] == scenario.provenance["categories.grid.macrs_years"].line
+    assert (
+        by_path["categories.grid.macrs_years"]["line"]
+        == scenario.provenance["categories.grid.macrs_years"].line
+    )
     sources = {r[0]: r for r in wb["Sources"].iter_rows(min_row=2, values_only=True)}
     assert set(sources) == set(scenario.sources)
     assert sources["lehane-letter"][2] is False and sources["altman-30gw"][2] is True
@@ -219,11 +248,19 @@ def test_compare_table_equals_each_scenarios_results(compared):
     for row in rows:
         r = finmodel.run(finmodel.load_scenario(SCENARIOS / f"{row['scenario']}.yaml"))
         assert float(row["delta_npv_usd"]) == pytest.approx(r.delta("npv_usd"), rel=1e-12)
-        assert float(row["pv_credit_usd"]) == pytest.approx(r.metric("pv_credit_usd", "with"), rel=1e-12)
-        assert float(row["fiscal_cost_window_usd"]) == pytest.approx(r.fiscal()["fiscal_cost_window_usd"], rel=1e-12)
-        assert float(row["fiscal_cost_pv_usd"]) == pytest.approx(r.fiscal()["fiscal_cost_pv_usd"], rel=1e-12)
+        assert float(row["pv_credit_usd"]) == pytest.approx(
+            r.metric("pv_credit_usd", "with"), rel=1e-12
+        )
+        assert float(row["fiscal_cost_window_usd"]) == pytest.approx(
+            r.fiscal()["fiscal_cost_window_usd"], rel=1e-12
+        )
+        assert float(row["fiscal_cost_pv_usd"]) == pytest.approx(
+            r.fiscal()["fiscal_cost_pv_usd"], rel=1e-12
+        )
         for case in ("without", "with"):
-            assert float(row[f"breakeven_{case}_usd_per_gw_year"]) == pytest.approx(r.metric("breakeven_revenue_usd_per_gw_year", case), rel=1e-12)
+            assert float(row[f"breakeven_{case}_usd_per_gw_year"]) == pytest.approx(
+                r.metric("breakeven_revenue_usd_per_gw_year", case), rel=1e-12
+            )
             assert float(row[f"irr_{case}"]) == pytest.approx(r.metric("irr", case), rel=1e-12)
         assert row["fiscal_window"] == "2026-2035"
     md = (compared / "compare.md").read_text(encoding="utf-8")
