@@ -43,6 +43,7 @@ __all__ = [
 
 CASE_LABELS = memo.CASE_LABELS
 LABEL_PT = 8.0
+EMPTY_SPAN_USD = 1e9  #: axis span when every value is zero, so ticks read $0B, $0.2B, ...
 
 
 @contextlib.contextmanager
@@ -209,6 +210,7 @@ def credit_by_group(results: Results, ax: Axes | None = None, case: str = "with"
             style.legend_above(ax, handles, labels)
         else:
             _no_data(ax, "No property earns the credit in this scenario")
+            ax.set_ylim(0, EMPTY_SPAN_USD)
         money_axis(ax)
         year_axis(ax, shown)
         ax.set_ylabel("Credit per year, nominal")
@@ -238,7 +240,7 @@ def treasury_cost(results: Results, ax: Axes | None = None, case: str = "with") 
         ax.axhline(0, color="#333333", lw=0.8, zorder=2)
         top = max(float(cost.max()), 0.0)
         low = min(float(cost.min()), 0.0)
-        span = top - low if top > low else 1.0
+        span = top - low if top > low else EMPTY_SPAN_USD
         ax.set_ylim(low - 0.05 * span, top + 0.32 * span)
         rate = float(np.asarray(results.inputs.fiscal_discount_rate))
         text = (
@@ -408,6 +410,10 @@ def spend_by_group(results: Results, ax: Axes | None = None) -> Axes:
 # --------------------------------------------------------------------------- several scenarios
 
 
+def _scenarios(n: int) -> str:
+    return f"{n} scenario{'s' if n != 1 else ''}"
+
+
 def _compare_height(n: int) -> float:
     return max(style.FIG_HEIGHT_IN, 2.2 + 0.42 * n)
 
@@ -470,7 +476,7 @@ def _hbar_limits(ax: Axes, values: Sequence[float]) -> None:
     finite = [v for v in values if v is not None and np.isfinite(v)]
     hi = max([0.0] + finite)
     lo = min([0.0] + finite)
-    span = (hi - lo) or 1.0
+    span = (hi - lo) or EMPTY_SPAN_USD
     ax.set_xlim(lo - (0.2 * span if lo < 0 else 0.0), hi + 0.2 * span)
 
 
@@ -546,7 +552,7 @@ def breakeven_comparison(results: Sequence[Results], ax: Axes | None = None) -> 
     names = [r.scenario.name for r in results]
     foot = memo.footnote([r.scenario for r in results], __version__)
     subtitle = (
-        f"{len(results)} scenarios; revenue per GW of capacity per year at which the program's "
+        f"{_scenarios(len(results))}; revenue per GW of capacity per year at which the program's "
         "NPV is zero"
     )
     with _chart(
@@ -579,7 +585,7 @@ def breakeven_comparison(results: Sequence[Results], ax: Axes | None = None) -> 
             float(np.asarray(r.inputs.revenue_usd_per_gw_year)[r.cases.index("with")])
             for r in results
         }
-        if len(assumed) == 1:
+        if len(assumed) == 1 and next(iter(assumed)) > 0:
             value = assumed.pop()
             line = ax.axvline(
                 value, color="#000000", lw=1.2, ls=(0, (4, 2)), zorder=3, gid="assumed-revenue"

@@ -350,14 +350,23 @@ def headline_sentences(results: Results) -> list[str]:
     vy = inp.valuation_year
     first, last = int(results.years[0]), int(results.years[-1])
     eligible = [_name(x) for x in s["policy.amic.eligible"]]
-    what = f"the AMIC to {_join(eligible)}" if eligible else "the AMIC with no eligible category"
+    what = f"the AMIC to {_join(eligible)}"
     d_npv = results.delta("npv_usd")
     npv_o, npv_w = results.metric("npv_usd", "without"), results.metric("npv_usd", "with")
     verb = "raises" if (d_npv or 0) >= 0 else "lowers"
-    out = [
-        f"Extending {what} {verb} the program's net present value by {usd(abs(d_npv or 0.0))} "
-        f"(at {r * 100:g}% a year, in {vy} dollars), from {usd(npv_o)} to {usd(npv_w)}."
-    ]
+    if eligible:
+        first_sentence = (
+            f"Extending {what} {verb} the program's net present value by "
+            f"{usd(abs(d_npv or 0.0))} (at {r * 100:g}% a year, in {vy} dollars), "
+            f"from {usd(npv_o)} to {usd(npv_w)}."
+        )
+    else:
+        first_sentence = (
+            f"The scenario makes no category eligible for the AMIC: the program's net present "
+            f"value is {usd(npv_o)} without and {usd(npv_w)} with (at {r * 100:g}% a year, "
+            f"in {vy} dollars)."
+        )
+    out = [first_sentence]
     earned = np.asarray(results.lines["credit_earned"])[k].sum(axis=0)
     if np.any(earned > 0):
         y0, y1 = int(results.years[earned > 0][0]), int(results.years[earned > 0][-1])

@@ -390,3 +390,31 @@ def test_subtitle_wraps_to_the_figure_width(base):
     (sub,) = [t for t in fig.texts if t.get_gid() == "finmodel-subtitle"]
     assert "\n" in sub.get_text() and sub.get_text().replace("\n", " ") == long_title
     assert style.layout_problems(fig) == []
+
+
+def test_charts_and_sentences_of_a_scenario_with_no_credit_and_no_capacity():
+    from finmodel.scenario import scenario_from_dict
+
+    s = scenario_from_dict(
+        {
+            "name": "tiny",
+            "title": "One category, no capacity, nothing eligible",
+            "program": {"commitment_usd": "100M", "start_year": 2026, "years": 1},
+            "categories": {"storage": {"share": 1, "macrs_years": 5}},
+            "analysis": {"end_year": 2030},
+            "fiscal": {"window_years": 4},
+        }
+    )
+    r = finmodel.run(s)
+    for chart in charts.SCENARIO_CHARTS.values():
+        assert style.layout_problems(chart(r).figure) == []
+    for chart in charts.COMPARE_CHARTS.values():
+        assert style.layout_problems(chart([r]).figure) == []
+    ax = charts.credit_by_group(r)
+    assert [t.get_text() for t in ax.texts] == ["No property earns the credit in this scenario"]
+    assert ax.get_ylim() == (0, 1e9)  # readable $0.2B ticks, not five '$0B'
+    sentences = memo.headline_sentences(r)
+    assert 3 <= len(sentences) <= 5
+    assert sentences[0].startswith("The scenario makes no category eligible")
+    assert "not defined: the scenario delivers no capacity" in " ".join(sentences)
+    assert _footnote(charts.spend_by_group(r).figure).startswith("No sources cited")
