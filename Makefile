@@ -38,5 +38,18 @@ lint: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(PY) bench/engine.py
 
+$(VENV)/.installed-notebooks: $(VENV)/.installed-dev
+	$(PY) -m pip install --quiet -e '.[dev,notebooks]'
+	touch $@
+
+# Execute every notebook from the top into HTML under out/notebooks; a failing cell stops the run.
+notebooks: $(VENV)/.installed-notebooks
+	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.kernel_name=python3 \
+		--output-dir $(OUT)/notebooks notebooks/*.ipynb
+
+# JupyterLab on the repository, opening the first notebook; Ctrl-C stops it.
+lab: $(VENV)/.installed-notebooks
+	$(BIN)/jupyter lab --ServerApp.root_dir=. notebooks/01_base_case.ipynb
+
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis

@@ -1,0 +1,301 @@
+"""The notebooks: committed without outputs, listed in the README, and run top to bottom.
+
+Each notebook in ``notebooks/`` is executed with a kernel of this very
+interpreter (a kernelspec written to a temporary folder points at
+``sys.executable``, so the machine's other kernels never matter), from a
+temporary working folder, with ``FINMODEL_NOTEBOOK_OUT`` pointing to a
+temporary folder: executing writes nothing into the repository. A cell that
+raises fails the test.
+
+For the notebooks whose figures a memo quotes, a probe cell appended after the
+last cell prints what the notebook computed, and the test checks it against
+credits computed by hand from ``scenarios/base.yaml`` and against the public
+API run in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ROOT, RTOL_MODEL, SCENARIOS
+
+import finmodel
+from finmodel import memo
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+KERNEL = "finmodel-tests"
+#: Seconds a single cell may run (the slowest cell runs eight scenarios).
+CELL_TIMEOUT_S = 600
+
+# Hand-computed credits from scenarios/base.yaml. Commitment C = $1.4T; spend
+# shares by year 2025..2032: .04 .10 .13 .14 .15 .15 .15 .14; category shares:
+# servers .55 (lag 0, construction 0), data centers .22 (shell + equipment;
+# lag 1, construction 2), grid .07 (lag 1, construction 3), other .16 (no credit).
+# Rate 25% for property placed in service through 2025, 35% from 2026, so only
+# servers bought in 2025 earn 25%.
+C = 1.4e12
+SERVERS_2025 = 0.55 * 0.04 * C  # $30.8B placed in service in 2025
+CREDIT_SERVERS = 0.25 * SERVERS_2025 + 0.35 * (0.55 * C - SERVERS_2025)  # $266.42B
+CREDIT_DC_GRID = 0.35 * (0.22 + 0.07) * C  # $142.1B, all placed in service from 2026
+CREDIT_BASE = CREDIT_SERVERS + CREDIT_DC_GRID  # $408.52B
+CREDIT_RATE_25 = 0.25 * (0.55 + 0.22 + 0.07) * C  # $294.0B
+# Deadline 2027: construction begun by 2026. Servers placed in service by 2026
+# (bought 2025-26), data centers by 2028 (bought 2025-27), grid by 2029 (bought 2025-28).
+CREDIT_CURRENT_DEADLINE = (
+    0.25 * SERVERS_2025
+    + 0.35 * 0.55 * 0.10 * C
+    + 0.35 * 0.22 * (0.04 + 0.10 + 0.13) * C
+    + 0.35 * 0.07 * (0.04 + 0.10 + 0.13 + 0.14) * C
+)  # 7.7 + 26.95 + 29.106 + 14.063 = $77.819B
+# Manufacturing reading: servers and grid only, 5% of their cost qualified.
+CREDIT_MANUFACTURING = 0.05 * CREDIT_SERVERS + 0.05 * 0.35 * 0.07 * C  # $15.036B
+# Notebook 04's override: 30% in every year, construction begun before 2031:
+# servers placed in service by 2030 (bought 2025-30), data centers by 2032
+# (bought 2025-31), grid by 2033 (bought 2025-32, all of it).
+CREDIT_RATE_30_DEADLINE_2031 = (
+    0.30 * C * (0.55 * (0.04 + 0.10 + 0.13 + 0.14 + 0.15 + 0.15) + 0.22 * (1 - 0.14) + 0.07 * 1.0)
+)  # 0.30 * (546.7 + 264.88 + 98) = $272.874B
+
+PROBES = {
+    "01_base_case.ipynb": (
+        "import json\n"
+        "print(json.dumps({'headline': memo.headline_sentences(results),\n"
+        "                  'credit_earned_usd': results.metric('credit_earned_usd', 'with')}))"
+    ),
+    "02_eligibility_and_deadline.ipynb": "print(marginal[figures].to_json(orient='index'))",
+    "04_memo_charts.ipynb": (
+        "import json\n"
+        "print(json.dumps({'changes': changes, 'name': variant.name,\n"
+        "                  'pack': str(pack.resolve())}))"
+    ),
+}
+
+
+@pytest.fixture(scope="session")
+def kernel_dir(tmp_path_factory) -> Path:
+    """A kernel-spec folder with one kernel, which starts this interpreter (the environment's)."""
+    folder = tmp_path_factory.mktemp("kernels")
+    (folder / KERNEL).mkdir()
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "finmodel tests",
+        "language": "python",
+    }
+    (folder / KERNEL / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    return folder
+
+
+# Run in a child process, so that the kernel client's sockets live and die there.
+RUNNER = """
+import sys
+import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+
+path, workdir, kernel_dir, kernel, timeout = sys.argv[1:]
+nb = nbformat.read(path, as_version=4)
+specs = KernelSpecManager(kernel_dirs=[kernel_dir])
+km = AsyncKernelManager(kernel_name=kernel, kernel_spec_manager=specs)
+NotebookClient(nb, km=km, timeout=int(timeout), startup_timeout=120,
+               resources={"metadata": {"path": workdir}}).execute()
+nbformat.write(nb, path)
+"""
+
+
+def _snapshot(folder: Path) -> dict[str, int]:
+    return {
+        str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def execute(path: Path, kernel_dir: Path, tmp_path: Path, probe: str | None = None):
+    """Run the notebook at ``path`` (plus ``probe``) in ``tmp_path/work``; returns it executed."""
+    nb = nbformat.read(path, as_version=4)
+    if probe is not None:
+        nb.cells.append(nbformat.v4.new_code_cell(probe))
+    executed = tmp_path / path.name
+    nbformat.write(nb, executed)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    env = {
+        **os.environ,
+        "MPLBACKEND": "Agg",
+        "FINMODEL_NOTEBOOK_OUT": str(tmp_path / "out"),
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+    args = [
+        sys.executable,
+        "-c",
+        RUNNER,
+        str(executed),
+        str(workdir),
+        str(kernel_dir),
+        KERNEL,
+        str(CELL_TIMEOUT_S),
+    ]
+    done = subprocess.run(args, cwd=workdir, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, f"{path.name} failed:\n{done.stderr[-6000:]}"
+    return nbformat.read(executed, as_version=4)
+
+
+def probe_output(nb) -> dict:
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
+    return json.loads(text)
+
+
+def shown_text(nb) -> str:
+    """Everything the notebook's cells showed as text or Markdown."""
+    parts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", ""))
+            data = output.get("data", {})
+            parts += [data.get("text/markdown", ""), data.get("text/plain", "")]
+    return "\n".join(parts)
+
+
+def test_notebooks_exist():
+    names = {p.name for p in NOTEBOOKS}
+    assert {
+        "01_base_case.ipynb",
+        "02_eligibility_and_deadline.ipynb",
+        "04_memo_charts.ipynb",
+    } <= names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    dirty = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and (c.outputs or c.execution_count is not None)
+    ]
+    assert not dirty, (
+        f"{path.name}: cells {dirty} hold outputs or execution counts; clear them, then commit"
+    )
+
+
+def test_readme_lists_every_notebook():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = re.search(r"^## Notebooks\n(.*?)(?=^## |\Z)", readme, re.S | re.M)
+    assert section, "README.md has no '## Notebooks' section"
+    missing = [p.name for p in NOTEBOOKS if p.name not in section.group(1)]
+    assert not missing, f"README.md 'Notebooks' section does not mention {missing}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs_top_to_bottom(path, kernel_dir, tmp_path):
+    before = _snapshot(ROOT / "notebooks"), _snapshot(SCENARIOS)
+
+    nb = execute(path, kernel_dir, tmp_path, PROBES.get(path.name))
+
+    assert (_snapshot(ROOT / "notebooks"), _snapshot(SCENARIOS)) == before, (
+        "executing wrote into the repository"
+    )
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors
+    check = CHECKS.get(path.name)
+    if check is not None:
+        check(nb, tmp_path)
+
+
+def check_base_case(nb, tmp_path):
+    got = probe_output(nb)
+    assert got["credit_earned_usd"] == pytest.approx(CREDIT_BASE, rel=RTOL_MODEL)
+    expected = memo.headline_sentences(
+        finmodel.run(finmodel.load_scenario(SCENARIOS / "base.yaml"))
+    )
+    assert got["headline"] == expected
+    shown = shown_text(nb)
+    assert all(sentence in shown for sentence in expected), (
+        "the headline sentences are not displayed"
+    )
+
+
+def check_eligibility(nb, tmp_path):
+    marginal = probe_output(nb)
+    hand = {
+        "servers_only": CREDIT_BASE - CREDIT_SERVERS,
+        "data_centers_and_grid": CREDIT_BASE - CREDIT_DC_GRID,
+        "current_deadline": CREDIT_BASE - CREDIT_CURRENT_DEADLINE,
+        "rate_25": CREDIT_BASE - CREDIT_RATE_25,
+        "manufacturing_reading": CREDIT_BASE - CREDIT_MANUFACTURING,
+        "transfer": 0.0,
+    }
+    assert set(marginal) == set(hand)
+    for name, credit in hand.items():
+        assert marginal[name]["credit_earned_usd"] == pytest.approx(
+            credit, rel=RTOL_MODEL, abs=1.0
+        ), name
+
+    base = finmodel.run(finmodel.load_scenario(SCENARIOS / "base.yaml"))
+    for name, row in marginal.items():
+        variant = finmodel.run(finmodel.load_scenario(SCENARIOS / f"{name}.yaml"))
+        assert row["delta_npv_usd"] == pytest.approx(
+            base.delta("npv_usd") - variant.delta("npv_usd"), rel=RTOL_MODEL
+        )
+        assert row["pv_credit_usd"] == pytest.approx(
+            base.metric("pv_credit_usd", "with") - variant.metric("pv_credit_usd", "with"),
+            rel=RTOL_MODEL,
+            abs=1.0,
+        )
+        for key in ("fiscal_cost_window_usd", "fiscal_cost_pv_usd"):
+            assert row[key] == pytest.approx(
+                base.fiscal()[key] - variant.fiscal()[key], rel=RTOL_MODEL, abs=1.0
+            )
+    # Transfer: the Treasury gives up face value either way (MODEL.md section 4); the owner, 93%.
+    assert marginal["transfer"]["fiscal_cost_window_usd"] == pytest.approx(0.0, abs=1.0)
+    assert marginal["transfer"]["delta_npv_usd"] > 0
+
+
+def check_memo_pack(nb, tmp_path):
+    got = probe_output(nb)
+    pack = Path(got["pack"])
+    assert pack.is_relative_to(tmp_path.resolve()), (
+        "the memo pack must go to FINMODEL_NOTEBOOK_OUT"
+    )
+    summary = json.loads((pack / "summary.json").read_text(encoding="utf-8"))
+    assert summary["cases"]["with"]["credit_earned_usd"] == pytest.approx(
+        CREDIT_RATE_30_DEADLINE_2031, rel=RTOL_MODEL
+    )
+    # The pack holds what the public API gives for the same override.
+    base = finmodel.load_scenario(SCENARIOS / "base.yaml")
+    expected = finmodel.run(base.override(got["changes"], name=got["name"])).to_dict()
+    assert summary["scenario"] == got["name"]
+    for case in ("without", "with"):
+        for name, value in expected["cases"][case].items():
+            assert summary["cases"][case][name] == pytest.approx(value, rel=RTOL_MODEL), (
+                case,
+                name,
+            )
+    assert summary["fiscal"]["fiscal_cost_window_usd"] == pytest.approx(
+        expected["fiscal"]["fiscal_cost_window_usd"], rel=RTOL_MODEL
+    )
+    manifest = json.loads((pack / "run.json").read_text(encoding="utf-8"))
+    listed = set(manifest["files"])
+    assert {
+        "summary.md",
+        "summary.json",
+        "cashflows.csv",
+        "tables.xlsx",
+        "treasury_cost.png",
+    } <= listed
+    assert all((pack / name).is_file() for name in listed)
+
+
+CHECKS = {
+    "01_base_case.ipynb": check_base_case,
+    "02_eligibility_and_deadline.ipynb": check_eligibility,
+    "04_memo_charts.ipynb": check_memo_pack,
+}
