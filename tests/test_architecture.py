@@ -27,13 +27,34 @@ ALLOWED = {
     "tax": {"timeline", "units", "_kernels"},
     "cashflow": {"timeline", "units", "_kernels"},
     "metrics": {"timeline", "units", "_kernels"},
-    "model": {"", "scenario", "cashflow", "tax", "metrics", "timeline", "units", "_kernels"},  # "": the package
+    "model": {
+        "",
+        "scenario",
+        "cashflow",
+        "tax",
+        "metrics",
+        "timeline",
+        "units",
+        "_kernels",
+    },  # "": the package
 }
-FORBIDDEN = {"matplotlib", "yaml", "pathlib", "os", "io", "shutil", "tempfile", "openpyxl", "logging"}
+FORBIDDEN = {
+    "matplotlib",
+    "yaml",
+    "pathlib",
+    "os",
+    "io",
+    "shutil",
+    "tempfile",
+    "openpyxl",
+    "logging",
+}
 
 
 def _fresh_python(code: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -42,7 +63,8 @@ def test_import_model_loads_no_matplotlib():
     got = _fresh_python(
         "import json, sys\n"
         "import finmodel.model\n"
-        "print(json.dumps({m: m in sys.modules for m in ('matplotlib', 'matplotlib.pyplot', 'yaml')}))\n"
+        "names = ('matplotlib', 'matplotlib.pyplot', 'yaml')\n"
+        "print(json.dumps({m: m in sys.modules for m in names}))\n"
     )
     assert got["matplotlib"] is False and got["matplotlib.pyplot"] is False
     assert got["yaml"] is True  # realistic: finmodel/__init__ imports the scenario loader
@@ -57,25 +79,33 @@ def test_compute_modules_alone_load_no_yaml_or_matplotlib():
         "import importlib\n"
         f"for name in {COMPUTE!r}:\n"
         "    importlib.import_module('finmodel.' + name)\n"
-        "out = {'yaml': 'yaml' in sys.modules, 'matplotlib': 'matplotlib' in sys.modules,\n"
-        "       'scenario': 'finmodel.scenario' in sys.modules, 'pandas': 'pandas' in sys.modules}\n"
+        "watch = {'yaml': 'yaml', 'matplotlib': 'matplotlib', 'scenario': 'finmodel.scenario',\n"
+        "         'pandas': 'pandas'}\n"
+        "out = {key: name in sys.modules for key, name in watch.items()}\n"
         "importlib.import_module('finmodel._kernels')  # compiled loops, imported on first use\n"
         "out['kernels_matplotlib'] = 'matplotlib' in sys.modules\n"
         "print(json.dumps(out))\n"
     )
-    assert got == {"yaml": False, "matplotlib": False, "scenario": False, "pandas": False,
-                   "kernels_matplotlib": False}
-    # (numba itself imports yaml, for its optional config file, so yaml is not checked after _kernels)
+    assert got == {
+        "yaml": False,
+        "matplotlib": False,
+        "scenario": False,
+        "pandas": False,
+        "kernels_matplotlib": False,
+    }
+    # numba itself imports yaml (for its optional config file): yaml is not checked after _kernels
 
 
 def _imports(module: str) -> tuple[set[str], set[str]]:
-    """(top-level third-party/stdlib names, finmodel modules) imported by ``finmodel/<module>.py``."""
+    """(outside top-level names, finmodel modules) imported by ``finmodel/<module>.py``."""
     tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
     outside, inside = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                (inside if alias.name.startswith("finmodel") else outside).add(alias.name.split(".")[0])
+                (inside if alias.name.startswith("finmodel") else outside).add(
+                    alias.name.split(".")[0]
+                )
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative: from . import x / from .x import y
                 inside.add(node.module or "")
@@ -96,5 +126,9 @@ def test_compute_imports_point_one_way(module):
 @pytest.mark.parametrize("module", sorted(ALLOWED))
 def test_compute_modules_neither_print_nor_open_files(module):
     tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
-    calls = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+    calls = {
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
     assert not calls & {"print", "open", "input", "breakpoint"}

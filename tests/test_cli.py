@@ -20,16 +20,40 @@ import finmodel
 from finmodel.cli import main
 
 BASE = SCENARIOS / "base.yaml"
-SPEC_LINES = {"spend", "in_service", "credit_earned", "credit_cash", "recapture", "depreciation", "revenue",
-              "power", "om", "ebitda", "taxable_income", "tax", "terminal_value", "cash_flow", "fiscal_cost"}
-METRICS = {"npv_usd", "irr", "payback_year", "peak_funding_usd", "credit_earned_usd", "pv_credit_usd",
-           "breakeven_revenue_usd_per_gw_year"}
+SPEC_LINES = {
+    "spend",
+    "in_service",
+    "credit_earned",
+    "credit_cash",
+    "recapture",
+    "depreciation",
+    "revenue",
+    "power",
+    "om",
+    "ebitda",
+    "taxable_income",
+    "tax",
+    "terminal_value",
+    "cash_flow",
+    "fiscal_cost",
+}
+METRICS = {
+    "npv_usd",
+    "irr",
+    "payback_year",
+    "peak_funding_usd",
+    "credit_earned_usd",
+    "pv_credit_usd",
+    "breakeven_revenue_usd_per_gw_year",
+}
 
 
 @pytest.fixture
 def bad_scenario(tmp_path) -> Path:
     path = tmp_path / "bad.yaml"
-    path.write_text("extends: " + str(BASE) + "\npolicy:\n  amic:\n    rate: 3.5\n", encoding="utf-8")
+    path.write_text(
+        "extends: " + str(BASE) + "\npolicy:\n  amic:\n    rate: 3.5\n", encoding="utf-8"
+    )
     return path
 
 
@@ -53,24 +77,41 @@ def test_run_writes_summary_cashflows_and_manifest(tmp_path, capsys):
         for m in METRICS:
             want = expected.metric(m, case)
             got = summary["cases"][case][m]
-            assert got == pytest.approx(want, rel=RTOL_MODEL) if want is not None else got is None, (case, m)
+            assert (
+                got == pytest.approx(want, rel=RTOL_MODEL) if want is not None else got is None
+            ), (case, m)
     assert summary["fiscal"]["window"] == [2026, 2035]
-    assert summary["fiscal"]["fiscal_cost_window_usd"] == pytest.approx(expected.fiscal()["fiscal_cost_window_usd"], rel=RTOL_MODEL)
+    assert summary["fiscal"]["fiscal_cost_window_usd"] == pytest.approx(
+        expected.fiscal()["fiscal_cost_window_usd"], rel=RTOL_MODEL
+    )
 
     with open(out / "cashflows.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == ["case", "year", "line", "category", "value_usd"]
     assert SPEC_LINES <= {r["line"] for r in rows}
-    cf_2025 = [r for r in rows if r["line"] == "cash_flow" and r["case"] == "with" and r["year"] == "2025"]
+    cf_2025 = [
+        r for r in rows if r["line"] == "cash_flow" and r["case"] == "with" and r["year"] == "2025"
+    ]
     assert len(cf_2025) == 1 and cf_2025[0]["category"] == ""
-    assert float(cf_2025[0]["value_usd"]) == pytest.approx(expected.lines["cash_flow"][1, 0], abs=1e-5)
+    assert float(cf_2025[0]["value_usd"]) == pytest.approx(
+        expected.lines["cash_flow"][1, 0], abs=1e-5
+    )
 
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["scenarios"][0]["sha256"] == expected.scenario.sha256()
 
     printed = capsys.readouterr().out
-    for label in ("NPV", "IRR", "Payback year", "Peak funding need", "Credit earned", "PV of credit cash",
-                  "Break-even revenue per GW-year", "Treasury cost 2026-2035", "Treasury cost, PV"):
+    for label in (
+        "NPV",
+        "IRR",
+        "Payback year",
+        "Peak funding need",
+        "Credit earned",
+        "PV of credit cash",
+        "Break-even revenue per GW-year",
+        "Treasury cost 2026-2035",
+        "Treasury cost, PV",
+    ):
         assert label in printed
     assert "without" in printed and "with" in printed and "delta" in printed
     assert "wrote" in printed
@@ -133,7 +174,9 @@ def test_validate_many_files(tmp_path, bad_scenario, capsys):
     captured = capsys.readouterr()
     assert f"{paths[0]}: ok" in captured.out
     assert f"{bad_scenario}:4: policy.amic.rate:" in captured.err
-    assert f"{other}:3: tax.capacity:" in captured.err and "did you mean 'standalone'" in captured.err
+    assert (
+        f"{other}:3: tax.capacity:" in captured.err and "did you mean 'standalone'" in captured.err
+    )
     assert "2 problems found" in captured.err
 
 
@@ -154,8 +197,12 @@ def test_missing_file_and_usage_errors(tmp_path, capsys):
 def test_console_script_bad_input_in_a_subprocess(tmp_path, bad_scenario):
     script = Path(sys.executable).parent / "finmodel"
     out = tmp_path / "out"
-    proc = subprocess.run([str(script), "run", str(bad_scenario), "--out", str(out)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(script), "run", str(bad_scenario), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert f"{bad_scenario}:4: policy.amic.rate:" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -66,7 +66,16 @@ def test_npv_at_rate_zero_is_the_sum():
 
 @pytest.mark.parametrize(
     "values",
-    [[1, 2, 3], [-1, -2, -3], [0, 0, 0], [0.0], [5.0], [-1, 0, 0], [1, 2, np.nan, -3], [-1, np.inf, 2]],
+    [
+        [1, 2, 3],
+        [-1, -2, -3],
+        [0, 0, 0],
+        [0.0],
+        [5.0],
+        [-1, 0, 0],
+        [1, 2, np.nan, -3],
+        [-1, np.inf, 2],
+    ],
 )
 def test_irr_without_sign_change_or_finite_flows_is_nan(values):
     assert math.isnan(irr(values))

@@ -20,8 +20,12 @@ WITHOUT, WITH = 0, 1
 
 def close(actual, expected_musd):
     """Money line or metric against a hand value in USD millions (1e-9 relative)."""
-    np.testing.assert_allclose(np.asarray(actual, dtype=float), np.asarray(expected_musd, dtype=float) * M,
-                               rtol=RTOL_MODEL, atol=ATOL_USD)
+    np.testing.assert_allclose(
+        np.asarray(actual, dtype=float),
+        np.asarray(expected_musd, dtype=float) * M,
+        rtol=RTOL_MODEL,
+        atol=ATOL_USD,
+    )
 
 
 def df(rate, n, shift=0):
@@ -49,7 +53,7 @@ def one_server_vintage(bonus, **extra):
     return scenario_from_dict(data)
 
 
-# --------------------------------------------------------------------------- (a) bonus 0 and 1
+# ---------- (a) bonus 0 and 1
 
 
 def test_bonus_zero_five_year_macrs_by_hand():
@@ -126,25 +130,37 @@ def test_bonus_year_map_keyed_by_placed_in_service_year():
     close(r.lines["depreciation"][WITH, 0], [44.2, 8.32, 4.992, 2.9952, 2.9952, 1.4976])
 
 
-# --------------------------------------------------------------------------- (b) deadline
+# ---------- (b) deadline
 
 
 def _deadline_scenario(deadline):
     # Spend $100M a year in 2026, 2027, 2028, half on servers (in service when
     # bought, construction 0 years), half on data-center property (in service a
     # year after spend, construction begins 2 years before service).
-    return scenario_from_dict({
-        "program": {"commitment_usd": "300M", "start_year": 2026, "years": 3},
-        "categories": {
-            "servers": {"share": 0.5, "macrs_years": 5},
-            "dc": {"share": 0.5, "macrs_years": 15, "in_service_lag_years": 1, "construction_years": 2,
-                   "group": "data_centers"},
-        },
-        "policy": {"amic": {"eligible": ["servers", "data_centers"], "construction_deadline_year": deadline}},
-        "tax": {"bonus_depreciation": 0},
-        "analysis": {"end_year": 2031, "terminal_value": "none"},
-        "fiscal": {"window_start": 2027, "window_years": 5},
-    })
+    return scenario_from_dict(
+        {
+            "program": {"commitment_usd": "300M", "start_year": 2026, "years": 3},
+            "categories": {
+                "servers": {"share": 0.5, "macrs_years": 5},
+                "dc": {
+                    "share": 0.5,
+                    "macrs_years": 15,
+                    "in_service_lag_years": 1,
+                    "construction_years": 2,
+                    "group": "data_centers",
+                },
+            },
+            "policy": {
+                "amic": {
+                    "eligible": ["servers", "data_centers"],
+                    "construction_deadline_year": deadline,
+                }
+            },
+            "tax": {"bonus_depreciation": 0},
+            "analysis": {"end_year": 2031, "terminal_value": "none"},
+            "fiscal": {"window_start": 2027, "window_years": 5},
+        }
+    )
 
 
 def test_construction_deadline_cuts_late_vintages():
@@ -181,21 +197,28 @@ def test_no_deadline_and_current_law_default():
     close(finmodel.run(default).metrics["credit_earned_usd"][WITH], 52.5)
 
 
-# --------------------------------------------------------------------------- (c) standalone NOLs
+# ---------- (c) standalone NOLs
 
 
 def _ops_scenario(capacity, eligible):
     # $100M of servers in 2026, 100% bonus, 1 GW earning $30M a year for 5 years
     # (2026-2030); no power, no O&M, no terminal value.
-    return scenario_from_dict({
-        "program": {"commitment_usd": "100M", "start_year": 2026, "years": 1, "capacity_gw": 1},
-        "categories": {"servers": {"share": 1, "macrs_years": 5}},
-        "policy": {"amic": {"eligible": eligible, "construction_deadline_year": None}},
-        "tax": {"bonus_depreciation": 1, "capacity": capacity},
-        "operations": {"revenue_usd_per_gw_year": "30M"},
-        "analysis": {"end_year": 2030, "terminal_value": "none"},
-        "fiscal": {"window_start": 2026, "window_years": 5},
-    })
+    return scenario_from_dict(
+        {
+            "program": {
+                "commitment_usd": "100M",
+                "start_year": 2026,
+                "years": 1,
+                "capacity_gw": 1,
+            },
+            "categories": {"servers": {"share": 1, "macrs_years": 5}},
+            "policy": {"amic": {"eligible": eligible, "construction_deadline_year": None}},
+            "tax": {"bonus_depreciation": 1, "capacity": capacity},
+            "operations": {"revenue_usd_per_gw_year": "30M"},
+            "analysis": {"end_year": 2030, "terminal_value": "none"},
+            "fiscal": {"window_start": 2026, "window_years": 5},
+        }
+    )
 
 
 def test_standalone_nols_by_hand():
@@ -249,13 +272,14 @@ def test_npv_is_zero_at_breakeven_revenue_standalone():
         assert abs(again.metric("npv_usd", case)) <= 1e-9 * 100 * M
 
 
-# --------------------------------------------------------------------------- (d) monetization
+# ---------- (d) monetization
 
 
 def test_transfer_versus_direct_pay():
     direct = finmodel.run(one_server_vintage(1))
     sold = finmodel.run(one_server_vintage(1, policy={"amic": {"monetization": "transfer"}}))
-    # transfer at 0.93: cash 0.93 * 35 = 32.55 in 2027; the Treasury loses the face value, 35, in both.
+    # transfer at 0.93: cash 0.93 * 35 = 32.55 in 2027;
+    # the Treasury loses the face value, 35, in both.
     close(sold.lines["credit_cash"][WITH], [0, 32.55, 0, 0, 0, 0])
     close(direct.lines["credit_cash"][WITH], [0, 35, 0, 0, 0, 0])
     close(sold.lines["credit_treasury_cost"][WITH], [0, 35, 0, 0, 0, 0])
@@ -266,7 +290,9 @@ def test_transfer_versus_direct_pay():
 
 
 def test_payment_lag_and_haircut():
-    r = finmodel.run(one_server_vintage(1, policy={"amic": {"payment_lag_years": 0, "payment_haircut": 0.057}}))
+    r = finmodel.run(
+        one_server_vintage(1, policy={"amic": {"payment_lag_years": 0, "payment_haircut": 0.057}})
+    )
     # lag 0: paid in the year earned; direct pay cut by 5.7%: 0.943 * 35 = 33.005, and X = CC
     close(r.lines["credit_cash"][WITH], [33.005, 0, 0, 0, 0, 0])
     close(r.lines["credit_treasury_cost"][WITH], [33.005, 0, 0, 0, 0, 0])
@@ -275,14 +301,16 @@ def test_payment_lag_and_haircut():
     close(r.metrics["pv_credit_usd"][WITH], 35 / 1.1**3)
 
 
-# --------------------------------------------------------------------------- recapture, basis
+# ---------- recapture, basis
 
 
 def test_recapture_life_three():
     # Servers with life 3: in service 2026-2028, retired at the start of 2029.
     # MODEL.md section 4: RC[y + L] = pct[L] * E, pct = [1.0, 0.8, 0.6, 0.4, 0.2],
     # so L = 3 repays 0.4 * 35 = 14 in 2029 (3 full years of service).
-    s = one_server_vintage(1, categories={"servers": {"share": 1, "macrs_years": 5, "life_years": 3}})
+    s = one_server_vintage(
+        1, categories={"servers": {"share": 1, "macrs_years": 5, "life_years": 3}}
+    )
     r = finmodel.run(s)
     close(r.lines["recapture"][WITH, 0], [0, 0, 0, 14, 0, 0])
     close(r.lines["recapture"][WITHOUT, 0], [0] * 6)
@@ -293,8 +321,11 @@ def test_recapture_life_three():
     # Treasury: X - RC + tax_without - tax_with = 2029: -14 + 0 - (-2.94) = -11.06
     close(r.lines["fiscal_cost"][WITH], [-7.35, 35, 0, -11.06, 0, 0])
     # disabled: nothing repaid
-    s = one_server_vintage(1, categories={"servers": {"share": 1, "macrs_years": 5, "life_years": 3}},
-                           policy={"amic": {"recapture": False}})
+    s = one_server_vintage(
+        1,
+        categories={"servers": {"share": 1, "macrs_years": 5, "life_years": 3}},
+        policy={"amic": {"recapture": False}},
+    )
     close(finmodel.run(s).lines["recapture"][WITH, 0], [0] * 6)
 
 
@@ -312,34 +343,43 @@ def test_partial_basis_reduction_and_qualified_fraction():
 
 def test_rate_year_map_by_placed_in_service_year():
     # rate 25% for property placed in service 2023-2025, 35% from 2026; spend 2025, 2026
-    s = scenario_from_dict({
-        "program": {"commitment_usd": "200M", "start_year": 2025, "years": 2},
-        "categories": {"servers": {"share": 1, "macrs_years": 5}},
-        "policy": {"amic": {"eligible": "servers", "construction_deadline_year": None}},
-        "analysis": {"end_year": 2027, "terminal_value": "none"},
-        "fiscal": {"window_start": 2025, "window_years": 3},
-    })
+    s = scenario_from_dict(
+        {
+            "program": {"commitment_usd": "200M", "start_year": 2025, "years": 2},
+            "categories": {"servers": {"share": 1, "macrs_years": 5}},
+            "policy": {"amic": {"eligible": "servers", "construction_deadline_year": None}},
+            "analysis": {"end_year": 2027, "terminal_value": "none"},
+            "fiscal": {"window_start": 2025, "window_years": 3},
+        }
+    )
     r = finmodel.run(s)
     close(r.lines["credit_earned"][WITH, 0], [25, 35, 0])
 
 
-# --------------------------------------------------------------------------- terminal value
+# ---------- terminal value
 
 
 def test_book_terminal_value_and_gain():
     # $100M placed 2026 in each of: grid (20-year, life 30, no bonus), land
     # (macrs null: never deducted, kept for ever), soft (expensed, life 0).
     # Horizon 2026-2030 (5 years), no credit.
-    s = scenario_from_dict({
-        "program": {"commitment_usd": "300M", "start_year": 2026, "years": 1},
-        "categories": {
-            "grid": {"share": 1 / 3, "macrs_years": 20, "life_years": 30, "bonus_eligible": False},
-            "land": {"share": 1 / 3, "macrs_years": None},
-            "soft": {"share": 1 / 3, "macrs_years": 0},
-        },
-        "analysis": {"end_year": 2030},
-        "fiscal": {"window_start": 2026, "window_years": 5},
-    })
+    s = scenario_from_dict(
+        {
+            "program": {"commitment_usd": "300M", "start_year": 2026, "years": 1},
+            "categories": {
+                "grid": {
+                    "share": 1 / 3,
+                    "macrs_years": 20,
+                    "life_years": 30,
+                    "bonus_eligible": False,
+                },
+                "land": {"share": 1 / 3, "macrs_years": None},
+                "soft": {"share": 1 / 3, "macrs_years": 0},
+            },
+            "analysis": {"end_year": 2030},
+            "fiscal": {"window_start": 2026, "window_years": 5},
+        }
+    )
     r = finmodel.run(s)
     # Book value at end-2030: grid 100 * (1 - 5/30) = 83.333..; land 100; soft 0.
     tv = r.lines["terminal_value"][WITHOUT, :, -1]
@@ -361,39 +401,63 @@ def test_book_terminal_value_and_gain():
     close(none.lines["taxable_income"][WITHOUT, -1], -5.713)
 
 
-# --------------------------------------------------------------------------- operations
+# ---------- operations
 
 
 def test_capacity_revenue_power_and_om_lines():
     # $200M over 2026-2027 (shares 0.25, 0.75); servers 60% (life 2), dc 40% (39-year,
     # in service a year after spend, life 30). Horizon 2026-2029.
-    s = scenario_from_dict({
-        "program": {"commitment_usd": "200M", "start_year": 2026, "years": 2,
-                    "schedule": {"shares": [0.25, 0.75]}, "capacity_gw": 2},
-        "categories": {
-            "servers": {"share": 0.6, "macrs_years": 5, "life_years": 2},
-            "dc": {"share": 0.4, "macrs_years": 39, "in_service_lag_years": 1, "life_years": 30},
-        },
-        "operations": {"revenue_usd_per_gw_year": "1B", "revenue_growth": 0.05, "utilization": 0.5,
-                       "pue": 1.25, "power_price_usd_per_mwh": 40, "power_price_growth": 0.02,
-                       "om_rate": 0.02},
-        "analysis": {"end_year": 2029, "terminal_value": "none"},
-        "fiscal": {"window_start": 2027, "window_years": 3},
-    })
+    s = scenario_from_dict(
+        {
+            "program": {
+                "commitment_usd": "200M",
+                "start_year": 2026,
+                "years": 2,
+                "schedule": {"shares": [0.25, 0.75]},
+                "capacity_gw": 2,
+            },
+            "categories": {
+                "servers": {"share": 0.6, "macrs_years": 5, "life_years": 2},
+                "dc": {
+                    "share": 0.4,
+                    "macrs_years": 39,
+                    "in_service_lag_years": 1,
+                    "life_years": 30,
+                },
+            },
+            "operations": {
+                "revenue_usd_per_gw_year": "1B",
+                "revenue_growth": 0.05,
+                "utilization": 0.5,
+                "pue": 1.25,
+                "power_price_usd_per_mwh": 40,
+                "power_price_growth": 0.02,
+                "om_rate": 0.02,
+            },
+            "analysis": {"end_year": 2029, "terminal_value": "none"},
+            "fiscal": {"window_start": 2027, "window_years": 3},
+        }
+    )
     r = finmodel.run(s)
     # Spend: 50, 150; servers 30, 90; dc 20, 60 (placed 2027, 2028).
     close(r.lines["spend"][WITHOUT].sum(axis=0), [50, 150, 0, 0])
     close(r.lines["in_service"][WITHOUT, 1], [0, 20, 60, 0])
     # GW placed: 2 * (30, 90) / 120 = 0.5, 1.5; life 2 -> operating 0.5, 2.0, 1.5, 0.
-    np.testing.assert_allclose(r.lines["operating_gw"][WITHOUT], [0.5, 2.0, 1.5, 0.0], rtol=RTOL_MODEL)
+    np.testing.assert_allclose(
+        r.lines["operating_gw"][WITHOUT], [0.5, 2.0, 1.5, 0.0], rtol=RTOL_MODEL
+    )
     # Revenue: O * 1000 * 1.05**t  ->  500, 2100, 1653.75, 0
     close(r.lines["revenue"][WITHOUT], [500, 2100, 1.5 * 1000 * 1.1025, 0])
     # Power: O * 1000 * 8760 * 0.5 * 1.25 * 40 * 1.02**t = O * 219e6 * 1.02**t  [USD]
     close(r.lines["power"][WITHOUT], [0.5 * 219, 2.0 * 219 * 1.02, 1.5 * 219 * 1.0404, 0])
     # O&M: 2% of cost in service: servers 30, 120, 90, 0; dc 0, 20, 80, 80 -> 30, 140, 170, 80
     close(r.lines["om"][WITHOUT], [0.6, 2.8, 3.4, 1.6])
-    close(r.lines["ebitda"][WITHOUT], np.array([500, 2100, 1653.75, 0])
-          - np.array([109.5, 446.76, 341.7714, 0]) - np.array([0.6, 2.8, 3.4, 1.6]))
+    close(
+        r.lines["ebitda"][WITHOUT],
+        np.array([500, 2100, 1653.75, 0])
+        - np.array([109.5, 446.76, 341.7714, 0])
+        - np.array([0.6, 2.8, 3.4, 1.6]),
+    )
 
 
 def test_npv_with_valuation_year_before_start():
@@ -405,7 +469,7 @@ def test_npv_with_valuation_year_before_start():
     close(r.metrics["npv_usd"][WITH], (-86.35 / 1.1 + 35 / 1.21))
 
 
-# --------------------------------------------------------------------------- engine API
+# ---------- engine API
 
 
 def test_array_overrides_add_a_leading_draw_axis():
@@ -420,8 +484,12 @@ def test_array_overrides_add_a_leading_draw_axis():
     # each draw equals a separate run of the overridden scenario
     for k, rate in enumerate(rates):
         single = finmodel.run(s.override({"policy.amic.rate": float(rate)}))
-        np.testing.assert_allclose(lines["cash_flow"][k], single.lines["cash_flow"], rtol=RTOL_MODEL, atol=ATOL_USD)
-        np.testing.assert_allclose(metrics["npv_usd"][k], single.metrics["npv_usd"], rtol=RTOL_MODEL)
+        np.testing.assert_allclose(
+            lines["cash_flow"][k], single.lines["cash_flow"], rtol=RTOL_MODEL, atol=ATOL_USD
+        )
+        np.testing.assert_allclose(
+            metrics["npv_usd"][k], single.metrics["npv_usd"], rtol=RTOL_MODEL
+        )
 
 
 def test_results_tables_and_dict():
@@ -429,7 +497,9 @@ def test_results_tables_and_dict():
     d = r.to_dict()
     assert set(d["cases"]) == {"without", "with"}
     assert set(d["cases"]["with"]) == set(model.METRICS)
-    assert d["delta"]["npv_usd"] == pytest.approx(d["cases"]["with"]["npv_usd"] - d["cases"]["without"]["npv_usd"])
+    assert d["delta"]["npv_usd"] == pytest.approx(
+        d["cases"]["with"]["npv_usd"] - d["cases"]["without"]["npv_usd"]
+    )
     assert d["fiscal"]["window"] == [2027, 2031]
     flows = r.cashflows
     assert list(flows.columns) == ["case", "year", "line", "category", "value_usd"]

@@ -17,16 +17,29 @@ import numpy_financial as npf
 from conftest import RTOL_MODEL
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_tax import PUB946_TABLE_A1, PUB946_TABLE_A7A_YEAR1, PUB946_TABLE_A7A_YEAR40, PUB946_TABLE_A7A_YEARS_2_39
+from test_tax import (
+    PUB946_TABLE_A1,
+    PUB946_TABLE_A7A_YEAR1,
+    PUB946_TABLE_A7A_YEAR40,
+    PUB946_TABLE_A7A_YEARS_2_39,
+)
 
 import finmodel
 from finmodel import model, scenario_from_dict
 
-PROFILE = settings(max_examples=40, deadline=None, derandomize=True,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+PROFILE = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 MACRS = (0, 3, 5, 7, 10, 15, 20, 39, None)
-MONEY_KEYS = ("program.commitment_usd", "operations.revenue_usd_per_gw_year", "operations.power_price_usd_per_mwh")
+MONEY_KEYS = (
+    "program.commitment_usd",
+    "operations.revenue_usd_per_gw_year",
+    "operations.power_price_usd_per_mwh",
+)
 
 
 def _fraction(lo=0.0, hi=1.0):
@@ -61,9 +74,14 @@ def scenarios(draw, capacity=None, valuation_at_start=False):
         cats[name] = cat
     end = start + years - 1 + max_lag + draw(st.integers(0, 8))
     gw = draw(st.sampled_from([0.0, 1.0, 30.0])) if capacity is None else capacity
-    shares = draw(st.one_of(st.none(), st.lists(st.integers(1, 9), min_size=years, max_size=years)))
-    schedule = {"ramp": draw(st.sampled_from(["flat", "linear", "s_curve"]))} if shares is None else {
-        "shares": [s / sum(shares) for s in shares]}
+    shares = draw(
+        st.one_of(st.none(), st.lists(st.integers(1, 9), min_size=years, max_size=years))
+    )
+    schedule = (
+        {"ramp": draw(st.sampled_from(["flat", "linear", "s_curve"]))}
+        if shares is None
+        else {"shares": [s / sum(shares) for s in shares]}
+    )
     rate = draw(st.one_of(_fraction(0.0, 0.5), st.just({2023: 0.25, 2026: 0.35})))
     bonus = draw(st.one_of(_fraction(), st.just({2022: 1.0, 2023: 0.8, 2024: 0.6, 2025: 1.0})))
     return {
@@ -76,17 +94,19 @@ def scenarios(draw, capacity=None, valuation_at_start=False):
             "capacity_category": "c0",
         },
         "categories": cats,
-        "policy": {"amic": {
-            "rate": rate,
-            "eligible": draw(st.lists(st.sampled_from(names), unique=True)),
-            "construction_deadline_year": draw(st.one_of(st.none(), st.integers(2024, 2032))),
-            "basis_reduction": draw(_fraction()),
-            "monetization": draw(st.sampled_from(["direct_pay", "transfer"])),
-            "payment_lag_years": draw(st.integers(0, 2)),
-            "payment_haircut": draw(_fraction(0.0, 0.1)),
-            "transfer_price": draw(_fraction(0.8, 1.0)),
-            "recapture": draw(st.booleans()),
-        }},
+        "policy": {
+            "amic": {
+                "rate": rate,
+                "eligible": draw(st.lists(st.sampled_from(names), unique=True)),
+                "construction_deadline_year": draw(st.one_of(st.none(), st.integers(2024, 2032))),
+                "basis_reduction": draw(_fraction()),
+                "monetization": draw(st.sampled_from(["direct_pay", "transfer"])),
+                "payment_lag_years": draw(st.integers(0, 2)),
+                "payment_haircut": draw(_fraction(0.0, 0.1)),
+                "transfer_price": draw(_fraction(0.8, 1.0)),
+                "recapture": draw(st.booleans()),
+            }
+        },
         "tax": {
             "corporate_rate": draw(_fraction(0.0, 0.35)),
             "bonus_depreciation": bonus,
@@ -104,10 +124,16 @@ def scenarios(draw, capacity=None, valuation_at_start=False):
         },
         "finance": {
             "discount_rate": draw(_fraction(0.0, 0.2)),
-            "valuation_year": start if valuation_at_start else draw(st.integers(start - 2, start + 2)),
+            "valuation_year": start
+            if valuation_at_start
+            else draw(st.integers(start - 2, start + 2)),
         },
         "analysis": {"end_year": end, "terminal_value": draw(st.sampled_from(["book", "none"]))},
-        "fiscal": {"window_start": start, "window_years": end - start + 1, "discount_rate": draw(_fraction(0.0, 0.08))},
+        "fiscal": {
+            "window_start": start,
+            "window_years": end - start + 1,
+            "discount_rate": draw(_fraction(0.0, 0.08)),
+        },
     }
 
 
@@ -124,13 +150,17 @@ def _equal_nan(a, b) -> bool:
     return np.array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float), equal_nan=True)
 
 
-# --------------------------------------------------------------------------- no credit, no difference
+# ---------- no credit, no difference
 
 
 @PROFILE
 @given(scenarios(), st.sampled_from(["rate", "eligible"]))
 def test_no_credit_makes_the_cases_equal(data, how):
-    _set(data, "policy.amic.rate" if how == "rate" else "policy.amic.eligible", 0.0 if how == "rate" else [])
+    _set(
+        data,
+        "policy.amic.rate" if how == "rate" else "policy.amic.eligible",
+        0.0 if how == "rate" else [],
+    )
     r = finmodel.run(scenario_from_dict(data))
     for name, values in r.lines.items():
         assert _equal_nan(values[0], values[1]), name
@@ -139,7 +169,7 @@ def test_no_credit_makes_the_cases_equal(data, how):
     assert not r.lines["fiscal_cost"].any()
 
 
-# --------------------------------------------------------------------------- depreciation
+# ---------- depreciation
 
 
 def _published_pct(macrs, month):
@@ -149,7 +179,11 @@ def _published_pct(macrs, month):
     if macrs == 0:
         return [100.0]
     if macrs == 39:
-        return [PUB946_TABLE_A7A_YEAR1[month - 1]] + [PUB946_TABLE_A7A_YEARS_2_39] * 38 + [PUB946_TABLE_A7A_YEAR40[month - 1]]
+        return (
+            [PUB946_TABLE_A7A_YEAR1[month - 1]]
+            + [PUB946_TABLE_A7A_YEARS_2_39] * 38
+            + [PUB946_TABLE_A7A_YEAR40[month - 1]]
+        )
     return PUB946_TABLE_A1[macrs]
 
 
@@ -169,16 +203,26 @@ def test_deductions_plus_remaining_basis_equal_basis(data):
             for i, y in enumerate(years):  # each vintage: the part deducted by end_year
                 n = len(years) - i
                 table = pct[:n].sum()
-                b = float(finmodel.units.year_map_values(s["tax.bonus_depreciation"], np.array([y]))[0])
+                b = float(
+                    finmodel.units.year_map_values(s["tax.bonus_depreciation"], np.array([y]))[0]
+                )
                 share = b + (1 - b) * table if cat.bonus_eligible else table
                 taken += basis[i] * share
             deducted = r.lines["depreciation"][k, c].sum()
             scale = max(abs(basis).sum(), 1.0)
-            assert math.isclose(deducted, taken, rel_tol=1e-9, abs_tol=1e-9 * scale), (case, cat.name)
-            assert math.isclose(deducted + r.lines["remaining_basis"][k, c], basis.sum(), rel_tol=1e-9, abs_tol=1e-9 * scale)
+            assert math.isclose(deducted, taken, rel_tol=1e-9, abs_tol=1e-9 * scale), (
+                case,
+                cat.name,
+            )
+            assert math.isclose(
+                deducted + r.lines["remaining_basis"][k, c],
+                basis.sum(),
+                rel_tol=1e-9,
+                abs_tol=1e-9 * scale,
+            )
 
 
-# --------------------------------------------------------------------------- metrics against numpy-financial
+# ---------- metrics against numpy-financial
 
 
 @PROFILE
@@ -190,11 +234,16 @@ def test_npv_and_irr_match_numpy_financial(data):
     for k, case in enumerate(r.cases):
         cf = r.lines["cash_flow"][k]
         expected = npf.npv(rate, cf)
-        assert math.isclose(r.metrics["npv_usd"][k], expected, rel_tol=RTOL_MODEL, abs_tol=1e-9 * np.abs(cf).sum())
+        assert math.isclose(
+            r.metrics["npv_usd"][k], expected, rel_tol=RTOL_MODEL, abs_tol=1e-9 * np.abs(cf).sum()
+        )
         root = npf.irr(cf)
         if np.isfinite(root):
             # 1e-9 (relative for large rates: an IRR of 8,500% is known to ~1e-11 relative)
-            assert math.isclose(r.metrics["irr"][k], root, rel_tol=1e-9, abs_tol=1e-9), (case, cf.tolist())
+            assert math.isclose(r.metrics["irr"][k], root, rel_tol=1e-9, abs_tol=1e-9), (
+                case,
+                cf.tolist(),
+            )
 
 
 @PROFILE
@@ -209,20 +258,22 @@ def test_npv_is_zero_at_the_breakeven_revenue(data):
     inp = model.build_inputs(s, {"operations.revenue_usd_per_gw_year": price})
     lines = model.evaluate(inp)
     npv = model.compute_metrics(inp, lines)["npv_usd"]
+    terms = ("revenue", "power", "om", "spend", "tax", "terminal_value", "credit_cash")
+    terms += ("recapture",)
     for k in range(2):
-        # relative to the scale of the flows: every term of CF, in absolute value.
-        # Lines carry the draw axis only where they depend on the price.
-        def pick(name):
-            arr = lines[name]
-            ndim_without_draws = 3 if name in ("spend", "terminal_value", "recapture") else 2
-            return arr[k, k] if arr.ndim > ndim_without_draws else arr[k]
-
-        scale = sum(np.abs(pick(name)).sum() for name in (
-            "revenue", "power", "om", "spend", "tax", "terminal_value", "credit_cash", "recapture"))
+        # relative to the scale of the flows: every term of CF, in absolute value
+        scale = sum(np.abs(_draw_case(lines, name, k)).sum() for name in terms)
         assert abs(npv[k, k]) <= 1e-9 * scale
 
 
-# --------------------------------------------------------------------------- scaling
+def _draw_case(lines, name, k):
+    """Line ``name`` of draw k, case k; lines carry the draw axis only where they depend on it."""
+    arr = lines[name]
+    ndim_without_draws = 3 if name in ("spend", "terminal_value", "recapture") else 2
+    return arr[k, k] if arr.ndim > ndim_without_draws else arr[k]
+
+
+# ---------- scaling
 
 
 @PROFILE
@@ -233,15 +284,32 @@ def test_doubling_money_inputs_doubles_money_outputs(data):
         _set(data, key, 2.0 * float(eval_path(data, key)))
     r2 = finmodel.run(scenario_from_dict(data))
     for name, values in r1.lines.items():
-        if name in ("operating_gw", "revenue_unit"):  # GW, and revenue per (USD/GW-year): not money
+        if name in (
+            "operating_gw",
+            "revenue_unit",
+        ):  # GW, and revenue per (USD/GW-year): not money
             assert _equal_nan(r2.lines[name], values), name
         else:
-            np.testing.assert_allclose(r2.lines[name], 2.0 * values, rtol=1e-12, atol=0, err_msg=name)
-    for name in ("npv_usd", "peak_funding_usd", "credit_earned_usd", "pv_credit_usd",
-                 "fiscal_cost_window_usd", "fiscal_cost_pv_usd"):
-        np.testing.assert_allclose(r2.metrics[name], 2.0 * r1.metrics[name], rtol=1e-12, atol=0, err_msg=name)
-    np.testing.assert_allclose(r2.metrics["breakeven_revenue_usd_per_gw_year"],
-                               2.0 * r1.metrics["breakeven_revenue_usd_per_gw_year"], rtol=1e-9, atol=1e-6)
+            np.testing.assert_allclose(
+                r2.lines[name], 2.0 * values, rtol=1e-12, atol=0, err_msg=name
+            )
+    for name in (
+        "npv_usd",
+        "peak_funding_usd",
+        "credit_earned_usd",
+        "pv_credit_usd",
+        "fiscal_cost_window_usd",
+        "fiscal_cost_pv_usd",
+    ):
+        np.testing.assert_allclose(
+            r2.metrics[name], 2.0 * r1.metrics[name], rtol=1e-12, atol=0, err_msg=name
+        )
+    np.testing.assert_allclose(
+        r2.metrics["breakeven_revenue_usd_per_gw_year"],
+        2.0 * r1.metrics["breakeven_revenue_usd_per_gw_year"],
+        rtol=1e-9,
+        atol=1e-6,
+    )
     np.testing.assert_allclose(r2.metrics["irr"], r1.metrics["irr"], rtol=0, atol=1e-12)
     assert _equal_nan(r2.metrics["payback_year"], r1.metrics["payback_year"])
 

@@ -49,11 +49,13 @@ def assert_problem(path: Path, line: int, key: str, *words: str) -> str:
     return hits[0]
 
 
-# --------------------------------------------------------------------------- notations
+# ---------- notations
 
 
 def test_money_suffixes_percents_and_wrappers(tmp_path):
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         sources:
           memo: "A citation"
         program:
@@ -69,7 +71,8 @@ def test_money_suffixes_percents_and_wrappers(tmp_path):
           power_price_usd_per_mwh: "$60"
         tax:
           corporate_rate: "21%"
-        """)
+        """,
+    )
     s = load_scenario(path)
     assert s["program.commitment_usd"] == 1.4e12
     assert s["operations.revenue_usd_per_gw_year"] == 1e10
@@ -77,26 +80,38 @@ def test_money_suffixes_percents_and_wrappers(tmp_path):
     assert s["categories.servers.share"] == pytest.approx(0.55, rel=1e-15)
     assert s["tax.corporate_rate"] == pytest.approx(0.21, rel=1e-15)
     prov = s.provenance["program.commitment_usd"]
-    assert (prov.is_default, prov.file, prov.line, prov.source, prov.note) == (False, str(path), 4, "memo", "announced")
+    assert (prov.is_default, prov.file, prov.line, prov.source, prov.note) == (
+        False,
+        str(path),
+        4,
+        "memo",
+        "announced",
+    )
     assert s.provenance["tax.nol_limit"].is_default
     assert dict(s.sources) == {"memo": "A citation"}
 
 
 def test_year_maps_and_scalar_rate(tmp_path):
-    path = write(tmp_path, MINIMAL + """\
+    path = write(
+        tmp_path,
+        MINIMAL
+        + """\
         policy:
           amic:
             rate: {2023: "25%", 2026: {value: 0.35}}
         tax:
           bonus_depreciation: 0.4
-        """.replace("        ", ""))
+        """.replace("        ", ""),
+    )
     s = load_scenario(path)
     assert s["policy.amic.rate"] == {2023: 0.25, 2026: 0.35}
     assert s["tax.bonus_depreciation"] == {0: 0.4}  # a scalar: the value in every year
 
 
 def test_unknown_source_id(tmp_path):
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         sources: {memo: "A citation"}
         program:
           commitment_usd: {value: 1B, source: memoo}
@@ -104,7 +119,8 @@ def test_unknown_source_id(tmp_path):
           years: 2
         categories:
           servers: {share: 1, macrs_years: 5}
-        """)
+        """,
+    )
     assert_problem(path, 3, "program.commitment_usd.source", "unknown source", "memoo")
 
 
@@ -114,15 +130,19 @@ def test_wrapper_with_an_unknown_field(tmp_path):
 
 
 def test_scenario_from_dict_matches_file(tmp_path):
-    s = scenario_from_dict({"program": {"commitment_usd": "1B", "start_year": 2025, "years": 2},
-                            "categories": {"servers": {"share": 1, "macrs_years": 5}}})
+    s = scenario_from_dict(
+        {
+            "program": {"commitment_usd": "1B", "start_year": 2025, "years": 2},
+            "categories": {"servers": {"share": 1, "macrs_years": 5}},
+        }
+    )
     f = load_scenario(write(tmp_path, MINIMAL))
     assert {k: v for k, v in s.values.items()} == {k: v for k, v in f.values.items()}
     with pytest.raises(ScenarioError, match="extends"):
         scenario_from_dict({"extends": "base.yaml"})
 
 
-# --------------------------------------------------------------------------- defaults
+# ---------- defaults
 
 
 def test_defaults_of_model_section_11(tmp_path):
@@ -173,22 +193,34 @@ def test_defaults_of_model_section_11(tmp_path):
         assert s.provenance[path].is_default, path
 
 
-@pytest.mark.parametrize(("macrs", "bonus", "life"), [(0, False, 0), (3, True, 3), (20, True, 20), (39, False, 39), (None, False, None)])
+@pytest.mark.parametrize(
+    ("macrs", "bonus", "life"),
+    [(0, False, 0), (3, True, 3), (20, True, 20), (39, False, 39), (None, False, None)],
+)
 def test_category_defaults_depend_on_macrs_years(macrs, bonus, life):
-    s = scenario_from_dict({"program": {"commitment_usd": "1B", "start_year": 2025, "years": 2},
-                            "categories": {"a": {"share": 1, "macrs_years": macrs}}})
+    s = scenario_from_dict(
+        {
+            "program": {"commitment_usd": "1B", "start_year": 2025, "years": 2},
+            "categories": {"a": {"share": 1, "macrs_years": macrs}},
+        }
+    )
     assert s["categories.a.bonus_eligible"] is bonus
     assert s["categories.a.life_years"] == life
 
 
 def test_explicit_nulls_that_have_a_meaning(tmp_path):
-    path = write(tmp_path, MINIMAL + "    life_years: null\n" + "policy:\n  amic:\n    construction_deadline_year: null\n")
+    path = write(
+        tmp_path,
+        MINIMAL
+        + "    life_years: null\n"
+        + "policy:\n  amic:\n    construction_deadline_year: null\n",
+    )
     s = load_scenario(path)
     assert s["categories.servers.life_years"] == 5  # falls back to macrs_years
     assert s["policy.amic.construction_deadline_year"] is None  # no deadline
 
 
-# --------------------------------------------------------------------------- extends
+# ---------- extends
 
 
 PARENT = """\
@@ -212,7 +244,9 @@ tax:
 
 def test_extends_deep_merge(tmp_path):
     write(tmp_path, PARENT, "parent.yaml")
-    child = write(tmp_path, """\
+    child = write(
+        tmp_path,
+        """\
         extends: parent.yaml
         sources: {c1: "child citation"}
         categories:
@@ -221,7 +255,9 @@ def test_extends_deep_merge(tmp_path):
           amic:
             eligible: [grid]
             rate: {value: 0.3, source: c1}
-        """, "child.yaml")
+        """,
+        "child.yaml",
+    )
     s = load_scenario(child)
     assert s.name == "child"  # the parent's name is not inherited
     # a list replaces
@@ -242,11 +278,17 @@ def test_extends_deep_merge(tmp_path):
 
 
 def test_extends_error_points_at_the_file_that_wrote_the_key(tmp_path):
-    write(tmp_path, PARENT.replace("corporate_rate: {value: 0.21, source: p1}", "corporate_rate: 1.5"), "parent.yaml")
+    write(
+        tmp_path,
+        PARENT.replace("corporate_rate: {value: 0.21, source: p1}", "corporate_rate: 1.5"),
+        "parent.yaml",
+    )
     child = write(tmp_path, "extends: parent.yaml\nprogram:\n  years: -1\n", "child.yaml")
     found = problems(child)
     assert any(p.startswith(f"{child}:3: program.years: ") for p in found), found
-    assert any(p.startswith(f"{tmp_path / 'parent.yaml'}:15: tax.corporate_rate: ") for p in found), found
+    assert any(
+        p.startswith(f"{tmp_path / 'parent.yaml'}:15: tax.corporate_rate: ") for p in found
+    ), found
 
 
 def test_extends_cycle_is_an_error(tmp_path):
@@ -263,7 +305,7 @@ def test_extends_missing_parent(tmp_path):
     assert_problem(child, 1, "extends", "not found")
 
 
-# --------------------------------------------------------------------------- bad inputs, one per rule
+# ---------- bad inputs, one per rule
 
 
 def test_wrong_type_year(tmp_path):
@@ -297,7 +339,9 @@ def test_range_rate(tmp_path):
 
 
 def test_range_rate_in_year_map(tmp_path):
-    path = write(tmp_path, MINIMAL + "policy:\n  amic:\n    rate:\n      2023: 0.25\n      2026: 135%\n")
+    path = write(
+        tmp_path, MINIMAL + "policy:\n  amic:\n    rate:\n      2023: 0.25\n      2026: 135%\n"
+    )
     assert_problem(path, 13, "policy.amic.rate[2026]", "<= 1", "1.35")
 
 
@@ -312,20 +356,31 @@ def test_range_negative_count(tmp_path):
 
 
 def test_category_shares_must_sum_to_one_never_rescaled(tmp_path):
-    path = write(tmp_path, MINIMAL.replace("share: 1", "share: 0.6") + "  grid: {share: 0.3, macrs_years: 20}\n")
+    path = write(
+        tmp_path,
+        MINIMAL.replace("share: 1", "share: 0.6") + "  grid: {share: 0.3, macrs_years: 20}\n",
+    )
     assert_problem(path, 5, "categories", "sum to 1", "0.9", "never rescaled")
     # off by 1e-6 is still refused (tolerance 1e-9), not rescaled
-    path = write(tmp_path, MINIMAL.replace("share: 1", "share: 0.7") + "  grid: {share: 0.299999, macrs_years: 20}\n")
+    path = write(
+        tmp_path,
+        MINIMAL.replace("share: 1", "share: 0.7") + "  grid: {share: 0.299999, macrs_years: 20}\n",
+    )
     assert_problem(path, 5, "categories", "sum to 1")
 
 
 def test_schedule_shares_must_sum_to_one(tmp_path):
-    path = write(tmp_path, MINIMAL.replace("years: 2", "years: 2\n  schedule:\n    shares: [0.5, 0.4]"))
+    path = write(
+        tmp_path, MINIMAL.replace("years: 2", "years: 2\n  schedule:\n    shares: [0.5, 0.4]")
+    )
     assert_problem(path, 6, "program.schedule.shares", "sum to 1", "never rescaled")
 
 
 def test_schedule_length(tmp_path):
-    path = write(tmp_path, MINIMAL.replace("years: 2", "years: 2\n  schedule:\n    shares: [0.5, 0.25, 0.25]"))
+    path = write(
+        tmp_path,
+        MINIMAL.replace("years: 2", "years: 2\n  schedule:\n    shares: [0.5, 0.25, 0.25]"),
+    )
     assert_problem(path, 6, "program.schedule.shares", "exactly program.years = 2", "got 3")
 
 
@@ -336,7 +391,9 @@ def test_schedule_unknown_ramp(tmp_path):
 
 def test_unknown_key_with_did_you_mean(tmp_path):
     path = write(tmp_path, MINIMAL.replace("commitment_usd", "comitment_usd"))
-    assert_problem(path, 2, "program.comitment_usd", "unknown key", "did you mean 'commitment_usd'")
+    assert_problem(
+        path, 2, "program.comitment_usd", "unknown key", "did you mean 'commitment_usd'"
+    )
     # and the required key it was meant to be is reported missing
     assert_problem(path, 1, "program.commitment_usd", "required")
 
@@ -353,8 +410,11 @@ def test_unknown_eligible_name(tmp_path):
 
 
 def test_eligible_group_name_is_accepted(tmp_path):
-    path = write(tmp_path, MINIMAL.replace("macrs_years: 5", "macrs_years: 5\n    group: compute")
-                 + "policy:\n  amic:\n    eligible: [compute]\n")
+    path = write(
+        tmp_path,
+        MINIMAL.replace("macrs_years: 5", "macrs_years: 5\n    group: compute")
+        + "policy:\n  amic:\n    eligible: [compute]\n",
+    )
     assert load_scenario(path)["policy.amic.eligible"] == ("compute",)
 
 
@@ -378,13 +438,21 @@ def test_null_required_key(tmp_path):
 
 
 def test_spend_not_in_service_by_end_year(tmp_path):
-    path = write(tmp_path, MINIMAL + "    in_service_lag_years: 2\nanalysis:\n  end_year: 2027\nfiscal:\n  window_years: 2\n")
+    path = write(
+        tmp_path,
+        MINIMAL
+        + "    in_service_lag_years: 2\nanalysis:\n  end_year: 2027\nfiscal:\n  window_years: 2\n",
+    )
     # last spend 2026 + lag 2 = 2028 > 2027
     assert_problem(path, 9, "categories.servers.in_service_lag_years", "2028", "2027")
 
 
 def test_spend_beyond_end_year(tmp_path):
-    path = write(tmp_path, MINIMAL + "analysis:\n  end_year: 2025\nfiscal:\n  window_start: 2025\n  window_years: 1\n")
+    path = write(
+        tmp_path,
+        MINIMAL
+        + "analysis:\n  end_year: 2025\nfiscal:\n  window_start: 2025\n  window_years: 1\n",
+    )
     assert_problem(path, 10, "analysis.end_year", "2026")
 
 
@@ -407,18 +475,25 @@ def test_missing_required_keys(tmp_path):
     assert_problem(path, 1, "program.years", "required")
     assert_problem(path, 5, "categories.servers.macrs_years", "required")  # servers: is line 5
     path = write(tmp_path, "program:\n  commitment_usd: 1B\n  start_year: 2025\n  years: 2\n")
-    assert_problem(path, 1, "categories", "required")  # no categories: at all -> the top of the file
+    assert_problem(
+        path, 1, "categories", "required"
+    )  # no categories: at all -> the top of the file
 
 
 def test_every_problem_reported_at_once(tmp_path):
-    path = write(tmp_path, MINIMAL.replace("start_year: 2025", "start_year: x").replace("macrs_years: 5", "macrs_years: 4")
-                 + "tax:\n  nol_limit: 2\n")
+    path = write(
+        tmp_path,
+        MINIMAL.replace("start_year: 2025", "start_year: x").replace(
+            "macrs_years: 5", "macrs_years: 4"
+        )
+        + "tax:\n  nol_limit: 2\n",
+    )
     found = problems(path)
     keys = {p.split(": ")[1] for p in found}
     assert {"program.start_year", "categories.servers.macrs_years", "tax.nol_limit"} <= keys
 
 
-# --------------------------------------------------------------------------- frozen scenario
+# ---------- frozen scenario
 
 
 def test_override_revalidates_and_leaves_the_original(tmp_path):
@@ -434,6 +509,8 @@ def test_override_revalidates_and_leaves_the_original(tmp_path):
 
 def test_sha256_depends_on_values_only(tmp_path):
     a = load_scenario(write(tmp_path, MINIMAL, "a.yaml")).override({}, name="x")
-    b = load_scenario(write(tmp_path, "# a comment\n" + MINIMAL.replace("1B", "1_000M"), "b.yaml")).override({}, name="x")
+    b = load_scenario(
+        write(tmp_path, "# a comment\n" + MINIMAL.replace("1B", "1_000M"), "b.yaml")
+    ).override({}, name="x")
     assert a.sha256() == b.sha256()
     assert a.override({"program.years": 3}, name="x").sha256() != a.sha256()

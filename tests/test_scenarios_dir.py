@@ -40,19 +40,24 @@ def test_every_scenario_loads_and_runs(path):
 
 
 def test_base_credit_earned_by_hand(base):
-    # Servers bought in 2025 are placed in service in 2025 (25%): 0.04 * 0.55 * 1.4T = 30.8B -> 7.7B.
+    # Servers bought in 2025 are placed in service in 2025 (25%):
+    # 0.04 * 0.55 * 1.4T = 30.8B -> 7.7B.
     # Servers of 2026-2032 (35%): (1 - 0.04) * 0.55 * 1.4T = 739.2B -> 258.72B.
     # Data centers and grid are placed in service a year after spend, 2026-2033 (35%):
     # (0.11 + 0.11 + 0.07) * 1.4T = 406B -> 142.1B.
     servers_2025 = 0.25 * YEAR_SHARES[0] * SERVERS * COMMITMENT
     servers_later = 0.35 * (1 - YEAR_SHARES[0]) * SERVERS * COMMITMENT
     lagged = 0.35 * (SHELL + EQUIPMENT + GRID) * COMMITMENT
-    assert (servers_2025, servers_later, lagged) == pytest.approx((7.7 * B, 258.72 * B, 142.1 * B), rel=RTOL_MODEL)
+    assert (servers_2025, servers_later, lagged) == pytest.approx(
+        (7.7 * B, 258.72 * B, 142.1 * B), rel=RTOL_MODEL
+    )
     assert base.metric("credit_earned_usd", "with") == pytest.approx(408.52 * B, rel=RTOL_MODEL)
     by_year = base.lines["credit_earned"][1].sum(axis=0)
     assert by_year[0] == pytest.approx(7.7 * B, rel=RTOL_MODEL)  # 2025: servers only, at 25%
     # 2026: servers 0.10 * 0.55 and lagged 0.04 * 0.29 of 1.4T at 35%
-    assert by_year[1] == pytest.approx(0.35 * (0.10 * SERVERS + 0.04 * 0.29) * COMMITMENT, rel=RTOL_MODEL)
+    assert by_year[1] == pytest.approx(
+        0.35 * (0.10 * SERVERS + 0.04 * 0.29) * COMMITMENT, rel=RTOL_MODEL
+    )
     assert by_year[-1] == 0.0
 
 
@@ -78,20 +83,30 @@ def test_base_credit_cash_and_fiscal_window_by_hand(base):
     assert fiscal["window"] == [2026, 2035]
     assert fiscal["fiscal_cost_window_usd"] == pytest.approx(window, rel=RTOL_MODEL)
     # PV at 4% to 2025 of the yearly fiscal cost X - RC + Tax_without - Tax_with
-    line = (base.lines["credit_treasury_cost"][1] - base.lines["recapture"][1].sum(axis=0)
-            + base.lines["tax"][0] - base.lines["tax"][1])
+    line = (
+        base.lines["credit_treasury_cost"][1]
+        - base.lines["recapture"][1].sum(axis=0)
+        + base.lines["tax"][0]
+        - base.lines["tax"][1]
+    )
     np.testing.assert_allclose(base.lines["fiscal_cost"][1], line, rtol=RTOL_MODEL, atol=1e-3)
-    assert fiscal["fiscal_cost_pv_usd"] == pytest.approx(float(line @ 1.04 ** -(years - 2025.0)), rel=RTOL_MODEL)
+    assert fiscal["fiscal_cost_pv_usd"] == pytest.approx(
+        float(line @ 1.04 ** -(years - 2025.0)), rel=RTOL_MODEL
+    )
 
 
 def test_base_npv_is_the_discounted_sum(base):
     years = base.years
     df = 1.10 ** -(years - 2025.0)
     for k, case in enumerate(base.cases):
-        assert base.metric("npv_usd", case) == pytest.approx(float(base.lines["cash_flow"][k] @ df), rel=RTOL_MODEL)
+        assert base.metric("npv_usd", case) == pytest.approx(
+            float(base.lines["cash_flow"][k] @ df), rel=RTOL_MODEL
+        )
     # and the credit's present value, direct pay a year after it is earned
     earned = base.lines["credit_earned"][1].sum(axis=0)
-    assert base.metric("pv_credit_usd", "with") == pytest.approx(float(earned @ (df / 1.10)), rel=RTOL_MODEL)
+    assert base.metric("pv_credit_usd", "with") == pytest.approx(
+        float(earned @ (df / 1.10)), rel=RTOL_MODEL
+    )
 
 
 def test_base_spend_and_capacity(base):
@@ -137,5 +152,9 @@ def test_variant_credit_earned_by_hand(name, credit_b):
 def test_transfer_variant_cash_and_treasury_cost(base):
     r = finmodel.run(finmodel.load_scenario(SCENARIOS / "transfer.yaml"))
     # cash 0.93 of face value, Treasury cost the face value: the same fiscal cost as direct pay
-    np.testing.assert_allclose(r.lines["credit_cash"][1], 0.93 * base.lines["credit_cash"][1], rtol=RTOL_MODEL)
-    np.testing.assert_allclose(r.lines["fiscal_cost"][1], base.lines["fiscal_cost"][1], rtol=RTOL_MODEL, atol=1e-3)
+    np.testing.assert_allclose(
+        r.lines["credit_cash"][1], 0.93 * base.lines["credit_cash"][1], rtol=RTOL_MODEL
+    )
+    np.testing.assert_allclose(
+        r.lines["fiscal_cost"][1], base.lines["fiscal_cost"][1], rtol=RTOL_MODEL, atol=1e-3
+    )

@@ -28,10 +28,45 @@ PUB946_TABLE_A1 = {
     5: [20.00, 32.00, 19.20, 11.52, 11.52, 5.76],
     7: [14.29, 24.49, 17.49, 12.49, 8.93, 8.92, 8.93, 4.46],
     10: [10.00, 18.00, 14.40, 11.52, 9.22, 7.37, 6.55, 6.55, 6.56, 6.55, 3.28],
-    15: [5.00, 9.50, 8.55, 7.70, 6.93, 6.23, 5.90, 5.90, 5.91, 5.90, 5.91, 5.90, 5.91, 5.90, 5.91, 2.95],
+    15: [
+        5.00,
+        9.50,
+        8.55,
+        7.70,
+        6.93,
+        6.23,
+        5.90,
+        5.90,
+        5.91,
+        5.90,
+        5.91,
+        5.90,
+        5.91,
+        5.90,
+        5.91,
+        2.95,
+    ],
     20: [
-        3.750, 7.219, 6.677, 6.177, 5.713, 5.285, 4.888, 4.522, 4.462, 4.461,
-        4.462, 4.461, 4.462, 4.461, 4.462, 4.461, 4.462, 4.461, 4.462, 4.461,
+        3.750,
+        7.219,
+        6.677,
+        6.177,
+        5.713,
+        5.285,
+        4.888,
+        4.522,
+        4.462,
+        4.461,
+        4.462,
+        4.461,
+        4.462,
+        4.461,
+        4.462,
+        4.461,
+        4.462,
+        4.461,
+        4.462,
+        4.461,
         2.231,
     ],
 }
@@ -39,9 +74,35 @@ PUB946_TABLE_A1 = {
 # IRS Publication 946, Appendix A, Table A-7a: Nonresidential Real Property,
 # Mid-Month Convention, Straight Line, 39 Years. Columns are the month placed
 # in service (1-12); rows: year 1, years 2-39 (one printed value), year 40.
-PUB946_TABLE_A7A_YEAR1 = [2.461, 2.247, 2.033, 1.819, 1.605, 1.391, 1.177, 0.963, 0.749, 0.535, 0.321, 0.107]
+PUB946_TABLE_A7A_YEAR1 = [
+    2.461,
+    2.247,
+    2.033,
+    1.819,
+    1.605,
+    1.391,
+    1.177,
+    0.963,
+    0.749,
+    0.535,
+    0.321,
+    0.107,
+]
 PUB946_TABLE_A7A_YEARS_2_39 = 2.564
-PUB946_TABLE_A7A_YEAR40 = [0.107, 0.321, 0.535, 0.749, 0.963, 1.177, 1.391, 1.605, 1.819, 2.033, 2.247, 2.461]
+PUB946_TABLE_A7A_YEAR40 = [
+    0.107,
+    0.321,
+    0.535,
+    0.749,
+    0.963,
+    1.177,
+    1.391,
+    1.605,
+    1.819,
+    2.033,
+    2.247,
+    2.461,
+]
 
 
 @pytest.mark.parametrize("years", sorted(PUB946_TABLE_A1))
@@ -61,14 +122,22 @@ def test_table_a1_columns_sum_to_100(years):
 @pytest.mark.parametrize("month", range(1, 13))
 def test_table_a7a_every_value_as_printed(month):
     got = macrs_percentages(39, month)
-    expected = [PUB946_TABLE_A7A_YEAR1[month - 1]] + [PUB946_TABLE_A7A_YEARS_2_39] * 38 + [PUB946_TABLE_A7A_YEAR40[month - 1]]
+    expected = (
+        [PUB946_TABLE_A7A_YEAR1[month - 1]]
+        + [PUB946_TABLE_A7A_YEARS_2_39] * 38
+        + [PUB946_TABLE_A7A_YEAR40[month - 1]]
+    )
     assert len(got) == 40
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("month", range(1, 13))
 def test_table_a7a_columns_sum_to_100(month):
-    column = [PUB946_TABLE_A7A_YEAR1[month - 1]] + [PUB946_TABLE_A7A_YEARS_2_39] * 38 + [PUB946_TABLE_A7A_YEAR40[month - 1]]
+    column = (
+        [PUB946_TABLE_A7A_YEAR1[month - 1]]
+        + [PUB946_TABLE_A7A_YEARS_2_39] * 38
+        + [PUB946_TABLE_A7A_YEAR40[month - 1]]
+    )
     assert math.fsum(column) == pytest.approx(100.0, abs=ATOL_TABLE_PCT)
     assert math.fsum(macrs_percentages(39, month)) == pytest.approx(100.0, abs=ATOL_TABLE_PCT)
 
@@ -77,7 +146,9 @@ def test_expensed_and_land_schedules():
     assert macrs_percentages(0) == (100.0,)
     np.testing.assert_array_equal(macrs_schedule(0), [1.0])
     assert macrs_schedule(None).size == 0  # land: never deducted
-    np.testing.assert_allclose(macrs_schedule(5), [0.2, 0.32, 0.192, 0.1152, 0.1152, 0.0576], rtol=RTOL_MODEL)
+    np.testing.assert_allclose(
+        macrs_schedule(5), [0.2, 0.32, 0.192, 0.1152, 0.1152, 0.0576], rtol=RTOL_MODEL
+    )
 
 
 @pytest.mark.parametrize(("years", "month"), [(6, 7), (27, 7), (40, 7), (39, 0), (39, 13)])
@@ -91,14 +162,18 @@ def test_depreciation_matrix_bonus_and_truncation():
     # 0% on year-1 property (MODEL.md section 5):
     #   row 0: 0.6 + 0.4*0.20, 0.4*0.32, 0.4*0.192, 0.4*0.1152 (rest after the horizon)
     #   row 1: 0, 0.20, 0.32, 0.192
-    m = depreciation_matrix([macrs_schedule(5)], np.array([True]), np.array([0.6, 0.0, 0.0, 0.0]), 4)
+    m = depreciation_matrix(
+        [macrs_schedule(5)], np.array([True]), np.array([0.6, 0.0, 0.0, 0.0]), 4
+    )
     assert m.shape == (1, 4, 4)
-    expected = np.array([
-        [0.6 + 0.4 * 0.20, 0.4 * 0.32, 0.4 * 0.192, 0.4 * 0.1152],
-        [0.0, 0.20, 0.32, 0.192],
-        [0.0, 0.0, 0.20, 0.32],
-        [0.0, 0.0, 0.0, 0.20],
-    ])
+    expected = np.array(
+        [
+            [0.6 + 0.4 * 0.20, 0.4 * 0.32, 0.4 * 0.192, 0.4 * 0.1152],
+            [0.0, 0.20, 0.32, 0.192],
+            [0.0, 0.0, 0.20, 0.32],
+            [0.0, 0.0, 0.0, 0.20],
+        ]
+    )
     np.testing.assert_allclose(m[0], expected, rtol=RTOL_MODEL, atol=1e-15)
 
 
@@ -139,7 +214,9 @@ def test_recapture_after_horizon_dropped_and_disabled():
     earned = np.array([[0.0, 0.0, 50.0]])  # earned in the last year, life 2
     assert recapture(earned, np.array([2.0]), np.array([True])).sum() == 0.0
     earned = np.array([[50.0, 0.0, 0.0]])
-    np.testing.assert_allclose(recapture(earned, np.array([2.0]), np.array([True])), [[0, 0, 30.0]])
+    np.testing.assert_allclose(
+        recapture(earned, np.array([2.0]), np.array([True])), [[0, 0, 30.0]]
+    )
     assert recapture(earned, np.array([2.0]), np.array([False])).sum() == 0.0
 
 

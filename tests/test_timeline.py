@@ -49,7 +49,9 @@ def test_trailing_window_sum():
 def test_discount_factors():
     # DF(y) = (1 + r) ** -(y - valuation_year), MODEL.md section 2
     years = np.arange(2024, 2028)
-    np.testing.assert_allclose(discount_factors(0.1, years, 2025), [1.1, 1.0, 1 / 1.1, 1 / 1.21], rtol=RTOL_MODEL)
+    np.testing.assert_allclose(
+        discount_factors(0.1, years, 2025), [1.1, 1.0, 1 / 1.1, 1 / 1.21], rtol=RTOL_MODEL
+    )
     df = discount_factors(np.array([[0.0], [0.05]]), years, 2024)
     assert df.shape == (2, 4)
     np.testing.assert_allclose(df[0], 1.0)

@@ -43,7 +43,9 @@ def test_parse_money(text, usd):
     assert parse_money(text) == pytest.approx(usd, rel=1e-15)
 
 
-@pytest.mark.parametrize("bad", ["1.4X", "T", "$", "", "1.4 trillion", "35%", "1.2.3B", "nanB", True, None, [1], "inf"])
+@pytest.mark.parametrize(
+    "bad", ["1.4X", "T", "$", "", "1.4 trillion", "35%", "1.2.3B", "nanB", True, None, [1], "inf"]
+)
 def test_parse_money_refuses(bad):
     with pytest.raises(UnitError, match="must be money"):
         parse_money(bad)
@@ -63,7 +65,16 @@ def test_parse_money_refuses_non_finite(bad):
 
 @pytest.mark.parametrize(
     ("text", "rate"),
-    [("35%", 0.35), ("7.5%", 0.075), ("0%", 0.0), ("100 %", 1.0), ("-2%", -0.02), (0.35, 0.35), (1, 1.0), ("1e1%", 0.1)],
+    [
+        ("35%", 0.35),
+        ("7.5%", 0.075),
+        ("0%", 0.0),
+        ("100 %", 1.0),
+        ("-2%", -0.02),
+        (0.35, 0.35),
+        (1, 1.0),
+        ("1e1%", 0.1),
+    ],
 )
 def test_parse_rate(text, rate):
     assert parse_rate(text) == pytest.approx(rate, rel=1e-15)
@@ -87,14 +98,20 @@ def test_year_map_step_function():
     # MODEL.md section 2: the value of the largest key <= y applies; before the smallest key, 0.
     ym = {2023: 0.25, 2026: 0.35}
     years = np.arange(2021, 2029)
-    np.testing.assert_array_equal(year_map_values(ym, years), [0, 0, 0.25, 0.25, 0.25, 0.35, 0.35, 0.35])
+    np.testing.assert_array_equal(
+        year_map_values(ym, years), [0, 0, 0.25, 0.25, 0.25, 0.35, 0.35, 0.35]
+    )
     # unsorted keys give the same step function
-    np.testing.assert_array_equal(year_map_values({2026: 0.35, 2023: 0.25}, years), year_map_values(ym, years))
+    np.testing.assert_array_equal(
+        year_map_values({2026: 0.35, 2023: 0.25}, years), year_map_values(ym, years)
+    )
 
 
 def test_parse_year_map_scalar_applies_every_year():
     ym = parse_year_map("35%", parse_rate)
-    np.testing.assert_array_equal(year_map_values(ym, np.array([1950, 2025, 2100])), [0.35, 0.35, 0.35])
+    np.testing.assert_array_equal(
+        year_map_values(ym, np.array([1950, 2025, 2100])), [0.35, 0.35, 0.35]
+    )
     ym = parse_year_map({2026: "35%", 2023: 0.25}, parse_rate)
     assert list(ym) == [2023, 2026]
     assert ym[2026] == pytest.approx(0.35)
