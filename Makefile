@@ -48,8 +48,10 @@ notebooks: $(VENV)/.installed-notebooks
 		--output-dir $(OUT)/notebooks notebooks/*.ipynb
 
 # JupyterLab on the repository, opening the first notebook; Ctrl-C stops it.
+# Extra options through LAB_ARGS, e.g. make lab LAB_ARGS="--no-browser --port 8890".
+LAB_ARGS ?=
 lab: $(VENV)/.installed-notebooks
-	$(BIN)/jupyter lab --ServerApp.root_dir=. notebooks/01_base_case.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir=. $(LAB_ARGS) notebooks/01_base_case.ipynb
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis
