@@ -18,5 +18,6 @@ __version__ = "0.1.0"
 
 from .model import Results, run  # noqa: E402
 from .scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict  # noqa: E402
+from . import uncertainty  # noqa: E402,F401  (registers the uncertainty: and sensitivity: blocks)
 
 __all__ = ["__version__", "load_scenario", "scenario_from_dict", "run", "Scenario", "ScenarioError", "Results"]

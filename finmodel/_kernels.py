@@ -41,6 +41,8 @@ from numba import njit, prange
 
 EPS = 2.220446049250313e-16
 BLOCK = 256
+#: Draws per block in :func:`deductions`.
+DRAW_BLOCK = 64
 
 
 def _binomial(n: int) -> np.ndarray:
@@ -350,22 +352,45 @@ def deductions(basis, bonus, table, eligible):
     ``basis`` ``(n, K, C, T)`` by placed-in-service year, ``bonus`` ``(n, K, T)``
     by placed-in-service year, ``table[c, y, t]`` the share of year-``y``
     basis deducted in year ``t`` without bonus, ``eligible`` ``(C,)``. For an
-    eligible category the year-``y`` deduction is ``bonus[y] * B[y]`` and the
-    rest ``(1 - bonus[y]) * B[y]`` follows the table; otherwise ``B[y]``
-    follows the table. Returns ``(n, K, C, T)``.
+    eligible category the year-``t`` deduction is ``bonus[t] * B[t]`` plus
+    ``sum_y (1 - bonus[y]) * B[y] * table[y, t]``; otherwise
+    ``sum_y B[y] * table[y, t]``, summed over ``y`` in increasing order.
+    Returns ``(n, K, C, T)``.
+
+    Draws are processed in blocks of :data:`DRAW_BLOCK` with the draw
+    innermost, so the arithmetic runs in SIMD lanes; each lane is one draw
+    and never mixes with another, so a draw's result does not depend on
+    the block it falls in.
     """
     n, K, C, T = basis.shape
-    out = np.zeros((n, K, C, T))
-    for i in range(n):
+    out = np.empty((n, K, C, T))
+    b = np.empty((T, DRAW_BLOCK))
+    bon = np.empty((T, DRAW_BLOCK))
+    acc = np.empty((T, DRAW_BLOCK))
+    for i0 in range(0, n, DRAW_BLOCK):
+        m = min(DRAW_BLOCK, n - i0)
         for k in range(K):
+            for y in range(T):
+                for j in range(m):
+                    bon[y, j] = bonus[i0 + j, k, y]
             for c in range(C):
                 for y in range(T):
-                    b = basis[i, k, c, y]
-                    if b == 0.0:
-                        continue
-                    if eligible[c]:
-                        out[i, k, c, y] += bonus[i, k, y] * b
-                        b = (1.0 - bonus[i, k, y]) * b
+                    for j in range(m):
+                        b[y, j] = basis[i0 + j, k, c, y]
+                        acc[y, j] = 0.0
+                if eligible[c]:
+                    for y in range(T):
+                        for j in range(m):
+                            x = b[y, j]
+                            acc[y, j] = bon[y, j] * x
+                            b[y, j] = (1.0 - bon[y, j]) * x
+                for y in range(T):
                     for t in range(y, T):
-                        out[i, k, c, t] += b * table[c, y, t]
+                        w = table[c, y, t]
+                        if w != 0.0:
+                            for j in range(m):
+                                acc[t, j] += b[y, j] * w
+                for t in range(T):
+                    for j in range(m):
+                        out[i0 + j, k, c, t] = acc[t, j]
     return out

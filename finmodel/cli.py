@@ -256,6 +256,247 @@ def cmd_compare(args) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- uncertainty
+
+
+def _parse_number_for(path: str, text: str, scenario):
+    """A value of ``path`` typed on the command line, in the scenario file's notation."""
+    from .uncertainty import param_for, parse_value
+    from .units import UnitError
+
+    p = param_for(path, scenario.values)
+    if p is None:
+        raise _UsageError(f"unknown parameter {path!r}")
+    if text.strip().lower() in ("none", "null") and path == "policy.amic.construction_deadline_year":
+        return None
+    try:
+        return parse_value(p, text.strip())
+    except UnitError:
+        try:  # YAML-style numbers: 1e12, 0.35
+            return parse_value(p, float(text))
+        except (ValueError, UnitError) as exc:
+            raise _UsageError(f"{path}: {exc}") from None
+
+
+def _parse_axis(option: str, spec: str, scenario) -> tuple[str, list]:
+    """``PATH=V1,V2,...`` or ``PATH=LOW:HIGH:N`` (N evenly spaced values)."""
+    from .uncertainty import check_path
+
+    path, sep, rest = spec.partition("=")
+    path = path.strip()
+    if not sep or not rest.strip():
+        raise _UsageError(f"{option} takes PATH=V1,V2,... or PATH=LOW:HIGH:N, got {spec!r}")
+    why = check_path(path, scenario.values)
+    if why:
+        raise _UsageError(f"{option}: {why}")
+    if rest.count(":") == 2 and "," not in rest:
+        lo_text, hi_text, n_text = rest.split(":")
+        try:
+            n = int(n_text)
+        except ValueError:
+            raise _UsageError(f"{option}: N in LOW:HIGH:N must be a whole number, got {n_text!r}") from None
+        if not 2 <= n <= 1000:
+            raise _UsageError(f"{option}: N must be 2 to 1000, got {n}")
+        lo, hi = _parse_number_for(path, lo_text, scenario), _parse_number_for(path, hi_text, scenario)
+        return path, [float(v) for v in np.linspace(lo, hi, n)]
+    values = [_parse_number_for(path, v, scenario) for v in rest.split(",") if v.strip()]
+    if not values:
+        raise _UsageError(f"{option}: no values in {spec!r}")
+    return path, values
+
+
+def _metric_arg(name: str) -> str:
+    from .montecarlo import ALL_METRICS
+
+    if name not in ALL_METRICS:
+        raise _UsageError(f"unknown metric {name!r} (known: {', '.join(ALL_METRICS)})")
+    return name
+
+
+def _out_for(args):
+    return prepare_out_dir(args.out, args.force) if getattr(args, "out", None) else None
+
+
+def _stat_text(name: str, value: float, delta: bool = False) -> str:
+    from .montecarlo import ALL_METRICS
+
+    if value is None or not np.isfinite(value):
+        return "never" if name == "payback_year" and value == np.inf else "n/a"
+    unit = ALL_METRICS.get(name, "")
+    if unit.startswith("USD"):
+        text = format_usd(value, "B", 1)
+        return "+" + text if delta and value > 0 else text
+    if unit == "fraction":
+        return f"{value * 100:+.1f} pp" if delta else f"{value * 100:.1f}%"
+    if unit == "year":
+        return f"{value:+.1f} y" if delta else f"{value:.1f}"
+    return f"{value:g}"
+
+
+def montecarlo_table(result) -> str:
+    """P5 / P50 / P95 / mean of every metric, per case, delta and the Treasury's cost."""
+    from .montecarlo import QUANTILES
+
+    table = result.summary()
+    head = ("", "case") + tuple(f"P{q}" for q in QUANTILES) + ("mean",)
+    rows = [head]
+    for (name, case), row in table.iterrows():
+        label = LABELS.get(name, {"fiscal_cost_window_usd": "Treasury cost, window", "fiscal_cost_pv_usd": "Treasury cost, PV"}.get(name, name))
+        cells = [_stat_text(name, row[f"p{q}"], case == "delta") for q in QUANTILES]
+        mean = row["mean"]
+        cells.append(_stat_text(name, mean, case == "delta") if np.isfinite(mean) else "n/a")
+        if row["undefined"] > 0 and name != "payback_year":
+            cells[-1] += f" ({row['undefined'] * 100:.1f}% undefined)"
+        rows.append((label if case in ("without", "treasury") else "", case) + tuple(cells))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = []
+    for k, r in enumerate(rows):
+        lines.append("  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1])] + [r[i].rjust(widths[i]) for i in range(2, len(head))]))
+        if k == 0:
+            lines.append("-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def cmd_montecarlo(args) -> int:
+    from tqdm import tqdm
+
+    from .montecarlo import NoUncertaintyError, run_montecarlo
+    from .report import write_montecarlo
+
+    scenario = load_scenario(args.scenario)
+    out = _out_for(args)
+    if args.draws is not None and args.draws < 1:
+        raise _UsageError(f"--draws must be >= 1, got {args.draws}")
+    if args.chunk_size < 1:
+        raise _UsageError(f"--chunk-size must be >= 1, got {args.chunk_size}")
+    spec_draws = scenario.extras.get("uncertainty", {}).get("draws") if scenario.extras.get("uncertainty") else None
+    total = args.draws or spec_draws or 0
+    bar = tqdm(total=total, unit="draw", unit_scale=True, file=sys.stderr, disable=not sys.stderr.isatty(), desc="montecarlo")
+    try:
+        result = run_montecarlo(scenario, draws=args.draws, seed=args.seed, chunk_size=args.chunk_size, threads=args.threads, progress=bar.update)
+    except NoUncertaintyError as exc:
+        raise _UsageError(str(exc)) from None
+    finally:
+        bar.close()
+    print(f"{scenario.title}\n{result.draws:,} draws, seed {result.seed}\n")
+    print(montecarlo_table(result))
+    p = result.probabilities()
+    print(f"\nP(delta NPV > 0) = {p['delta_npv_positive']:.3f}; P(NPV with > 0 and NPV without < 0) = {p['credit_turns_npv_positive']:.3f}; "
+          f"P(NPV without > 0) = {p['npv_without_positive']:.3f}; P(NPV with > 0) = {p['npv_with_positive']:.3f}")
+    for note in result.notes:
+        print(f"note: {note}")
+    if out is not None:
+        written = write_montecarlo(result, out, command=["finmodel", *args.argv], draws_csv=args.csv)
+        print(f"\nwrote {len(written)} files to {out}")
+    return EXIT_OK
+
+
+def cmd_sensitivity(args) -> int:
+    from .report import write_sensitivity
+    from .sensitivity import METRIC_LABELS, tornado
+    from .uncertainty import format_value, param_label
+
+    scenario = load_scenario(args.scenario)
+    out = _out_for(args)
+    result = tornado(scenario)
+    print(f"{scenario.title}\n")
+    for key in result.metrics:
+        name, case = key
+        print(f"{METRIC_LABELS.get(name, name)} ({case}); scenario as written: {_stat_text(name, result.base[key])}")
+        for b in result.bars[key]:
+            lo = format_value(b.parameter, b.low, scenario.values)
+            hi = format_value(b.parameter, b.high, scenario.values)
+            print(f"  {param_label(b.parameter):<28} {lo:>16} -> {_stat_text(name, b.at_low):>10}   {hi:>16} -> {_stat_text(name, b.at_high):>10}")
+        print()
+    for note in result.notes:
+        print(f"note: {note}")
+    if out is not None:
+        written = write_sensitivity(result, out, command=["finmodel", *args.argv])
+        print(f"\nwrote {len(written)} files to {out}")
+    return EXIT_OK
+
+
+def cmd_sweep(args) -> int:
+    from .report import write_sweep
+    from .sensitivity import sweep
+    from .uncertainty import format_value
+
+    scenario = load_scenario(args.scenario)
+    metric = _metric_arg(args.metric)
+    x = _parse_axis("--x", args.x, scenario)
+    y = _parse_axis("--y", args.y, scenario) if args.y else None
+    if y is not None and y[0] == x[0]:
+        raise _UsageError("--x and --y must name different parameters")
+    if len(x[1]) * (len(y[1]) if y else 1) > 1_000_000:
+        raise _UsageError("the grid has more than 1,000,000 cells")
+    out = _out_for(args)
+    result = sweep(scenario, x, y, metric, args.case)
+    print(f"{scenario.title}\n{metric} ({args.case}) by {x[0]}" + (f" (columns) and {y[0]} (rows)" if y else "") + "\n")
+    head = [""] + [format_value(x[0], v, scenario.values) for v in x[1]]
+    rows = [head]
+    for j, yv in enumerate(y[1] if y else [None]):
+        rows.append([format_value(y[0], yv, scenario.values) if y else ""] + [_stat_text(metric, v) for v in result.values[j]])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    for r in rows:
+        print("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
+    for note in result.notes:
+        print(f"note: {note}")
+    if out is not None:
+        written = write_sweep(result, out, command=["finmodel", *args.argv])
+        print(f"\nwrote {len(written)} files to {out}")
+    return EXIT_OK
+
+
+def cmd_solve(args) -> int:
+    from .montecarlo import ALL_METRICS
+    from .report import write_solve
+    from .sensitivity import SolveError, solve
+    from .uncertainty import check_path, format_value
+    from .units import UnitError, parse_money, parse_rate
+
+    scenario = load_scenario(args.scenario)
+    metric = _metric_arg(args.metric)
+    why = check_path(args.param, scenario.values)
+    if why:
+        raise _UsageError(f"--param: {why}")
+    unit = ALL_METRICS[metric]
+    try:
+        if unit.startswith("USD"):
+            target = parse_money(args.target)
+        elif unit == "fraction":
+            target = parse_rate(args.target if "%" in args.target else float(args.target))
+        else:
+            target = float(args.target)
+    except (UnitError, ValueError) as exc:
+        raise _UsageError(f"--target: {exc}") from None
+    bracket = None
+    if args.lo is not None or args.hi is not None:
+        if args.lo is None or args.hi is None:
+            raise _UsageError("give both --lo and --hi, or neither")
+        bracket = (_parse_number_for(args.param, args.lo, scenario), _parse_number_for(args.param, args.hi, scenario))
+    out = _out_for(args)
+    try:
+        result = solve(scenario, args.param, metric, target, args.case, bracket=bracket)
+    except ValueError as exc:
+        if isinstance(exc, SolveError):
+            print(f"finmodel: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        raise _UsageError(str(exc)) from None
+    value = format_value(args.param, result.value, scenario.values)
+    print(f"{scenario.title}\n")
+    print(f"{args.param} = {result.value:.12g}  ({value})")
+    print(f"{metric} ({args.case}) = {_stat_text(metric, result.achieved)} [{result.achieved:.12g}]; target {_stat_text(metric, target)}")
+    print(f"scenario as written: {args.param} = {format_value(args.param, scenario[args.param], scenario.values)}, "
+          f"{metric} ({args.case}) = {_stat_text(metric, result.base_metric)}")
+    if result.crossings > 1:
+        print(f"note: the metric crosses the target {result.crossings} times in [{result.bracket[0]:.6g}, {result.bracket[1]:.6g}]; "
+              "this is the crossing nearest the scenario's value")
+    if out is not None:
+        written = write_solve(result, out, command=["finmodel", *args.argv])
+        print(f"\nwrote {len(written)} files to {out}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="finmodel", description="Compute-investment model: with vs without the section 48D credit (AMIC).")
     parser.add_argument("--version", action="version", version=f"finmodel {__version__}")
@@ -298,6 +539,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--force", action="store_true", help=force_help)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("montecarlo", help="draw the uncertainty: block; P5/P50/P95 of every metric, fan chart, histogram")
+    p.add_argument("scenario", help="scenario YAML file with an uncertainty: block")
+    p.add_argument("--draws", type=int, help="number of draws (default: the block's draws)")
+    p.add_argument("--seed", type=int, help="random seed (default: the block's seed, else a fresh one, recorded in run.json)")
+    p.add_argument("--out", help="output folder (montecarlo.json, CSVs, charts, run.json)")
+    p.add_argument("--csv", action="store_true", help="also write draws.csv: every draw's inputs and outputs")
+    p.add_argument("--chunk-size", type=int, default=4096, help="draws evaluated at once (memory; results do not depend on it)")
+    p.add_argument("--threads", type=int, help="chunks evaluated at once (default: the cores, at most 4)")
+    p.add_argument("--force", action="store_true", help=force_help)
+    p.set_defaults(func=cmd_montecarlo)
+
+    p = sub.add_parser("sensitivity", help="tornado charts of delta NPV and the Treasury's cost over the sensitivity: block")
+    p.add_argument("scenario", help="scenario YAML file (without a sensitivity: block: a default set at -/+20%%)")
+    p.add_argument("--out", help="output folder (tornado.csv, sensitivity.json, charts, run.json)")
+    p.add_argument("--force", action="store_true", help=force_help)
+    p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser("sweep", help="a metric over a grid of one or two parameters: heatmap and CSV")
+    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("--x", required=True, metavar="PATH=V1,V2,...", help="parameter and values (or PATH=LOW:HIGH:N)")
+    p.add_argument("--y", metavar="PATH=V1,V2,...", help="second parameter and values (or PATH=LOW:HIGH:N)")
+    p.add_argument("--metric", default="npv_usd", help="metric name (default npv_usd)")
+    p.add_argument("--case", choices=("without", "with", "delta"), default="delta", help="case (default delta = with - without)")
+    p.add_argument("--out", help="output folder (sweep.csv, sweep_heatmap, run.json)")
+    p.add_argument("--force", action="store_true", help=force_help)
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("solve", help="the value of one parameter at which a metric hits a target")
+    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("--param", required=True, help="parameter path, e.g. policy.amic.rate")
+    p.add_argument("--metric", required=True, help="metric name, e.g. fiscal_cost_window_usd")
+    p.add_argument("--target", required=True, help="target value in the metric's unit (100B, 0, 12%%)")
+    p.add_argument("--case", choices=("without", "with", "delta"), default="with", help="case (default with)")
+    p.add_argument("--lo", help="lower end of the search (default: the parameter's allowed range)")
+    p.add_argument("--hi", help="upper end of the search")
+    p.add_argument("--out", help="output folder (solve.json, run.json)")
+    p.add_argument("--force", action="store_true", help=force_help)
+    p.set_defaults(func=cmd_solve)
 
     return parser
 

@@ -454,17 +454,22 @@ def _check_finite_metrics(metrics: Mapping[str, np.ndarray], inp: Inputs) -> Non
 _MAY_BE_UNDEFINED = ("irr", "payback_year", "breakeven_revenue_usd_per_gw_year")
 
 
-def _npv_at_revenue(inp: Inputs, lines, revenue: np.ndarray) -> np.ndarray:
-    """NPV per case when the revenue price is ``revenue`` (..., case), all else fixed."""
+def _npv_at_revenue(inp: Inputs, lines, revenue: np.ndarray, df: np.ndarray | None = None) -> np.ndarray:
+    """NPV per case when the revenue price is ``revenue`` (..., case), all else fixed.
+
+    ``df``: the discount factors ``(..., case, T)``, when already computed.
+    """
     dr = revenue - inp.revenue_usd_per_gw_year
     extra = lines["revenue_unit"] * dr[..., None]
     ti = lines["taxable_income"] + extra
     tax = _tax(ti, inp)
     cf = lines["cash_flow"] + extra - (tax - lines["tax"])
-    return npv(inp.discount_rate, cf, inp.years, inp.valuation_year)
+    if df is None:
+        df = discount_factors(inp.discount_rate[..., None], inp.years, inp.valuation_year)
+    return np.sum(cf * df, axis=-1)
 
 
-def breakeven_revenue(inp: Inputs, lines, rtol: float = 1e-12, max_iter: int = 200) -> np.ndarray:
+def breakeven_revenue(inp: Inputs, lines, rtol: float = 1e-12, max_iter: int = 200, df: np.ndarray | None = None) -> np.ndarray:
     """Revenue per GW-year at which NPV is 0, per case (the levelized cost of compute).
 
     NPV is linear in the price when tax is unlimited (one secant step is
@@ -472,11 +477,13 @@ def breakeven_revenue(inp: Inputs, lines, rtol: float = 1e-12, max_iter: int = 2
     secant (regula falsi once bracketed) finds the root to ``rtol``. NaN where
     capacity is zero or revenue has no effect. [USD/GW-year]
     """
+    if df is None:
+        df = discount_factors(inp.discount_rate[..., None], inp.years, inp.valuation_year)
     r0 = np.asarray(inp.revenue_usd_per_gw_year, dtype=float)
-    f0 = _npv_at_revenue(inp, lines, r0)
+    f0 = _npv_at_revenue(inp, lines, r0, df)
     scale = np.maximum(np.abs(r0), 1e9)
     r1 = r0 + scale
-    f1 = _npv_at_revenue(inp, lines, r1)
+    f1 = _npv_at_revenue(inp, lines, r1, df)
     no_effect = (f1 == f0) | (np.asarray(inp.capacity_gw)[..., None] == 0)
     x0, x1, g0, g1 = r0, r1, f0, f1
     # An element stops changing once it has converged, so its result does not
@@ -486,7 +493,7 @@ def breakeven_revenue(inp: Inputs, lines, rtol: float = 1e-12, max_iter: int = 2
         with np.errstate(divide="ignore", invalid="ignore"):
             x2 = x1 - g1 * (x1 - x0) / (g1 - g0)
         x2 = np.where(no_effect | ~np.isfinite(x2), x1, x2)
-        g2 = _npv_at_revenue(inp, lines, x2)
+        g2 = _npv_at_revenue(inp, lines, x2, df)
         done = np.abs(x2 - x1) <= rtol * np.maximum(np.abs(x2), 1.0)
         # keep a bracket when we have one (regula falsi); else plain secant
         bracket = active & (np.sign(g2) != np.sign(g1))
@@ -509,7 +516,7 @@ def compute_metrics(inp: Inputs, lines: Mapping[str, np.ndarray]) -> dict[str, n
         "peak_funding_usd": peak_funding(cf),
         "credit_earned_usd": lines["credit_earned"].sum(axis=(-2, -1)),
         "pv_credit_usd": np.sum(lines["credit_cash"] * df, axis=-1),
-        "breakeven_revenue_usd_per_gw_year": breakeven_revenue(inp, lines),
+        "breakeven_revenue_usd_per_gw_year": breakeven_revenue(inp, lines, df=df),
     }
     start, n = inp.fiscal_window
     fdf = discount_factors(inp.fiscal_discount_rate[..., None, None], inp.years, inp.valuation_year)

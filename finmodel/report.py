@@ -509,3 +509,85 @@ def write_compare(
     )
     _add_to_manifest(out, written)
     return written
+
+
+# --------------------------------------------------------------------------- uncertainty
+
+__all__ += ["write_montecarlo", "write_sensitivity", "write_sweep", "write_solve"]
+
+
+def _finish(out: Path, texts: Mapping[str, str], figures: Mapping[str, Any], base: Results,
+            command: Sequence[str] | None, seed: int | None = None) -> list[Path]:
+    """Write rendered texts and figures, then ``run.json`` listing them with their SHA-256."""
+    written = [write_text(out / name, text) for name, text in texts.items()]
+    for stem, fig in figures.items():
+        written += write_figure(fig, out, stem)
+    names = [str(p.relative_to(out)) for p in written]
+    written.append(write_json(out / MANIFEST, manifest([base], command, seed=seed, files=names, outputs=_digests(out, written))))
+    return written
+
+
+def write_montecarlo(result, out: str | os.PathLike, command: Sequence[str] | None = None, draws_csv: bool = False) -> list[Path]:
+    """Monte Carlo outputs: ``montecarlo.json`` (settings, notes, P5/P50/P95/mean, probabilities),
+    ``montecarlo_summary.csv``, ``fan_percentiles.csv``, the charts of
+    :data:`finmodel.charts.MONTECARLO_CHARTS`, ``draws.csv`` (every draw's
+    inputs and outputs) only if ``draws_csv``, and ``run.json`` with the seed.
+
+    Every text and figure is rendered before the first file is written.
+    """
+    from . import charts
+
+    out = Path(out)
+    fans = []
+    for case in ("without", "with"):
+        fan = result.fan(case).reset_index()
+        fan.insert(0, "case", case)
+        fans.append(fan)
+    import pandas
+
+    texts = {
+        "montecarlo.json": json_text(result.to_dict()),
+        "montecarlo_summary.csv": result.summary().reset_index().to_csv(index=False, lineterminator="\n"),
+        "fan_percentiles.csv": pandas.concat(fans, ignore_index=True).to_csv(index=False, float_format="%.6f", lineterminator="\n"),
+    }
+    if draws_csv:
+        texts["draws.csv"] = result.draws_frame().to_csv(index=False, lineterminator="\n")
+    figures = {stem: chart(result).figure for stem, chart in charts.MONTECARLO_CHARTS.items()}
+    return _finish(out, texts, figures, result.base, command, seed=result.seed)
+
+
+def write_sensitivity(result, out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
+    """Tornado outputs: ``tornado.csv``, ``sensitivity.json`` and one chart per metric, then ``run.json``."""
+    from . import charts
+    from .model import run
+
+    out = Path(out)
+    frame = result.frame()
+    data = {
+        "scenario": result.scenario.name,
+        "notes": list(result.notes),
+        "base": {f"{m}.{c}": v for (m, c), v in result.base.items()},
+        "bars": json.loads(frame.to_json(orient="records")),
+    }
+    texts = {"tornado.csv": frame.to_csv(index=False, lineterminator="\n"), "sensitivity.json": json_text(data)}
+    stems = {("npv_usd", "delta"): "tornado_delta_npv", ("fiscal_cost_window_usd", "with"): "tornado_treasury_cost"}
+    figures = {stems.get(key, f"tornado_{key[0]}_{key[1]}"): charts.tornado_chart(result, metric=key).figure for key in result.metrics}
+    return _finish(out, texts, figures, run(result.scenario), command)
+
+
+def write_sweep(result, out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
+    """Sweep outputs: ``sweep.csv`` (one row per cell), the heatmap chart, then ``run.json``."""
+    from . import charts
+    from .model import run
+
+    out = Path(out)
+    texts = {"sweep.csv": result.frame().to_csv(index=False, lineterminator="\n")}
+    figures = {"sweep_heatmap": charts.sweep_heatmap(result).figure}
+    return _finish(out, texts, figures, run(result.scenario), command)
+
+
+def write_solve(result, out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
+    """``solve.json`` (the parameter value, the metric it achieves, the bracket), then ``run.json``."""
+    from .model import run
+
+    return _finish(Path(out), {"solve.json": json_text(result.to_dict())}, {}, run(result.scenario), command)

@@ -760,6 +760,7 @@ def _validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> S
                 ctx.add(("policy", "amic", "eligible", i), f"{n!r} is neither a category nor a group{tip} (known: {', '.join(known)})")
 
     extras: dict[str, Any] = {}
+    ctx.sources = sources  # for source: keys inside the extra blocks
     for key, validator in EXTRA_BLOCKS.items():
         if key in data:
             extras[key] = validator(data[key], ctx, values)

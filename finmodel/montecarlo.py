@@ -1,0 +1,318 @@
+"""Monte Carlo over a scenario's ``uncertainty:`` block: a chunked engine over a draws axis.
+
+Every input array gains a leading draw axis, ``(draw, case, category,
+year)``; draws are evaluated in chunks so that memory stays bounded, each
+chunk by the same array engine as a single run (:func:`finmodel.model.
+build_inputs`, :func:`~finmodel.model.evaluate`,
+:func:`~finmodel.model.compute_metrics`). All random numbers are drawn up
+front (:func:`finmodel.uncertainty.sample`) and every computation works on
+each draw alone, so the results are bitwise the same for any chunk size,
+any number of threads and the same seed; with zero-width distributions
+every draw equals the deterministic run exactly.
+
+Chunks run on a small pool of threads (numpy and the compiled kernels
+release the GIL); each chunk writes only its own rows of the result arrays.
+
+What is kept per draw: every metric per case (``npv_usd``, ``irr``, ...,
+``fiscal_cost_window_usd``, ``fiscal_cost_pv_usd``) and the cumulative cash
+flow by year (for fan charts): about ``(2 * 9 + 2 * T) * 8`` bytes a draw.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .model import CASES, METRICS, build_inputs, compute_metrics, evaluate, run
+from .scenario import Scenario
+from .uncertainty import Samples, UncertaintySpec, notes, sample, to_overrides, uncertainty_spec
+
+__all__ = [
+    "DEFAULT_CHUNK",
+    "QUANTILES",
+    "FAN_QUANTILES",
+    "ALL_METRICS",
+    "MonteCarloResult",
+    "run_montecarlo",
+    "NoUncertaintyError",
+]
+
+#: Draws per chunk: about 40 kB of working memory per draw, so ~160 MB per thread.
+DEFAULT_CHUNK = 4096
+#: Percentiles reported for every metric.
+QUANTILES = (5, 50, 95)
+#: Percentile bands of the fan chart (outer band, inner band, median).
+FAN_QUANTILES = (5, 25, 50, 75, 95)
+#: Metrics kept per draw and case: MODEL.md section 9, then the Treasury's cost (section 10).
+ALL_METRICS: dict[str, str] = {**METRICS, "fiscal_cost_window_usd": "USD", "fiscal_cost_pv_usd": "USD"}
+_FISCAL = ("fiscal_cost_window_usd", "fiscal_cost_pv_usd")
+
+
+class NoUncertaintyError(ValueError):
+    """The scenario has no ``uncertainty:`` block to draw from."""
+
+
+@dataclass(frozen=True, eq=False)
+class MonteCarloResult:
+    """Outcome of :func:`run_montecarlo`.
+
+    ``metrics[name]`` is ``(draws, case)``; ``cumulative_cash_flow`` is
+    ``(draws, case, year)`` [USD]; ``inputs[path]`` the drawn values
+    (``program.schedule``: the index of the schedule drawn); ``base`` the
+    deterministic run of the scenario as written.
+    """
+
+    scenario: Scenario
+    spec: UncertaintySpec
+    seed: int | None
+    inputs: Mapping[str, np.ndarray]
+    metrics: Mapping[str, np.ndarray]
+    cumulative_cash_flow: np.ndarray
+    base: Any
+    chunk_size: int
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def draws(self) -> int:
+        return int(self.cumulative_cash_flow.shape[0])
+
+    @property
+    def cases(self) -> tuple[str, ...]:
+        return CASES
+
+    @property
+    def years(self) -> np.ndarray:
+        return self.scenario.years
+
+    def values(self, name: str, case: str = "with") -> np.ndarray:
+        """One metric across draws: ``case`` is ``without``, ``with`` or ``delta`` (with - without)."""
+        m = np.asarray(self.metrics[name])
+        if case == "delta":
+            return m[:, CASES.index("with")] - m[:, CASES.index("without")]
+        return m[:, CASES.index(case)]
+
+    def treasury_cost(self, name: str = "fiscal_cost_window_usd") -> np.ndarray:
+        """The Treasury's cost of the credit per draw (``with`` against ``without``). [USD]"""
+        return self.values(name, "with")
+
+    def summary(self) -> pd.DataFrame:
+        """P5, P50, P95 and mean of every metric, per case and delta, and of the Treasury's cost.
+
+        Rows are ``(metric, case)``; columns ``p5, p50, p95, mean, undefined``
+        (the share of draws where the metric is undefined: no IRR, or no
+        payback by the end of the horizon, which counts as later than any year
+        in the percentiles, shown as inf).
+        """
+        rows = []
+        for name in METRICS:
+            for case in ("without", "with", "delta"):
+                rows.append((name, case, *_stats(self.values(name, case), late=name == "payback_year" and case != "delta")))
+        for name in _FISCAL:
+            rows.append((name, "treasury", *_stats(self.treasury_cost(name))))
+        cols = ["metric", "case"] + [f"p{q}" for q in QUANTILES] + ["mean", "undefined"]
+        return pd.DataFrame(rows, columns=cols).set_index(["metric", "case"])
+
+    def probabilities(self) -> dict[str, float]:
+        """Shares of draws answering the questions memo readers ask."""
+        npv_without = self.values("npv_usd", "without")
+        npv_with = self.values("npv_usd", "with")
+        delta = npv_with - npv_without
+        return {
+            "delta_npv_positive": float(np.mean(delta > 0)),
+            "npv_with_positive": float(np.mean(npv_with > 0)),
+            "npv_without_positive": float(np.mean(npv_without > 0)),
+            "credit_turns_npv_positive": float(np.mean((npv_with > 0) & (npv_without < 0))),
+            "payback_with_before_without": float(np.mean(_payback_order(self.values("payback_year", "with"), self.values("payback_year", "without")))),
+        }
+
+    def fan(self, case: str) -> pd.DataFrame:
+        """Percentiles of the cumulative cash flow by year: rows years, columns ``p5 .. p95``. [USD]"""
+        k = CASES.index(case)
+        q = np.percentile(self.cumulative_cash_flow[:, k, :], FAN_QUANTILES, axis=0)
+        table = pd.DataFrame(q.T, index=self.years, columns=[f"p{x}" for x in FAN_QUANTILES])
+        table.index.name = "year"
+        return table
+
+    def draws_frame(self) -> pd.DataFrame:
+        """One row per draw: the drawn inputs, then every metric per case and delta, and the Treasury's cost."""
+        data: dict[str, Any] = {"draw": np.arange(self.draws)}
+        for path, values in self.inputs.items():
+            data[path] = values
+        for name in METRICS:
+            for case in ("without", "with", "delta"):
+                data[f"{name}.{case}"] = self.values(name, case)
+        for name in _FISCAL:
+            data[name] = self.treasury_cost(name)
+        return pd.DataFrame(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``montecarlo.json`` structure: settings, notes, percentiles, probabilities, the base run."""
+        table = self.summary()
+        stats: dict[str, Any] = {}
+        for (name, case), row in table.iterrows():
+            stats.setdefault(name, {})[case] = {k: _num(v) for k, v in row.items()}
+        start, end = self.base.fiscal_window
+        return {
+            "scenario": self.scenario.name,
+            "draws": self.draws,
+            "seed": self.seed,
+            "parameters": {p: _dist_dict(d) for p, d in self.spec.parameters.items()},
+            "correlations": [{"between": [a, b], "rho": r} for a, b, r in self.spec.correlations],
+            "notes": list(self.notes),
+            "fiscal_window": [start, end],
+            "metrics": stats,
+            "probabilities": self.probabilities(),
+            "base": self.base.to_dict(),
+        }
+
+
+def _num(x) -> float | None:
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+def _dist_dict(d) -> dict:
+    out: dict[str, Any] = {"dist": d.kind}
+    for key in ("low", "mode", "high", "mean", "sd", "median", "sigma"):
+        value = getattr(d, key)
+        if not (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
+            out[key] = value
+    if d.kind == "pert":
+        out["shape"] = d.shape
+    if d.kind == "choice":
+        out["values"] = [v if not (isinstance(v, float) and math.isinf(v)) else None for v in d.values]
+        out["weights"] = list(d.weights)
+    return out
+
+
+def _stats(x: np.ndarray, late: bool = False) -> tuple:
+    """Percentiles and mean of finite values; ``late``: NaN means "after the horizon" (inf)."""
+    x = np.asarray(x, dtype=float)
+    undefined = float(np.mean(np.isnan(x))) if x.size else math.nan
+    if late:
+        x = np.where(np.isnan(x), np.inf, x)
+        q = np.percentile(x, QUANTILES, method="inverted_cdf") if x.size else [math.nan] * len(QUANTILES)
+        mean = float(np.mean(x)) if undefined == 0 else math.nan
+        return (*[float(v) for v in q], mean, undefined)
+    finite = x[np.isfinite(x)]
+    if finite.size == 0:
+        return (*[math.nan] * len(QUANTILES), math.nan, undefined)
+    q = np.percentile(finite, QUANTILES)
+    return (*[float(v) for v in q], float(np.mean(finite)), undefined)
+
+
+def _payback_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a`` pays back strictly earlier than ``b`` (NaN: never, later than any year)."""
+    return np.where(np.isnan(a), np.inf, a) < np.where(np.isnan(b), np.inf, b)
+
+
+def _default_threads() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def run_montecarlo(
+    scenario: Scenario,
+    draws: int | None = None,
+    seed: int | np.random.Generator | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    threads: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    spec: UncertaintySpec | None = None,
+) -> MonteCarloResult:
+    """Draw the scenario's uncertain inputs and evaluate every draw, both cases.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        With an ``uncertainty:`` block (or pass ``spec``).
+    draws, seed : optional
+        Override the block's ``draws`` and ``seed``. With no seed anywhere a
+        fresh one is taken from the operating system and returned in the
+        result, so the run can be repeated.
+    chunk_size : int
+        Draws evaluated at once; results do not depend on it.
+    threads : int, optional
+        Chunks evaluated at the same time (default: the cores, at most 4);
+        results do not depend on it.
+    progress : callable, optional
+        Called with the number of draws just finished, after each chunk.
+
+    Examples
+    --------
+    >>> from finmodel.scenario import scenario_from_dict
+    >>> s = scenario_from_dict({
+    ...     "program": {"commitment_usd": "100M", "start_year": 2026, "years": 1},
+    ...     "categories": {"servers": {"share": 1, "macrs_years": 5}},
+    ...     "policy": {"amic": {"eligible": ["servers"], "construction_deadline_year": None}},
+    ...     "analysis": {"end_year": 2036},
+    ...     "uncertainty": {"seed": 7, "parameters": {"policy.amic.rate": {"dist": "uniform", "low": 0.25, "high": 0.35}}}})
+    >>> mc = run_montecarlo(s, draws=1000)
+    >>> lo, hi = mc.values("credit_earned_usd", "with").min() / 1e6, mc.values("credit_earned_usd", "with").max() / 1e6
+    >>> bool(25 <= lo < hi <= 35)
+    True
+    """
+    spec = spec if spec is not None else uncertainty_spec(scenario)
+    if spec is None:
+        raise NoUncertaintyError(f"scenario {scenario.name!r} has no uncertainty: block; add one (see finmodel.uncertainty)")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    if seed is None and spec.seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))
+    samples: Samples = sample(spec, draws, seed)
+    n = samples.draws
+    overrides = to_overrides(scenario, samples)
+    base = run(scenario)
+    T = len(scenario.years)
+    metrics = {name: np.empty((n, len(CASES))) for name in ALL_METRICS}
+    cumulative = np.empty((n, len(CASES), T))
+
+    def work(start: int) -> int:
+        stop = min(start + chunk_size, n)
+        chunk = {path: _rows(value, start, stop) for path, value in overrides.items()}
+        inp = build_inputs(scenario, chunk)
+        lines = evaluate(inp)
+        out = compute_metrics(inp, lines)
+        for name in ALL_METRICS:
+            metrics[name][start:stop] = np.broadcast_to(out[name], (stop - start, len(CASES)))
+        cumulative[start:stop] = np.cumsum(np.broadcast_to(lines["cash_flow"], (stop - start, len(CASES), T)), axis=-1)
+        return stop - start
+
+    starts = range(0, n, chunk_size)
+    threads = _default_threads() if threads is None else max(1, int(threads))
+    if threads == 1 or len(starts) == 1:
+        for s in starts:
+            done = work(s)
+            if progress:
+                progress(done)
+    else:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="finmodel-mc") as pool:
+            for done in pool.map(work, starts):
+                if progress:
+                    progress(done)
+    return MonteCarloResult(
+        scenario=scenario,
+        spec=spec,
+        seed=samples.seed,
+        inputs=dict(samples.values),
+        metrics=metrics,
+        cumulative_cash_flow=cumulative,
+        base=base,
+        chunk_size=chunk_size,
+        notes=tuple(notes(spec)),
+    )
+
+
+def _rows(value: Any, start: int, stop: int) -> Any:
+    """Rows ``start:stop`` of an override (arrays of draws, or year maps of them)."""
+    if isinstance(value, Mapping):
+        return {k: _rows(v, start, stop) for k, v in value.items()}
+    if np.ndim(value) == 0:
+        return value
+    return np.asarray(value)[start:stop]

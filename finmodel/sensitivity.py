@@ -1,0 +1,401 @@
+"""Deterministic sensitivity: tornado charts, two-way sweeps and break-even solving.
+
+Every function evaluates many variants of one scenario in a single
+vectorized pass: each variant is a point on the leading (draw) axis of
+:func:`finmodel.model.build_inputs`, so a 20 x 20 sweep costs about as much
+as one run. A variant equals ``finmodel.run(scenario.override({path:
+value}))`` (tested cell by cell), with two rules of
+:mod:`finmodel.uncertainty`: a changed category share is followed by
+dividing every share by their sum, and a rate by year given one value
+applies it in every year.
+
+Metrics are named as in :data:`finmodel.montecarlo.ALL_METRICS` and read for
+a ``case``: ``without``, ``with`` or ``delta`` (with - without); the
+Treasury's cost (``fiscal_cost_window_usd``, ``fiscal_cost_pv_usd``) is the
+``with`` case's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .model import CASES, build_inputs, compute_metrics, evaluate
+from .montecarlo import ALL_METRICS
+from .scenario import Scenario
+from .units import year_map_values
+from .uncertainty import category_share_overrides, check_path, param_for, sensitivity_ranges
+
+__all__ = [
+    "CASE_CHOICES",
+    "METRIC_LABELS",
+    "metric_values",
+    "point_overrides",
+    "evaluate_points",
+    "TornadoBar",
+    "TornadoResult",
+    "tornado",
+    "SweepResult",
+    "sweep",
+    "SolveResult",
+    "SolveError",
+    "solve",
+]
+
+CASE_CHOICES = ("without", "with", "delta")
+
+#: Names of the metrics for charts and tables.
+METRIC_LABELS = {
+    "npv_usd": "NPV",
+    "irr": "IRR",
+    "payback_year": "Payback year",
+    "peak_funding_usd": "Peak funding need",
+    "credit_earned_usd": "Credit earned",
+    "pv_credit_usd": "PV of credit cash",
+    "breakeven_revenue_usd_per_gw_year": "Break-even revenue per GW-year",
+    "fiscal_cost_window_usd": "Treasury cost, budget window",
+    "fiscal_cost_pv_usd": "Treasury cost, present value",
+}
+CASE_LABELS = {"without": "without AMIC", "with": "with AMIC", "delta": "with − without"}
+
+
+class SolveError(ValueError):
+    """The metric does not reach the target for any value of the parameter in the bracket."""
+
+
+def metric_values(metrics: Mapping[str, np.ndarray], name: str, case: str) -> np.ndarray:
+    """One metric ``(points,)`` from ``compute_metrics`` output ``(points, case)``.
+
+    >>> metric_values({"npv_usd": np.array([[1.0, 3.0]])}, "npv_usd", "delta").tolist()
+    [2.0]
+    """
+    if name not in ALL_METRICS:
+        raise KeyError(f"unknown metric {name!r} (known: {', '.join(ALL_METRICS)})")
+    if case not in CASE_CHOICES:
+        raise KeyError(f"unknown case {case!r} (known: {', '.join(CASE_CHOICES)})")
+    m = np.asarray(metrics[name])
+    if case == "delta":
+        return m[..., CASES.index("with")] - m[..., CASES.index("without")]
+    return m[..., CASES.index(case)]
+
+
+def _as_year_map(value: Any) -> dict[int, float]:
+    return dict(value) if isinstance(value, Mapping) else {0: float(value)}
+
+
+def point_overrides(scenario: Scenario, columns: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
+    """``build_inputs`` overrides for points given column-wise: ``{path: [value per point]}``.
+
+    Values are in the parameter's unit (a number, a year map for a rate by
+    year, None for "no deadline"). Category shares are renormalized; year
+    maps become year maps of arrays.
+    """
+    out: dict[str, Any] = {}
+    shares = {}
+    years = scenario.years
+    for path, values in columns.items():
+        why = check_path(path, scenario.values)
+        if why:
+            raise ValueError(why)
+        p = param_for(path, scenario.values)
+        if p.kind == "rate_map":
+            maps = [_as_year_map(v) for v in values]
+            keys = sorted({k for m in maps for k in m})
+            # on the union of the years where any map steps, each map's own step function
+            out[path] = {k: np.array([year_map_values(m, np.array([k]))[0] for m in maps]) for k in keys}
+            continue
+        arr = np.array([math.inf if v is None else float(v) for v in values])
+        if path.startswith("categories.") and path.endswith(".share"):
+            shares[path] = arr
+        else:
+            out[path] = arr
+    if shares:
+        out.update(category_share_overrides(scenario, shares))
+    return out
+
+
+def evaluate_points(scenario: Scenario, overrides: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """All metrics ``(points, case)`` for the points of ``overrides`` (one vectorized pass)."""
+    inp = build_inputs(scenario, overrides)
+    lines = evaluate(inp)
+    return compute_metrics(inp, lines)
+
+
+def _base_value(scenario: Scenario, path: str) -> Any:
+    value = scenario[path]
+    return math.inf if value is None and path == "policy.amic.construction_deadline_year" else value
+
+
+# --------------------------------------------------------------------------- tornado
+
+
+@dataclass(frozen=True)
+class TornadoBar:
+    """One parameter of a tornado chart: its low and high values and the metric at each."""
+
+    parameter: str
+    low: Any
+    high: Any
+    at_low: float
+    at_high: float
+
+    @property
+    def swing(self) -> float:
+        return abs(self.at_high - self.at_low)
+
+
+@dataclass(frozen=True)
+class TornadoResult:
+    """Tornado bars per metric, sorted by swing (largest first), and the base value of each metric."""
+
+    scenario: Scenario
+    metrics: tuple[tuple[str, str], ...]  # (metric, case)
+    base: Mapping[tuple[str, str], float]
+    bars: Mapping[tuple[str, str], tuple[TornadoBar, ...]]
+    notes: tuple[str, ...] = field(default=())
+
+    def frame(self) -> pd.DataFrame:
+        """Tidy table: metric, case, parameter, low, high, at_low, at_high, base, swing."""
+        rows = []
+        for key in self.metrics:
+            for b in self.bars[key]:
+                rows.append({"metric": key[0], "case": key[1], "parameter": b.parameter, "low": _text(b.low), "high": _text(b.high),
+                             "at_low": b.at_low, "at_high": b.at_high, "base": self.base[key], "swing": b.swing})
+        return pd.DataFrame(rows)
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {v:g}" for k, v in value.items())
+    return value
+
+
+#: The tornado charts of ``finmodel sensitivity``: delta NPV and the Treasury's ten-year cost.
+TORNADO_METRICS = (("npv_usd", "delta"), ("fiscal_cost_window_usd", "with"))
+
+
+def tornado(scenario: Scenario, ranges: Mapping[str, tuple[Any, Any]] | None = None,
+            metrics: Sequence[tuple[str, str]] = TORNADO_METRICS) -> TornadoResult:
+    """Each parameter at its low and at its high value, all others as in the scenario.
+
+    ``ranges`` maps a parameter path to ``(low, high)`` (default: the
+    scenario's ``sensitivity:`` block, or the documented default set, see
+    :func:`finmodel.uncertainty.sensitivity_ranges`). One vectorized pass
+    evaluates the ``2 k + 1`` variants.
+    """
+    notes: list[str] = []
+    if ranges is None:
+        ranges, notes = sensitivity_ranges(scenario)
+    paths = list(ranges)
+    n = 2 * len(paths) + 1  # the last point is the scenario itself
+    columns: dict[str, list[Any]] = {}
+    for i, path in enumerate(paths):
+        col = [_base_value(scenario, path)] * n
+        col[2 * i], col[2 * i + 1] = ranges[path]
+        columns[path] = col
+    if any(p.startswith("categories.") and p.endswith(".share") for p in paths):
+        notes.append("A changed category share is followed by dividing every share by their sum.")
+    if any(param_for(p, scenario.values).kind == "rate_map" and not isinstance(ranges[p][0], Mapping) for p in paths):
+        notes.append("A rate by year given one value applies it in every year.")
+    values = evaluate_points(scenario, point_overrides(scenario, columns)) if paths else evaluate_points(scenario, {})
+    base, bars = {}, {}
+    for key in metrics:
+        v = np.atleast_1d(metric_values(values, *key))
+        base[key] = float(v[-1])
+        rows = [TornadoBar(p, ranges[p][0], ranges[p][1], float(v[2 * i]), float(v[2 * i + 1])) for i, p in enumerate(paths)]
+        bars[key] = tuple(sorted(rows, key=lambda b: -(b.swing if math.isfinite(b.swing) else -1)))
+    return TornadoResult(scenario=scenario, metrics=tuple(metrics), base=base, bars=bars, notes=tuple(notes))
+
+
+# --------------------------------------------------------------------------- sweep
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A metric over a grid of one or two parameters: ``values[j, i]`` at ``y[j]``, ``x[i]``."""
+
+    scenario: Scenario
+    metric: str
+    case: str
+    x_path: str
+    x_values: tuple
+    y_path: str | None
+    y_values: tuple
+    values: np.ndarray  # (len(y) or 1, len(x))
+    notes: tuple[str, ...] = field(default=())
+
+    def frame(self) -> pd.DataFrame:
+        """Tidy table: one row per cell, the parameter values and the metric."""
+        rows = []
+        for j, yv in enumerate(self.y_values or (None,)):
+            for i, xv in enumerate(self.x_values):
+                row = {self.x_path: _text(xv)}
+                if self.y_path:
+                    row[self.y_path] = _text(yv)
+                row[f"{self.metric}.{self.case}"] = float(self.values[j, i])
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def sweep(scenario: Scenario, x: tuple[str, Sequence[Any]], y: tuple[str, Sequence[Any]] | None = None,
+          metric: str = "npv_usd", case: str = "delta") -> SweepResult:
+    """``metric`` at every point of the grid ``x`` (times ``y``), in one vectorized pass.
+
+    ``x`` and ``y`` are ``(path, values)``; values in the parameter's unit.
+    """
+    x_path, xs = x[0], list(x[1])
+    y_path, ys = (y[0], list(y[1])) if y is not None else (None, [])
+    if y_path is not None and y_path == x_path:
+        raise ValueError(f"--x and --y name the same parameter {x_path}")
+    ny = len(ys) or 1
+    columns = {x_path: xs * ny}
+    if y_path is not None:
+        columns[y_path] = [v for v in ys for _ in xs]
+    values = evaluate_points(scenario, point_overrides(scenario, columns))
+    grid = metric_values(values, metric, case).reshape(ny, len(xs))
+    notes = []
+    if any(p and p.startswith("categories.") and p.endswith(".share") for p in (x_path, y_path)):
+        notes.append("A changed category share is followed by dividing every share by their sum.")
+    return SweepResult(scenario, metric, case, x_path, tuple(xs), y_path, tuple(ys), grid, tuple(notes))
+
+
+# --------------------------------------------------------------------------- solve
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """The value of ``parameter`` at which ``metric`` (for ``case``) equals ``target``."""
+
+    scenario: Scenario
+    parameter: str
+    metric: str
+    case: str
+    target: float
+    value: float
+    achieved: float
+    base_value: float
+    base_metric: float
+    bracket: tuple[float, float]
+    crossings: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.name,
+            "parameter": self.parameter,
+            "metric": self.metric,
+            "case": self.case,
+            "target": self.target,
+            "value": self.value,
+            "achieved": self.achieved,
+            "scenario_value": self.base_value,
+            "scenario_metric": self.base_metric,
+            "bracket": list(self.bracket),
+            "crossings": self.crossings,
+        }
+
+
+def _bracket(p, base: float) -> tuple[float, float, bool]:
+    """The search interval from the parameter's allowed range; True if it may be widened."""
+    lo = p.lo if p.lo is not None else -max(4.0 * abs(base), 1.0)
+    hi = p.hi if p.hi is not None else max(4.0 * abs(base), 1.0)
+    if p.lo_open:
+        lo = lo + 1e-9 * max(1.0, abs(lo))
+    if p.hi_open:
+        hi = hi - 1e-9 * max(1.0, abs(hi))
+    return float(lo), float(hi), p.hi is None or p.lo is None
+
+
+def solve(scenario: Scenario, parameter: str, metric: str, target: float, case: str = "with",
+          bracket: tuple[float, float] | None = None, points: int = 65, rtol: float = 1e-13, max_iter: int = 60) -> SolveResult:
+    """Value of ``parameter`` at which ``metric`` for ``case`` equals ``target``.
+
+    A bracketed, vectorized root search: the metric is evaluated at
+    ``points`` values across the bracket in one pass; of the intervals where
+    ``metric - target`` changes sign, the one nearest the scenario's own
+    value is kept and searched again the same way (each pass shrinks it
+    ``points - 1`` times) until it is ``rtol`` wide. Works for metrics that
+    are not smooth (losses carried forward, payback years). The bracket is
+    the parameter's allowed range (a money value without an upper limit:
+    up to 4 times its value, widened 4 times at a time up to 4**8).
+
+    Raises
+    ------
+    SolveError
+        If the metric does not cross the target in the bracket.
+    """
+    why = check_path(parameter, scenario.values)
+    if why:
+        raise ValueError(why)
+    p = param_for(parameter, scenario.values)
+    if p.kind not in ("money", "rate", "number", "rate_map"):
+        raise ValueError(f"{parameter} is a whole number of years; solve takes a continuous parameter (money, rate or number)")
+    if p.kind == "rate_map":  # the rate in force in the first program year (or the first rate)
+        base_map = scenario[parameter]
+        base = float(year_map_values(base_map, np.array([scenario["program.start_year"]]))[0]) if min(base_map) <= scenario["program.start_year"] else float(base_map[min(base_map)])
+    else:
+        base = float(scenario[parameter])
+
+    def f(xs: np.ndarray) -> np.ndarray:
+        values = evaluate_points(scenario, point_overrides(scenario, {parameter: list(xs)}))
+        return metric_values(values, metric, case) - target
+
+    base_metric = float(metric_values(evaluate_points(scenario, {}), metric, case))
+    if bracket is not None:
+        lo, hi, widen = float(bracket[0]), float(bracket[1]), False
+    else:
+        lo, hi, widen = _bracket(p, base)
+    for _ in range(9):
+        xs = np.linspace(lo, hi, points)
+        g = f(xs)
+        cells = _sign_changes(g)
+        if cells.size or not widen:
+            break
+        if p.hi is None:
+            hi = hi * 4.0
+        if p.lo is None:
+            lo = lo * 4.0
+    if cells.size == 0:
+        finite = g[np.isfinite(g)] + target
+        span = f"from {finite.min():.6g} to {finite.max():.6g}" if finite.size else "undefined throughout"
+        raise SolveError(f"{metric} ({case}) does not reach {target:.6g} for {parameter} in [{lo:.6g}, {hi:.6g}]; it runs {span}")
+    crossings = int(cells.size)
+    mid = 0.5 * (xs[cells] + xs[cells + 1])
+    k = int(cells[np.argmin(np.abs(mid - base))])
+    a, b = xs[k], xs[k + 1]
+    ga, gb = g[k], g[k + 1]
+    for _ in range(max_iter):
+        if ga == 0:
+            b, gb = a, ga
+            break
+        if gb == 0:
+            a, ga = b, gb
+            break
+        if abs(b - a) <= rtol * max(abs(a), abs(b), 1e-300):
+            break
+        xs = np.linspace(a, b, points)
+        xs[0], xs[-1] = a, b
+        g = f(xs)
+        g[0], g[-1] = ga, gb
+        cells = _sign_changes(g)
+        if cells.size == 0:  # rounding: keep the last bracket
+            break
+        k = int(cells[0])
+        a, b, ga, gb = xs[k], xs[k + 1], g[k], g[k + 1]
+    # linear interpolation inside the final bracket
+    value = a if ga == 0 else b if gb == 0 else a - ga * (b - a) / (gb - ga)
+    if not min(a, b) <= value <= max(a, b):
+        value = 0.5 * (a + b)
+    achieved = float(f(np.array([value]))[0] + target)
+    return SolveResult(scenario, parameter, metric, case, float(target), float(value), achieved, base, base_metric, (float(lo), float(hi)), crossings)
+
+
+def _sign_changes(g: np.ndarray) -> np.ndarray:
+    """Indices ``i`` where ``g[i]`` and ``g[i + 1]`` differ in sign or ``g[i + 1]`` is 0 (finite values only)."""
+    a, b = g[:-1], g[1:]
+    ok = np.isfinite(a) & np.isfinite(b)
+    return np.flatnonzero(ok & ((np.sign(a) * np.sign(b) < 0) | ((b == 0) & (a != 0)) | ((a == 0) & (np.arange(a.size) == 0))))
