@@ -6,6 +6,8 @@ sections 3-10; amounts are in millions of USD (``M``) unless said otherwise.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy_financial as npf
 import pytest
@@ -514,3 +516,57 @@ def test_results_tables_and_dict():
     table = r.summary()
     assert list(table.columns) == ["without", "with", "delta"]
     assert table.loc["credit_earned_usd", "delta"] == pytest.approx(35 * M)
+
+
+# ---------- spend schedules
+
+
+@pytest.mark.parametrize(
+    ("schedule", "shares"),
+    [
+        ({"ramp": "flat"}, [1 / 3, 1 / 3, 1 / 3]),
+        # linear: proportional to k + 1 = 1, 2, 3
+        ({"ramp": "linear"}, [1 / 6, 2 / 6, 3 / 6]),
+        ({"shares": [0.2, "50%", 0.3]}, [0.2, 0.5, 0.3]),
+    ],
+)
+def test_spend_schedules(schedule, shares):
+    s = scenario_from_dict(
+        {
+            "program": {
+                "commitment_usd": "300M",
+                "start_year": 2026,
+                "years": 3,
+                "schedule": schedule,
+            },
+            "categories": {"servers": {"share": 1, "macrs_years": 5}},
+            "analysis": {"end_year": 2028},
+            "fiscal": {"window_start": 2026, "window_years": 3},
+        }
+    )
+    close(finmodel.run(s).lines["spend"][0, 0], 300 * np.array(shares))
+
+
+def test_s_curve_schedule_by_hand():
+    # s_k proportional to F(k + 1) - F(k), F(x) = 1 / (1 + exp(-a (x - m))), k = 0..3;
+    # midpoint m = 2 (default years / 2), steepness a = 1.5. Normalized by F(4) - F(0).
+    def F(x, m=2.0, a=1.5):
+        return 1.0 / (1.0 + math.exp(-a * (x - m)))
+
+    w = [F(k + 1) - F(k) for k in range(4)]
+    expected = [x / (F(4) - F(0)) for x in w]
+    assert expected[0] == pytest.approx(expected[3]) and expected[1] == pytest.approx(expected[2])
+    s = scenario_from_dict(
+        {
+            "program": {
+                "commitment_usd": "100M",
+                "start_year": 2026,
+                "years": 4,
+                "schedule": {"ramp": "s_curve", "steepness": 1.5},
+            },
+            "categories": {"servers": {"share": 1, "macrs_years": 5}},
+            "analysis": {"end_year": 2029},
+            "fiscal": {"window_start": 2026, "window_years": 4},
+        }
+    )
+    close(finmodel.run(s).lines["spend"][0, 0], 100 * np.array(expected))
