@@ -35,7 +35,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        text = f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        return _one_line(text)
 
 
 @dataclass
@@ -55,11 +56,18 @@ def key_text(path: tuple) -> str:
         if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
         else:
-            text = str(part)
+            text = _one_line(str(part))
             if len(text) > 80:
                 text = f"{text[:60]}...({len(text):,} characters)"
             out += ("." if out else "") + text
     return out
+
+
+def _one_line(text: str) -> str:
+    """Control characters (a newline inside a quoted key) escaped: one problem, one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class _Builder:
