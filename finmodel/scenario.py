@@ -273,10 +273,15 @@ def _jsonable(value):
 
 
 def deep_merge(parent: Mapping, child: Mapping) -> dict:
-    """Child wins; a mapping merges into a mapping; anything else replaces."""
+    """Child wins; a mapping merges into a mapping; anything else replaces.
+
+    A value wrapper ``{value, source, note}`` and a distribution ``{dist: ...}``
+    (``uncertainty:`` block) replace as a whole: a child's ``{dist: uniform,
+    low, high}`` must not inherit its parent's ``mean`` and ``sd``.
+    """
     out = copy.deepcopy(dict(parent))
     for key, value in child.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) and not _is_wrapper(value):
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) and not _is_atomic(value):
             out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
@@ -287,13 +292,18 @@ def _is_wrapper(value) -> bool:
     return isinstance(value, Mapping) and "value" in value and set(value) <= _WRAPPER_KEYS
 
 
+def _is_atomic(value) -> bool:
+    """A mapping that a child replaces whole rather than merges into (see :func:`deep_merge`)."""
+    return _is_wrapper(value) or (isinstance(value, Mapping) and "dist" in value)
+
+
 def _merge_origins(parent: dict, child: dict, child_data: Mapping) -> dict:
     """Origins (path -> (file, line)) after merging ``child_data`` over a parent."""
     out = dict(parent)
     replaced: list[tuple] = []
 
     def walk(node, path):
-        if isinstance(node, Mapping) and not _is_wrapper(node):
+        if isinstance(node, Mapping) and not _is_atomic(node):
             for k, v in node.items():
                 walk(v, path + (k,))
         else:

@@ -52,6 +52,10 @@ Rules, stated in every Monte Carlo output that they touch:
 - ``program.schedule`` takes ``choice`` of schedules (``{ramp: ...}`` or
   ``{shares: [...]}``).
 
+A child scenario that ``extends`` a parent merges into its blocks (a
+distribution replaces the parent's distribution of that path whole);
+``uncertainty: null`` or ``sensitivity: null`` removes the parent's block.
+
 Correlations are Spearman rank correlations, imposed with a Gaussian copula:
 each pair's ``rho`` becomes the normal correlation ``2 sin(pi rho / 6)``; the
 matrix must be positive definite. Every random number is drawn up front from
@@ -844,6 +848,8 @@ def validate_uncertainty(block, ctx, values) -> dict | None:
     recorded with ``ctx.add(key_path, message)`` (file and line added there).
     """
     top = ("uncertainty",)
+    if block is None:  # a child's "uncertainty: null" removes its parent's block
+        return None
     if not isinstance(block, Mapping):
         ctx.add(top, f"must be a mapping {{draws, seed, parameters, correlations}}, got {units._show(block)}")
         return None
@@ -950,6 +956,8 @@ def _parse_correlations(ctx, raw, parsed: Mapping, written: Mapping) -> list[dic
 def validate_sensitivity(block, ctx, values) -> dict | None:
     """Check a scenario's ``sensitivity:`` block (``PATH: {low, high}``); return it parsed or None."""
     top = ("sensitivity",)
+    if block is None:  # a child's "sensitivity: null" removes its parent's block
+        return None
     if not isinstance(block, Mapping) or not block:
         ctx.add(top, f"must be a mapping of parameter path -> {{low: ..., high: ...}}, got {units._show(block)}")
         return None
