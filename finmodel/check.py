@@ -224,6 +224,12 @@ def check_run(folder: str | os.PathLike) -> CheckReport:
     data = read_manifest(folder)
     scenario, notes = scenario_from_manifest(data, file=str(folder / MANIFEST))
     listed = data.get("files") or list(CHECKED)
+    if not any(name in listed for name in CHECKED):
+        command = " ".join(str(c) for c in data.get("command") or []) or "another command"
+        raise CheckError(
+            f"{folder}: written by '{command}'; --check re-runs folders of 'finmodel run' "
+            f"({', '.join(CHECKED)}), and this one has neither"
+        )
     report = CheckReport(
         folder=str(folder), scenario=scenario.name, sha256=scenario.sha256(), notes=notes
     )
@@ -249,8 +255,4 @@ def check_run(folder: str | os.PathLike) -> CheckReport:
             continue
         report.compared.append(name)
         report.differences.extend(compare[name](recorded, fresh[name], name))
-    if not report.compared and not report.differences:
-        raise CheckError(
-            f"{folder}: the manifest lists none of {', '.join(CHECKED)}; nothing to check"
-        )
     return report

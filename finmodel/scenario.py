@@ -740,8 +740,11 @@ def _validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> S
         ws, wn = values.get("fiscal.window_start"), values.get("fiscal.window_years")
         if isinstance(ws, int) and isinstance(wn, int) and end >= start:
             if ws < start or ws + wn - 1 > end:
+                defaults = [k for k in ("window_start", "window_years") if prov.get(f"fiscal.{k}") is None or prov[f"fiscal.{k}"].is_default]
+                shown = {"window_start": "fiscal.window_start (default start_year + 1)", "window_years": "fiscal.window_years (default 10)"}
+                hint = f"; set {' and '.join(shown[k] for k in defaults)} for a horizon this short" if defaults else ""
                 ctx.add(("fiscal", "window_start") if (ws < start or ws > end) else ("fiscal", "window_years"),
-                        f"the budget window {ws}-{ws + wn - 1} must lie within the horizon {start}-{end}")
+                        f"the budget window {ws}-{ws + wn - 1} must lie within the horizon {start}-{end}{hint}")
 
     for c in cat_names:
         macrs = values.get(f"categories.{c}.macrs_years")

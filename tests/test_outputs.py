@@ -130,6 +130,71 @@ def test_run_writes_only_through_atomic_write(tmp_path, monkeypatch):
     assert sorted(tree(out)) == ["cashflows.csv", "run.json", "summary.json"]
 
 
+#: How to call each command that writes an output folder (small and fast).
+WRITERS = {
+    "run": ["run", str(BASE)],
+    "report": ["report", str(BASE)],
+    "compare": ["compare", str(BASE), str(SCENARIOS / "transfer.yaml")],
+    "montecarlo": ["montecarlo", str(BASE), "--draws", "200", "--csv"],
+    "sensitivity": ["sensitivity", str(BASE)],
+    "sweep": ["sweep", str(BASE), "--x", "policy.amic.rate=0.25,0.35"],
+    "solve": [
+        "solve",
+        str(BASE),
+        "--param",
+        "policy.amic.rate",
+        "--metric",
+        "fiscal_cost_window_usd",
+        "--target",
+        "100B",
+    ],
+}
+
+
+def commands_with_out() -> list[str]:
+    from finmodel.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return sorted(
+        name
+        for name, p in sub.choices.items()
+        if any("--out" in a.option_strings for a in p._actions)
+    )
+
+
+def test_every_writing_command_is_covered():
+    missing = sorted(set(commands_with_out()) - set(WRITERS))
+    assert not missing, (
+        f"add an invocation to WRITERS for {missing} so that its writes are checked"
+    )
+
+
+@pytest.mark.parametrize("command", sorted(WRITERS))
+def test_every_command_writes_atomically_with_a_manifest(command, tmp_path, monkeypatch, capsys):
+    """Every file a command writes under --out goes through a temporary name and a rename,
+    the folder gets a run.json manifest, and a folder not made by finmodel is refused."""
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    assert main([*WRITERS[command], "--out", str(foreign)]) == 2
+    assert tree(foreign) == {"notes.txt": b"keep me"}
+
+    log = WriteLog(monkeypatch)
+    out = tmp_path / "out"
+    assert main([*WRITERS[command], "--out", str(out)]) == 0, capsys.readouterr().err
+    assert log.not_atomic(out) == []
+    files = tree(out)
+    assert not [f for f in files if f.endswith(".tmp")]
+    manifest = json.loads(
+        files.pop("run.json")
+        if "run.json" in files
+        else (next(out.rglob("run.json"))).read_bytes()
+    )
+    assert manifest["finmodel_version"] == __version__
+    assert manifest["command"][:2] == ["finmodel", command]
+
+
 def test_write_run_renders_everything_before_writing(tmp_path, monkeypatch):
     """A failure while formatting the second file leaves the folder untouched."""
     out = tmp_path / "out"
@@ -350,6 +415,24 @@ def test_check_bad_folders(tmp_path, capsys, content, message):
     assert message in err and "Traceback" not in err
     with pytest.raises(CheckError):
         check_run(folder)
+
+
+def test_check_names_the_command_of_other_folders(recorded, capsys):
+    data = json.loads((recorded / "run.json").read_text())
+    data["files"] = ["montecarlo.json"]
+    data["command"] = ["finmodel", "montecarlo", "x.yaml"]
+    (recorded / "run.json").write_text(json.dumps(data))
+    assert main(["run", "--check", str(recorded)]) == 2
+    assert "written by 'finmodel montecarlo x.yaml'" in capsys.readouterr().err
+
+
+def test_check_lists_files_it_does_not_regenerate(tmp_path, capsys):
+    out = tmp_path / "pack"
+    assert main(["report", str(SCENARIOS / "servers_only.yaml"), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["run", "--check", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "identical" in text and "not compared" in text and "tables.xlsx" in text
 
 
 def test_check_usage_errors(recorded, capsys):
