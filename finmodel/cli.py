@@ -18,7 +18,7 @@ from . import __version__
 from .model import METRICS, NumericalError, Results, run
 from . import provenance
 from .check import CheckError, check_run
-from .report import OutputError, prepare_out_dir, write_run
+from .report import OutputError, manifest_files, prepare_out_dir, remove_stale, write_run
 from .scenario import ScenarioError, load_scenario
 from .units import format_usd
 
@@ -589,8 +589,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # A NaN or infinity is caught by the model's own checks and reported
         # below with its line and year; numpy's warnings would only add noise.
+        out = getattr(args, "out", None)
+        previous = manifest_files(out) if out else None
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            return args.func(args)
+            code = args.func(args)
+        if code == EXIT_OK and previous:
+            stale = remove_stale(out, previous)
+            if stale:
+                print(f"removed {len(stale)} file{'s' if len(stale) != 1 else ''} of an earlier run that this one "
+                      f"did not rewrite: {', '.join(stale)}")
+        return code
     except ScenarioError as exc:
         return _report_problems(exc)
     except (_UsageError, CheckError) as exc:

@@ -22,8 +22,8 @@ from typing import Any
 from . import __version__
 from .model import Results
 
-__all__ = ["OutputError", "prepare_out_dir", "made_by_finmodel", "atomic_write", "json_text", "write_json", "write_text",
-           "render_run", "write_run", "manifest", "MANIFEST"]
+__all__ = ["OutputError", "prepare_out_dir", "made_by_finmodel", "manifest_files", "remove_stale", "atomic_write",
+           "json_text", "write_json", "write_text", "render_run", "write_run", "manifest", "MANIFEST"]
 
 MANIFEST = "run.json"
 
@@ -50,6 +50,48 @@ def made_by_finmodel(folder: str | os.PathLike) -> bool:
     except (OSError, UnicodeDecodeError, ValueError):
         return False
     return isinstance(data, dict) and "finmodel_version" in data
+
+
+def manifest_files(folder: str | os.PathLike) -> list[str] | None:
+    """The files the finmodel manifest in ``folder`` lists (relative paths); None without one."""
+    path = Path(folder) / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(data, dict) or "finmodel_version" not in data:
+        return None
+    files = data.get("files")
+    return [f for f in files if isinstance(f, str)] if isinstance(files, list) else []
+
+
+def remove_stale(folder: str | os.PathLike, previous: Sequence[str]) -> list[str]:
+    """Delete the outputs of an earlier run that the new manifest no longer lists.
+
+    ``previous`` is what :func:`manifest_files` gave before the new run. Only
+    files that finmodel's own manifest listed are removed (never a user's
+    file), only inside ``folder``, and folders left empty by that. Without
+    this, a chart of scenario A could sit beside the summary of scenario B.
+    """
+    folder = Path(folder)
+    current = set(manifest_files(folder) or ()) | {MANIFEST}
+    root = folder.resolve()
+    removed = []
+    for name in sorted(set(previous) - current):
+        path = folder / name
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError):
+            continue
+        if root not in resolved.parents or not path.is_file() or path.is_symlink():
+            continue
+        path.unlink()
+        removed.append(name)
+        parent = path.parent
+        while parent.resolve() != root and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+    return removed
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:

@@ -257,6 +257,41 @@ def test_cli_refuses_foreign_folder_unless_force(tmp_path, capsys):
     assert main(["run", str(BASE), "--out", str(out)]) == 0
 
 
+def test_outputs_of_an_earlier_run_are_not_left_beside_new_ones(tmp_path, capsys):
+    """A memo pack of base, then a plain run of transfer into the same folder: the base
+    charts and workbook must not sit beside transfer's summary; the user's file stays."""
+    out = tmp_path / "out"
+    assert main(["report", str(BASE), "--out", str(out)]) == 0
+    (out / "my_notes.txt").write_text("mine")
+    assert "tables.xlsx" in tree(out)
+    assert main(["run", str(SCENARIOS / "transfer.yaml"), "--out", str(out)]) == 0
+    assert "of an earlier run that this one did not rewrite" in capsys.readouterr().out
+    assert sorted(tree(out)) == ["cashflows.csv", "my_notes.txt", "run.json", "summary.json"]
+
+
+def test_stale_removal_stays_inside_the_folder(tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", str(BASE), "--out", str(out)]) == 0
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not finmodel's")
+    (out / "sub").mkdir()
+    (out / "sub" / "old.csv").write_text("old output")
+    previous = ["../outside.txt", "sub/old.csv", "summary.json", "missing.png"]
+    assert report.remove_stale(out, previous) == ["sub/old.csv"]
+    assert outside.read_text() == "not finmodel's"
+    assert not (out / "sub").exists()  # emptied, so removed
+    assert {"summary.json", "cashflows.csv", "run.json"} <= set(tree(out))
+
+
+def test_failed_run_removes_nothing(tmp_path):
+    out = tmp_path / "out"
+    assert main(["report", str(BASE), "--out", str(out)]) == 0
+    before = tree(out)
+    bad = SCENARIOS.parent / "tests" / "bad_scenarios" / "rate_above_one.yaml"
+    assert main(["run", str(bad), "--out", str(out)]) == 2
+    assert tree(out) == before
+
+
 def test_unwritable_out_is_a_clean_failure(tmp_path, capsys):
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where a folder is needed")
