@@ -30,7 +30,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .model import CASES, METRICS, build_inputs, compute_metrics, evaluate, run
+from .model import (
+    CASES,
+    METRICS,
+    NumericalError,
+    build_inputs,
+    check_finite,
+    compute_metrics,
+    evaluate,
+    run,
+)
 from .scenario import Scenario
 from .uncertainty import Samples, UncertaintySpec, notes, sample, to_overrides, uncertainty_spec
 
@@ -51,7 +60,11 @@ QUANTILES = (5, 50, 95)
 #: Percentile bands of the fan chart (outer band, inner band, median).
 FAN_QUANTILES = (5, 25, 50, 75, 95)
 #: Metrics kept per draw and case: MODEL.md section 9, then the Treasury's cost (section 10).
-ALL_METRICS: dict[str, str] = {**METRICS, "fiscal_cost_window_usd": "USD", "fiscal_cost_pv_usd": "USD"}
+ALL_METRICS: dict[str, str] = {
+    **METRICS,
+    "fiscal_cost_window_usd": "USD",
+    "fiscal_cost_pv_usd": "USD",
+}
 _FISCAL = ("fiscal_cost_window_usd", "fiscal_cost_pv_usd")
 
 
@@ -113,7 +126,16 @@ class MonteCarloResult:
         rows = []
         for name in METRICS:
             for case in ("without", "with", "delta"):
-                rows.append((name, case, *_stats(self.values(name, case), late=name == "payback_year" and case != "delta")))
+                rows.append(
+                    (
+                        name,
+                        case,
+                        *_stats(
+                            self.values(name, case),
+                            late=name == "payback_year" and case != "delta",
+                        ),
+                    )
+                )
         for name in _FISCAL:
             rows.append((name, "treasury", *_stats(self.treasury_cost(name))))
         cols = ["metric", "case"] + [f"p{q}" for q in QUANTILES] + ["mean", "undefined"]
@@ -129,13 +151,22 @@ class MonteCarloResult:
             "npv_with_positive": float(np.mean(npv_with > 0)),
             "npv_without_positive": float(np.mean(npv_without > 0)),
             "credit_turns_npv_positive": float(np.mean((npv_with > 0) & (npv_without < 0))),
-            "payback_with_before_without": float(np.mean(_payback_order(self.values("payback_year", "with"), self.values("payback_year", "without")))),
+            "payback_with_before_without": float(
+                np.mean(
+                    _payback_order(
+                        self.values("payback_year", "with"), self.values("payback_year", "without")
+                    )
+                )
+            ),
         }
 
     def fan(self, case: str) -> pd.DataFrame:
         """Percentiles of the cumulative cash flow by year: rows years, columns ``p5 .. p95``. [USD]"""
         k = CASES.index(case)
-        q = np.percentile(self.cumulative_cash_flow[:, k, :], FAN_QUANTILES, axis=0)
+        by_year = np.ascontiguousarray(
+            self.cumulative_cash_flow[:, k, :].T
+        )  # (year, draw): rows partition fast
+        q = np.quantile(by_year, np.array(FAN_QUANTILES) / 100.0, axis=1)
         table = pd.DataFrame(q.T, index=self.years, columns=[f"p{x}" for x in FAN_QUANTILES])
         table.index.name = "year"
         return table
@@ -163,7 +194,7 @@ class MonteCarloResult:
             "scenario": self.scenario.name,
             "draws": self.draws,
             "seed": self.seed,
-            "parameters": {p: _dist_dict(d) for p, d in self.spec.parameters.items()},
+            "parameters": {p: d.to_dict() for p, d in self.spec.parameters.items()},
             "correlations": [{"between": [a, b], "rho": r} for a, b, r in self.spec.correlations],
             "notes": list(self.notes),
             "fiscal_window": [start, end],
@@ -178,27 +209,17 @@ def _num(x) -> float | None:
     return None if math.isnan(x) else x
 
 
-def _dist_dict(d) -> dict:
-    out: dict[str, Any] = {"dist": d.kind}
-    for key in ("low", "mode", "high", "mean", "sd", "median", "sigma"):
-        value = getattr(d, key)
-        if not (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
-            out[key] = value
-    if d.kind == "pert":
-        out["shape"] = d.shape
-    if d.kind == "choice":
-        out["values"] = [v if not (isinstance(v, float) and math.isinf(v)) else None for v in d.values]
-        out["weights"] = list(d.weights)
-    return out
-
-
 def _stats(x: np.ndarray, late: bool = False) -> tuple:
     """Percentiles and mean of finite values; ``late``: NaN means "after the horizon" (inf)."""
     x = np.asarray(x, dtype=float)
     undefined = float(np.mean(np.isnan(x))) if x.size else math.nan
     if late:
         x = np.where(np.isnan(x), np.inf, x)
-        q = np.percentile(x, QUANTILES, method="inverted_cdf") if x.size else [math.nan] * len(QUANTILES)
+        q = (
+            np.percentile(x, QUANTILES, method="inverted_cdf")
+            if x.size
+            else [math.nan] * len(QUANTILES)
+        )
         mean = float(np.mean(x)) if undefined == 0 else math.nan
         return (*[float(v) for v in q], mean, undefined)
     finite = x[np.isfinite(x)]
@@ -260,7 +281,9 @@ def run_montecarlo(
     """
     spec = spec if spec is not None else uncertainty_spec(scenario)
     if spec is None:
-        raise NoUncertaintyError(f"scenario {scenario.name!r} has no uncertainty: block; add one (see finmodel.uncertainty)")
+        raise NoUncertaintyError(
+            f"scenario {scenario.name!r} has no uncertainty: block; add one (see finmodel.uncertainty)"
+        )
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     if seed is None and spec.seed is None:
@@ -277,11 +300,22 @@ def run_montecarlo(
         stop = min(start + chunk_size, n)
         chunk = {path: _rows(value, start, stop) for path, value in overrides.items()}
         inp = build_inputs(scenario, chunk)
-        lines = evaluate(inp)
+        lines = evaluate(inp, check=False)
+        # every line flows into the cash flow or the Treasury's cost: scan those
+        # two, and the whole chunk (for the origin of the problem) only if needed
+        if not (
+            np.isfinite(np.sum(lines["cash_flow"])) and np.isfinite(np.sum(lines["fiscal_cost"]))
+        ):
+            try:
+                check_finite(lines, inp)
+            except NumericalError as exc:
+                raise NumericalError(f"{exc} (draws {start} to {stop - 1})") from None
         out = compute_metrics(inp, lines)
         for name in ALL_METRICS:
             metrics[name][start:stop] = np.broadcast_to(out[name], (stop - start, len(CASES)))
-        cumulative[start:stop] = np.cumsum(np.broadcast_to(lines["cash_flow"], (stop - start, len(CASES), T)), axis=-1)
+        cumulative[start:stop] = np.cumsum(
+            np.broadcast_to(lines["cash_flow"], (stop - start, len(CASES), T)), axis=-1
+        )
         return stop - start
 
     starts = range(0, n, chunk_size)

@@ -28,8 +28,8 @@ import pandas as pd
 from .model import CASES, build_inputs, compute_metrics, evaluate
 from .montecarlo import ALL_METRICS
 from .scenario import Scenario
-from .units import year_map_values
 from .uncertainty import category_share_overrides, check_path, param_for, sensitivity_ranges
+from .units import year_map_values
 
 __all__ = [
     "CASE_CHOICES",
@@ -97,7 +97,6 @@ def point_overrides(scenario: Scenario, columns: Mapping[str, Sequence[Any]]) ->
     """
     out: dict[str, Any] = {}
     shares = {}
-    years = scenario.years
     for path, values in columns.items():
         why = check_path(path, scenario.values)
         if why:
@@ -107,7 +106,9 @@ def point_overrides(scenario: Scenario, columns: Mapping[str, Sequence[Any]]) ->
             maps = [_as_year_map(v) for v in values]
             keys = sorted({k for m in maps for k in m})
             # on the union of the years where any map steps, each map's own step function
-            out[path] = {k: np.array([year_map_values(m, np.array([k]))[0] for m in maps]) for k in keys}
+            out[path] = {
+                k: np.array([year_map_values(m, np.array([k]))[0] for m in maps]) for k in keys
+            }
             continue
         arr = np.array([math.inf if v is None else float(v) for v in values])
         if path.startswith("categories.") and path.endswith(".share"):
@@ -128,7 +129,9 @@ def evaluate_points(scenario: Scenario, overrides: Mapping[str, Any]) -> dict[st
 
 def _base_value(scenario: Scenario, path: str) -> Any:
     value = scenario[path]
-    return math.inf if value is None and path == "policy.amic.construction_deadline_year" else value
+    return (
+        math.inf if value is None and path == "policy.amic.construction_deadline_year" else value
+    )
 
 
 # --------------------------------------------------------------------------- tornado
@@ -164,8 +167,19 @@ class TornadoResult:
         rows = []
         for key in self.metrics:
             for b in self.bars[key]:
-                rows.append({"metric": key[0], "case": key[1], "parameter": b.parameter, "low": _text(b.low), "high": _text(b.high),
-                             "at_low": b.at_low, "at_high": b.at_high, "base": self.base[key], "swing": b.swing})
+                rows.append(
+                    {
+                        "metric": key[0],
+                        "case": key[1],
+                        "parameter": b.parameter,
+                        "low": _text(b.low),
+                        "high": _text(b.high),
+                        "at_low": b.at_low,
+                        "at_high": b.at_high,
+                        "base": self.base[key],
+                        "swing": b.swing,
+                    }
+                )
         return pd.DataFrame(rows)
 
 
@@ -179,8 +193,11 @@ def _text(value: Any) -> Any:
 TORNADO_METRICS = (("npv_usd", "delta"), ("fiscal_cost_window_usd", "with"))
 
 
-def tornado(scenario: Scenario, ranges: Mapping[str, tuple[Any, Any]] | None = None,
-            metrics: Sequence[tuple[str, str]] = TORNADO_METRICS) -> TornadoResult:
+def tornado(
+    scenario: Scenario,
+    ranges: Mapping[str, tuple[Any, Any]] | None = None,
+    metrics: Sequence[tuple[str, str]] = TORNADO_METRICS,
+) -> TornadoResult:
     """Each parameter at its low and at its high value, all others as in the scenario.
 
     ``ranges`` maps a parameter path to ``(low, high)`` (default: the
@@ -200,16 +217,28 @@ def tornado(scenario: Scenario, ranges: Mapping[str, tuple[Any, Any]] | None = N
         columns[path] = col
     if any(p.startswith("categories.") and p.endswith(".share") for p in paths):
         notes.append("A changed category share is followed by dividing every share by their sum.")
-    if any(param_for(p, scenario.values).kind == "rate_map" and not isinstance(ranges[p][0], Mapping) for p in paths):
+    if any(
+        param_for(p, scenario.values).kind == "rate_map" and not isinstance(ranges[p][0], Mapping)
+        for p in paths
+    ):
         notes.append("A rate by year given one value applies it in every year.")
-    values = evaluate_points(scenario, point_overrides(scenario, columns)) if paths else evaluate_points(scenario, {})
+    values = (
+        evaluate_points(scenario, point_overrides(scenario, columns))
+        if paths
+        else evaluate_points(scenario, {})
+    )
     base, bars = {}, {}
     for key in metrics:
         v = np.atleast_1d(metric_values(values, *key))
         base[key] = float(v[-1])
-        rows = [TornadoBar(p, ranges[p][0], ranges[p][1], float(v[2 * i]), float(v[2 * i + 1])) for i, p in enumerate(paths)]
+        rows = [
+            TornadoBar(p, ranges[p][0], ranges[p][1], float(v[2 * i]), float(v[2 * i + 1]))
+            for i, p in enumerate(paths)
+        ]
         bars[key] = tuple(sorted(rows, key=lambda b: -(b.swing if math.isfinite(b.swing) else -1)))
-    return TornadoResult(scenario=scenario, metrics=tuple(metrics), base=base, bars=bars, notes=tuple(notes))
+    return TornadoResult(
+        scenario=scenario, metrics=tuple(metrics), base=base, bars=bars, notes=tuple(notes)
+    )
 
 
 # --------------------------------------------------------------------------- sweep
@@ -242,8 +271,13 @@ class SweepResult:
         return pd.DataFrame(rows)
 
 
-def sweep(scenario: Scenario, x: tuple[str, Sequence[Any]], y: tuple[str, Sequence[Any]] | None = None,
-          metric: str = "npv_usd", case: str = "delta") -> SweepResult:
+def sweep(
+    scenario: Scenario,
+    x: tuple[str, Sequence[Any]],
+    y: tuple[str, Sequence[Any]] | None = None,
+    metric: str = "npv_usd",
+    case: str = "delta",
+) -> SweepResult:
     """``metric`` at every point of the grid ``x`` (times ``y``), in one vectorized pass.
 
     ``x`` and ``y`` are ``(path, values)``; values in the parameter's unit.
@@ -261,7 +295,9 @@ def sweep(scenario: Scenario, x: tuple[str, Sequence[Any]], y: tuple[str, Sequen
     notes = []
     if any(p and p.startswith("categories.") and p.endswith(".share") for p in (x_path, y_path)):
         notes.append("A changed category share is followed by dividing every share by their sum.")
-    return SweepResult(scenario, metric, case, x_path, tuple(xs), y_path, tuple(ys), grid, tuple(notes))
+    return SweepResult(
+        scenario, metric, case, x_path, tuple(xs), y_path, tuple(ys), grid, tuple(notes)
+    )
 
 
 # --------------------------------------------------------------------------- solve
@@ -310,8 +346,17 @@ def _bracket(p, base: float) -> tuple[float, float, bool]:
     return float(lo), float(hi), p.hi is None or p.lo is None
 
 
-def solve(scenario: Scenario, parameter: str, metric: str, target: float, case: str = "with",
-          bracket: tuple[float, float] | None = None, points: int = 65, rtol: float = 1e-13, max_iter: int = 60) -> SolveResult:
+def solve(
+    scenario: Scenario,
+    parameter: str,
+    metric: str,
+    target: float,
+    case: str = "with",
+    bracket: tuple[float, float] | None = None,
+    points: int = 65,
+    rtol: float = 1e-13,
+    max_iter: int = 60,
+) -> SolveResult:
     """Value of ``parameter`` at which ``metric`` for ``case`` equals ``target``.
 
     A bracketed, vectorized root search: the metric is evaluated at
@@ -333,10 +378,16 @@ def solve(scenario: Scenario, parameter: str, metric: str, target: float, case: 
         raise ValueError(why)
     p = param_for(parameter, scenario.values)
     if p.kind not in ("money", "rate", "number", "rate_map"):
-        raise ValueError(f"{parameter} is a whole number of years; solve takes a continuous parameter (money, rate or number)")
+        raise ValueError(
+            f"{parameter} is a whole number of years; solve takes a continuous parameter (money, rate or number)"
+        )
     if p.kind == "rate_map":  # the rate in force in the first program year (or the first rate)
         base_map = scenario[parameter]
-        base = float(year_map_values(base_map, np.array([scenario["program.start_year"]]))[0]) if min(base_map) <= scenario["program.start_year"] else float(base_map[min(base_map)])
+        base = (
+            float(year_map_values(base_map, np.array([scenario["program.start_year"]]))[0])
+            if min(base_map) <= scenario["program.start_year"]
+            else float(base_map[min(base_map)])
+        )
     else:
         base = float(scenario[parameter])
 
@@ -361,8 +412,14 @@ def solve(scenario: Scenario, parameter: str, metric: str, target: float, case: 
             lo = lo * 4.0
     if cells.size == 0:
         finite = g[np.isfinite(g)] + target
-        span = f"from {finite.min():.6g} to {finite.max():.6g}" if finite.size else "undefined throughout"
-        raise SolveError(f"{metric} ({case}) does not reach {target:.6g} for {parameter} in [{lo:.6g}, {hi:.6g}]; it runs {span}")
+        span = (
+            f"from {finite.min():.6g} to {finite.max():.6g}"
+            if finite.size
+            else "undefined throughout"
+        )
+        raise SolveError(
+            f"{metric} ({case}) does not reach {target:.6g} for {parameter} in [{lo:.6g}, {hi:.6g}]; it runs {span}"
+        )
     crossings = int(cells.size)
     mid = 0.5 * (xs[cells] + xs[cells + 1])
     k = int(cells[np.argmin(np.abs(mid - base))])
@@ -391,11 +448,30 @@ def solve(scenario: Scenario, parameter: str, metric: str, target: float, case: 
     if not min(a, b) <= value <= max(a, b):
         value = 0.5 * (a + b)
     achieved = float(f(np.array([value]))[0] + target)
-    return SolveResult(scenario, parameter, metric, case, float(target), float(value), achieved, base, base_metric, (float(lo), float(hi)), crossings)
+    return SolveResult(
+        scenario,
+        parameter,
+        metric,
+        case,
+        float(target),
+        float(value),
+        achieved,
+        base,
+        base_metric,
+        (float(lo), float(hi)),
+        crossings,
+    )
 
 
 def _sign_changes(g: np.ndarray) -> np.ndarray:
     """Indices ``i`` where ``g[i]`` and ``g[i + 1]`` differ in sign or ``g[i + 1]`` is 0 (finite values only)."""
     a, b = g[:-1], g[1:]
     ok = np.isfinite(a) & np.isfinite(b)
-    return np.flatnonzero(ok & ((np.sign(a) * np.sign(b) < 0) | ((b == 0) & (a != 0)) | ((a == 0) & (np.arange(a.size) == 0))))
+    return np.flatnonzero(
+        ok
+        & (
+            (np.sign(a) * np.sign(b) < 0)
+            | ((b == 0) & (a != 0))
+            | ((a == 0) & (np.arange(a.size) == 0))
+        )
+    )

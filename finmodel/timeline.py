@@ -64,8 +64,15 @@ def trailing_window_sum(x: np.ndarray, window) -> np.ndarray:
     n = x.shape[-1]
     window = np.asarray(window, dtype=float)
     lag = np.where(np.isinf(window), n, np.minimum(window, n)).astype(np.int64)
-    total = np.cumsum(x, axis=-1)
-    return total - shift(total, lag)
+    if lag.ndim == 0:
+        total = np.cumsum(x, axis=-1)
+        return total - shift(total, lag)
+    from ._kernels import trailing_rows  # the same sums, in one compiled pass
+
+    shape = np.broadcast_shapes(x.shape[:-1], lag.shape)
+    rows = np.ascontiguousarray(np.broadcast_to(x, shape + (n,))).reshape(-1, n)
+    lags = np.ascontiguousarray(np.broadcast_to(lag, shape)).reshape(-1)
+    return trailing_rows(rows, lags).reshape(shape + (n,))
 
 
 def discount_factors(rate, years: np.ndarray, valuation_year: int) -> np.ndarray:

@@ -34,10 +34,30 @@ def single(s, changes: dict, metric: str, case: str) -> float:
 @pytest.mark.parametrize(
     "x, y, metric, case",
     [
-        (("policy.amic.rate", [0.1, 0.25, 0.35]), ("finance.discount_rate", [0.06, 0.1, 0.14]), "npv_usd", "delta"),
-        (("categories.servers.life_years", [3, 4, 6]), ("tax.corporate_rate", [0.15, 0.21]), "fiscal_cost_window_usd", "with"),
-        (("operations.revenue_usd_per_gw_year", [6e9, 14e9]), ("program.commitment_usd", [1.0e12, 1.5e12]), "irr", "without"),
-        (("policy.amic.rate", [{2023: 0.2, 2026: 0.3}, {2023: 0.25, 2026: 0.45}]), None, "pv_credit_usd", "with"),
+        (
+            ("policy.amic.rate", [0.1, 0.25, 0.35]),
+            ("finance.discount_rate", [0.06, 0.1, 0.14]),
+            "npv_usd",
+            "delta",
+        ),
+        (
+            ("categories.servers.life_years", [3, 4, 6]),
+            ("tax.corporate_rate", [0.15, 0.21]),
+            "fiscal_cost_window_usd",
+            "with",
+        ),
+        (
+            ("operations.revenue_usd_per_gw_year", [6e9, 14e9]),
+            ("program.commitment_usd", [1.0e12, 1.5e12]),
+            "irr",
+            "without",
+        ),
+        (
+            ("policy.amic.rate", [{2023: 0.2, 2026: 0.3}, {2023: 0.25, 2026: 0.45}]),
+            None,
+            "pv_credit_usd",
+            "with",
+        ),
     ],
 )
 def test_sweep_cells_equal_single_runs(base, x, y, metric, case):
@@ -54,9 +74,13 @@ def test_sweep_cells_equal_single_runs(base, x, y, metric, case):
 
 def test_sweep_over_standalone_tax_with_nols():
     s = finmodel.load_scenario(SCENARIOS / "standalone_tax.yaml")
-    result = sweep(s, ("operations.revenue_usd_per_gw_year", [5e9, 10e9, 15e9]), None, "npv_usd", "delta")
+    result = sweep(
+        s, ("operations.revenue_usd_per_gw_year", [5e9, 10e9, 15e9]), None, "npv_usd", "delta"
+    )
     for i, v in enumerate([5e9, 10e9, 15e9]):
-        assert result.values[0, i] == single(s, {"operations.revenue_usd_per_gw_year": v}, "npv_usd", "delta")
+        assert result.values[0, i] == single(
+            s, {"operations.revenue_usd_per_gw_year": v}, "npv_usd", "delta"
+        )
 
 
 def test_tornado_bars_equal_single_runs(base):
@@ -82,12 +106,16 @@ def test_tornado_default_set_and_share_rule(base):
     params = {b.parameter for b in result.bars[("npv_usd", "delta")]}
     assert {"program.commitment_usd", "policy.amic.rate", "finance.discount_rate"} <= params
     # a share moved alone: every share divided by their sum (0.07 -> 0.10 gives a total of 1.03)
-    res = tornado(base, {"categories.grid.share": (0.05, 0.10)}, metrics=[("credit_earned_usd", "with")])
+    res = tornado(
+        base, {"categories.grid.share": (0.05, 0.10)}, metrics=[("credit_earned_usd", "with")]
+    )
     bar = res.bars[("credit_earned_usd", "with")][0]
     shares = {c: base[f"categories.{c}.share"] for c in base.category_names}
     shares["grid"] = 0.10
     total = sum(shares.values())
-    expected = finmodel.run(base.override({f"categories.{c}.share": v / total for c, v in shares.items()}))
+    expected = finmodel.run(
+        base.override({f"categories.{c}.share": v / total for c, v in shares.items()})
+    )
     assert bar.at_high == pytest.approx(expected.metric("credit_earned_usd", "with"), rel=1e-14)
     assert any("dividing every share by their sum" in n for n in res.notes)
 
@@ -95,7 +123,9 @@ def test_tornado_default_set_and_share_rule(base):
 def test_solve_credit_rate_for_a_100b_treasury_cost(base):
     r = solve(base, "policy.amic.rate", "fiscal_cost_window_usd", 100e9, "with")
     assert r.achieved == pytest.approx(100e9, rel=RTOL_MODEL)
-    assert single(base, {"policy.amic.rate": r.value}, "fiscal_cost_window_usd", "with") == pytest.approx(100e9, rel=RTOL_MODEL)
+    assert single(
+        base, {"policy.amic.rate": r.value}, "fiscal_cost_window_usd", "with"
+    ) == pytest.approx(100e9, rel=RTOL_MODEL)
     assert 0.05 < r.value < 0.25 and r.crossings == 1
 
 
@@ -110,7 +140,9 @@ def test_solve_in_a_nonsmooth_case_and_errors(base):
     s = finmodel.load_scenario(SCENARIOS / "standalone_tax.yaml")
     r = solve(s, "finance.discount_rate", "npv_usd", 0.0, "with")
     assert abs(r.achieved) <= 1e-6 * 1.4e12
-    assert r.value == pytest.approx(finmodel.run(s).metric("irr", "with"), abs=1e-9)  # NPV = 0 at the IRR
+    assert r.value == pytest.approx(
+        finmodel.run(s).metric("irr", "with"), abs=1e-9
+    )  # NPV = 0 at the IRR
     with pytest.raises(SolveError, match="does not reach"):
         solve(base, "policy.amic.rate", "fiscal_cost_window_usd", 5e12, "with")
     with pytest.raises(ValueError, match="whole number"):
@@ -121,32 +153,117 @@ def test_solve_in_a_nonsmooth_case_and_errors(base):
 
 def test_cli_sweep_solve_sensitivity(tmp_path, capsys):
     out = tmp_path / "sweep"
-    assert main(["sweep", str(BASE), "--x", "policy.amic.rate=10%,35%", "--y", "finance.discount_rate=6%:12%:3",
-                 "--metric", "npv_usd", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                str(BASE),
+                "--x",
+                "policy.amic.rate=10%,35%",
+                "--y",
+                "finance.discount_rate=6%:12%:3",
+                "--metric",
+                "npv_usd",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = (out / "sweep.csv").read_text().splitlines()
     assert rows[0] == "policy.amic.rate,finance.discount_rate,npv_usd.delta" and len(rows) == 7
     assert (out / "sweep_heatmap.png").exists() and (out / "run.json").exists()
 
-    assert main(["solve", str(BASE), "--param", "policy.amic.rate", "--metric", "fiscal_cost_window_usd", "--target", "100B"]) == 0
+    assert (
+        main(
+            [
+                "solve",
+                str(BASE),
+                "--param",
+                "policy.amic.rate",
+                "--metric",
+                "fiscal_cost_window_usd",
+                "--target",
+                "100B",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "policy.amic.rate = 0.1038" in text and "target $100.0B" in text
 
     out = tmp_path / "solve"
-    assert main(["solve", str(BASE), "--param", "operations.revenue_usd_per_gw_year", "--metric", "npv_usd",
-                 "--target", "0", "--case", "without", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "solve",
+                str(BASE),
+                "--param",
+                "operations.revenue_usd_per_gw_year",
+                "--metric",
+                "npv_usd",
+                "--target",
+                "0",
+                "--case",
+                "without",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     data = json.loads((out / "solve.json").read_text())
-    assert data["value"] == pytest.approx(finmodel.run(finmodel.load_scenario(BASE)).metric("breakeven_revenue_usd_per_gw_year", "without"), rel=RTOL_MODEL)
+    assert data["value"] == pytest.approx(
+        finmodel.run(finmodel.load_scenario(BASE)).metric(
+            "breakeven_revenue_usd_per_gw_year", "without"
+        ),
+        rel=RTOL_MODEL,
+    )
 
-    assert main(["solve", str(BASE), "--param", "policy.amic.rate", "--metric", "fiscal_cost_window_usd", "--target", "5T"]) == 1
+    assert (
+        main(
+            [
+                "solve",
+                str(BASE),
+                "--param",
+                "policy.amic.rate",
+                "--metric",
+                "fiscal_cost_window_usd",
+                "--target",
+                "5T",
+            ]
+        )
+        == 1
+    )
     assert "does not reach" in capsys.readouterr().err
-    assert main(["solve", str(BASE), "--param", "program.years", "--metric", "npv_usd", "--target", "0"]) == 2
+    assert (
+        main(
+            [
+                "solve",
+                str(BASE),
+                "--param",
+                "program.years",
+                "--metric",
+                "npv_usd",
+                "--target",
+                "0",
+            ]
+        )
+        == 2
+    )
     assert main(["sweep", str(BASE), "--x", "nope.path=1,2"]) == 2
     assert main(["sweep", str(BASE), "--x", "finance.discount_rate=abc"]) == 2
     assert main(["sweep", str(BASE), "--x", "finance.discount_rate=0.1", "--metric", "npvv"]) == 2
 
     out = tmp_path / "sens"
     assert main(["sensitivity", str(BASE), "--out", str(out)]) == 0
-    for name in ("tornado.csv", "sensitivity.json", "tornado_delta_npv.png", "tornado_treasury_cost.png", "run.json"):
+    for name in (
+        "tornado.csv",
+        "sensitivity.json",
+        "tornado_delta_npv.png",
+        "tornado_treasury_cost.png",
+        "run.json",
+    ):
         assert (out / name).exists(), name
     bars = json.loads((out / "sensitivity.json").read_text())["bars"]
     assert {b["metric"] for b in bars} == {"npv_usd", "fiscal_cost_window_usd"}
@@ -156,8 +273,12 @@ def test_no_plotting_or_files_in_computation():
     import subprocess
     import sys
 
-    code = ("import sys, finmodel.uncertainty, finmodel.montecarlo, finmodel.sensitivity; "
-            "print('matplotlib' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    code = (
+        "import sys, finmodel.uncertainty, finmodel.montecarlo, finmodel.sensitivity; "
+        "print('matplotlib' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "False"
     assert np.isfinite(1.0)

@@ -34,7 +34,9 @@ SEED = 20251106
 
 
 def draw(d: Distribution, n: int = N, seed: int = SEED) -> np.ndarray:
-    return sample(UncertaintySpec({"finance.discount_rate": d}), draws=n, seed=seed).values["finance.discount_rate"]
+    return sample(UncertaintySpec({"finance.discount_rate": d}), draws=n, seed=seed).values[
+        "finance.discount_rate"
+    ]
 
 
 def check_moments(x: np.ndarray, mean: float, var: float) -> None:
@@ -86,7 +88,9 @@ def test_truncated_normal_moments_and_bounds():
     Phi = lambda t: 0.5 * math.erfc(-t / math.sqrt(2))  # noqa: E731
     Z = Phi(beta) - Phi(alpha)
     mean = mu + sigma * (phi(alpha) - phi(beta)) / Z
-    var = sigma**2 * (1 + (alpha * phi(alpha) - beta * phi(beta)) / Z - ((phi(alpha) - phi(beta)) / Z) ** 2)
+    var = sigma**2 * (
+        1 + (alpha * phi(alpha) - beta * phi(beta)) / Z - ((phi(alpha) - phi(beta)) / Z) ** 2
+    )
     check_moments(x, mean, var)
     assert x.min() >= lo and x.max() <= hi
 
@@ -142,7 +146,12 @@ def test_same_seed_same_draws_and_prefix_property():
     # one stream: the first draws of a longer run are the draws of a shorter one
     assert np.array_equal(a[:1000], draw(d, n=1000, seed=1))
     # a Generator works as a seed
-    assert np.array_equal(a, sample(UncertaintySpec({"finance.discount_rate": d}), 5000, np.random.default_rng(1)).values["finance.discount_rate"])
+    assert np.array_equal(
+        a,
+        sample(
+            UncertaintySpec({"finance.discount_rate": d}), 5000, np.random.default_rng(1)
+        ).values["finance.discount_rate"],
+    )
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -154,15 +163,21 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 def test_copula_imposes_the_rank_correlation():
     spec = UncertaintySpec(
         {
-            "operations.revenue_usd_per_gw_year": Distribution("lognormal", median=1e10, sigma=0.3),
+            "operations.revenue_usd_per_gw_year": Distribution(
+                "lognormal", median=1e10, sigma=0.3
+            ),
             "operations.utilization": Distribution("pert", low=0.6, mode=0.8, high=0.95),
             "finance.discount_rate": Distribution("uniform", low=0.07, high=0.13),
         },
         correlations=(("operations.revenue_usd_per_gw_year", "operations.utilization", 0.5),),
     )
     v = sample(spec, draws=N, seed=SEED).values
-    assert _spearman(v["operations.revenue_usd_per_gw_year"], v["operations.utilization"]) == pytest.approx(0.5, abs=0.01)
-    assert abs(_spearman(v["operations.revenue_usd_per_gw_year"], v["finance.discount_rate"])) < 0.01
+    assert _spearman(
+        v["operations.revenue_usd_per_gw_year"], v["operations.utilization"]
+    ) == pytest.approx(0.5, abs=0.01)
+    assert (
+        abs(_spearman(v["operations.revenue_usd_per_gw_year"], v["finance.discount_rate"])) < 0.01
+    )
     # the marginals are untouched by the copula
     x = v["finance.discount_rate"]
     check_moments(x, 0.10, 0.06**2 / 12)
@@ -187,7 +202,13 @@ def test_shares_renormalized_to_sum_to_one():
 
 def test_schedule_choice_becomes_year_shares():
     s = finmodel.load_scenario(SCENARIOS / "base.yaml")
-    spec = UncertaintySpec({"program.schedule": Distribution("choice", values=({"ramp": "flat"}, {"ramp": "linear"}), weights=(0.5, 0.5))})
+    spec = UncertaintySpec(
+        {
+            "program.schedule": Distribution(
+                "choice", values=({"ramp": "flat"}, {"ramp": "linear"}), weights=(0.5, 0.5)
+            )
+        }
+    )
     smp = sample(spec, draws=100, seed=3)
     ov = to_overrides(s, smp)
     ys = ov["program.year_shares"]
@@ -202,7 +223,9 @@ def test_base_scenario_block_parses():
     s = finmodel.load_scenario(SCENARIOS / "base.yaml")
     spec = uncertainty_spec(s)
     assert spec.seed == 20251106 and spec.draws == 10_000
-    assert spec.parameters["program.commitment_usd"] == Distribution("triangular", low=1.0e12, mode=1.4e12, high=1.5e12)
+    assert spec.parameters["program.commitment_usd"] == Distribution(
+        "triangular", low=1.0e12, mode=1.4e12, high=1.5e12
+    )
     assert spec.parameters["finance.discount_rate"].low == 0.07
     assert spec.sources["categories.servers.life_years"] == "asm-uncertainty"
 
@@ -224,13 +247,16 @@ def problems(tmp_path, block: str) -> list:
 
 
 def test_money_notation_and_percent_accepted(tmp_path):
-    s, _ = load(tmp_path, """
+    s, _ = load(
+        tmp_path,
+        """
         uncertainty:
           draws: 50
           parameters:
             program.commitment_usd: {dist: uniform, low: "$1.2T", high: 1_500B}
             finance.discount_rate: {dist: normal, mean: 10%, sd: "2%", low: 0.07, high: 15%}
-        """)
+        """,
+    )
     spec = uncertainty_spec(s)
     assert spec.parameters["program.commitment_usd"].low == 1.2e12
     assert spec.parameters["program.commitment_usd"].high == 1.5e12
@@ -241,11 +267,14 @@ def test_money_notation_and_percent_accepted(tmp_path):
 
 
 def test_child_replaces_a_parent_distribution_whole(tmp_path):
-    s, _ = load(tmp_path, """
+    s, _ = load(
+        tmp_path,
+        """
         uncertainty:
           parameters:
             finance.discount_rate: {dist: uniform, low: 8%, high: 12%}
-        """)
+        """,
+    )
     d = uncertainty_spec(s).parameters["finance.discount_rate"]
     assert d == Distribution("uniform", low=0.08, high=0.12)  # no mean or sd inherited
 
@@ -253,30 +282,73 @@ def test_child_replaces_a_parent_distribution_whole(tmp_path):
 @pytest.mark.parametrize(
     "spec, key, words",
     [
-        ("program.commitment_usd: {dist: triangle, low: 1T, mode: 1.2T, high: 1.5T}", "dist", "did you mean 'triangular'"),
+        (
+            "program.commitment_usd: {dist: triangle, low: 1T, mode: 1.2T, high: 1.5T}",
+            "dist",
+            "did you mean 'triangular'",
+        ),
         ("program.commitment_usd: {dist: uniform, low: 1T}", "high", "required for dist: uniform"),
-        ("program.commitment_usd: {dist: triangular, low: 1T, mode: 2T, high: 1.5T}", "mode", "must lie between"),
+        (
+            "program.commitment_usd: {dist: triangular, low: 1T, mode: 2T, high: 1.5T}",
+            "mode",
+            "must lie between",
+        ),
         ("program.commitment_usd: {dist: uniform, low: 2T, high: 1T}", "high", "must be >= low"),
         ("operations.utilization: {dist: normal, mean: 0.8, sd: 0.1}", "low", "unbounded"),
-        ("finance.discount_rate: {dist: lognormal, median: 0.1, sigma: 0.2}", "dist", "unbounded above"),
-        ("operations.utilization: {dist: uniform, low: 0.5, high: 1.2}", None, "outside the allowed range"),
+        (
+            "finance.discount_rate: {dist: lognormal, median: 0.1, sigma: 0.2}",
+            "dist",
+            "unbounded above",
+        ),
+        (
+            "operations.utilization: {dist: uniform, low: 0.5, high: 1.2}",
+            None,
+            "outside the allowed range",
+        ),
         ("program.years: {dist: choice, values: [7, 8]}", None, "cannot vary across draws"),
-        ("categories.servrs.life_years: {dist: choice, values: [3, 4]}", None, "unknown parameter"),
-        ("categories.grid.in_service_lag_years: {dist: uniform, low: 0, high: 2}", None, "whole number of years"),
-        ("categories.servers.life_years: {dist: choice, values: [3, 4], weights: [0.5, 0.6]}", "weights", "sum to 1"),
+        (
+            "categories.servrs.life_years: {dist: choice, values: [3, 4]}",
+            None,
+            "unknown parameter",
+        ),
+        (
+            "categories.grid.in_service_lag_years: {dist: uniform, low: 0, high: 2}",
+            None,
+            "whole number of years",
+        ),
+        (
+            "categories.servers.life_years: {dist: choice, values: [3, 4], weights: [0.5, 0.6]}",
+            "weights",
+            "sum to 1",
+        ),
         ("program.commitment_usd: {dist: uniform, low: 1T, high: lots}", "high", "must be money"),
-        ("program.commitment_usd: {dist: uniform, low: 1T, high: 2T, source: nowhere}", "source", "unknown source"),
-        ("program.commitment_usd: {dist: uniform, low: 1T, high: 2T, width: 3}", "width", "unknown key"),
+        (
+            "program.commitment_usd: {dist: uniform, low: 1T, high: 2T, source: nowhere}",
+            "source",
+            "unknown source",
+        ),
+        (
+            "program.commitment_usd: {dist: uniform, low: 1T, high: 2T, width: 3}",
+            "width",
+            "unknown key",
+        ),
         ("program.schedule: {dist: uniform, low: 0, high: 1}", "dist", "dist: choice"),
-        ("program.schedule: {dist: choice, values: [{ramp: flat}, {shares: [0.5, 0.5]}]}", "shares", "program.years = 8"),
+        (
+            "program.schedule: {dist: choice, values: [{ramp: flat}, {shares: [0.5, 0.5]}]}",
+            "shares",
+            "program.years = 8",
+        ),
     ],
 )
 def test_bad_distributions_are_reported_with_file_line_and_key(tmp_path, spec, key, words):
-    found = problems(tmp_path, f"""
+    found = problems(
+        tmp_path,
+        f"""
         uncertainty:
           parameters:
             {spec}
-        """)
+        """,
+    )
     assert len(found) == 1, found
     p = found[0]
     assert p.file.endswith("s.yaml") and p.line is not None and p.line >= 4
@@ -288,7 +360,9 @@ def test_bad_distributions_are_reported_with_file_line_and_key(tmp_path, spec, k
 
 
 def test_bad_block_settings(tmp_path):
-    found = problems(tmp_path, """
+    found = problems(
+        tmp_path,
+        """
         uncertainty:
           draws: 0
           seed: -1
@@ -297,7 +371,8 @@ def test_bad_block_settings(tmp_path):
           correlations:
             - {between: [finance.discount_rate, program.capacity_gw], rho: 0.3}
             - {between: [finance.discount_rate, finance.discount_rate], rho: 0.3}
-        """)
+        """,
+    )
     keys = {p.key: p.message for p in found}
     assert "whole number from 1" in keys["uncertainty.draws"]
     assert ">= 0" in keys["uncertainty.seed"]
@@ -306,7 +381,9 @@ def test_bad_block_settings(tmp_path):
 
 
 def test_inconsistent_correlations_are_refused(tmp_path):
-    found = problems(tmp_path, """
+    found = problems(
+        tmp_path,
+        """
         uncertainty:
           parameters:
             finance.discount_rate: {dist: uniform, low: 0.05, high: 0.15}
@@ -316,35 +393,49 @@ def test_inconsistent_correlations_are_refused(tmp_path):
             - {between: [finance.discount_rate, operations.utilization], rho: 0.9}
             - {between: [finance.discount_rate, operations.pue], rho: 0.9}
             - {between: [operations.utilization, operations.pue], rho: -0.9}
-        """)
+        """,
+    )
     assert [p.key for p in found] == ["uncertainty.correlations"]
     assert "positive definite" in found[0].message
 
 
 def test_unknown_top_level_key_still_reported(tmp_path):
-    found = problems(tmp_path, """
+    found = problems(
+        tmp_path,
+        """
         uncertainy:
           draws: 10
-        """)
+        """,
+    )
     assert "did you mean 'uncertainty'" in found[0].message
 
 
 def test_sensitivity_block(tmp_path):
-    s, _ = load(tmp_path, """
+    s, _ = load(
+        tmp_path,
+        """
         sensitivity:
           program.commitment_usd: {low: 1.0T, high: 1.6T}
           categories.servers.life_years: {low: 3, high: 6}
           policy.amic.rate: {low: 25%, high: 0.45}
-        """)
+        """,
+    )
     ranges, notes = sensitivity_ranges(s)
-    assert ranges == {"program.commitment_usd": (1.0e12, 1.6e12), "categories.servers.life_years": (3.0, 6.0), "policy.amic.rate": (0.25, 0.45)}
+    assert ranges == {
+        "program.commitment_usd": (1.0e12, 1.6e12),
+        "categories.servers.life_years": (3.0, 6.0),
+        "policy.amic.rate": (0.25, 0.45),
+    }
     assert notes == []
-    found = problems(tmp_path, """
+    found = problems(
+        tmp_path,
+        """
         sensitivity:
           operations.utilization: {low: 0.5, high: 1.5}
           finance.discount_rate: {low: 0.1, high: 0.1}
           program.start_year: {low: 2025, high: 2026}
-        """)
+        """,
+    )
     messages = {p.key: p.message for p in found}
     assert "outside the allowed range" in messages["sensitivity.operations.utilization.high"]
     assert "equal" in messages["sensitivity.finance.discount_rate"]
