@@ -41,7 +41,15 @@ from .model import (
     run,
 )
 from .scenario import Scenario
-from .uncertainty import Samples, UncertaintySpec, notes, sample, to_overrides, uncertainty_spec
+from .uncertainty import (
+    Samples,
+    TableRows,
+    UncertaintySpec,
+    notes,
+    sample,
+    to_overrides,
+    uncertainty_spec,
+)
 
 __all__ = [
     "DEFAULT_CHUNK",
@@ -347,6 +355,8 @@ def _rows(value: Any, start: int, stop: int) -> Any:
     """Rows ``start:stop`` of an override (arrays of draws, or year maps of them)."""
     if isinstance(value, Mapping):
         return {k: _rows(v, start, stop) for k, v in value.items()}
+    if isinstance(value, TableRows):
+        return value.rows(start, stop)
     if np.ndim(value) == 0:
         return value
     return np.asarray(value)[start:stop]

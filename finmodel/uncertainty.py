@@ -102,6 +102,7 @@ __all__ = [
     "uncertainty_spec",
     "sample",
     "category_share_overrides",
+    "TableRows",
     "sensitivity_ranges",
     "validate_uncertainty",
     "validate_sensitivity",
@@ -523,22 +524,35 @@ def sample(
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     paths = spec.paths
     z = rng.standard_normal((n, len(paths)))
+    z = np.ascontiguousarray(z.T)  # (parameter, draw): one contiguous row per parameter
     if spec.correlations:
         chol = np.linalg.cholesky(spec.normal_correlation())
-        zc = np.empty_like(z)
+        zc = z.copy()
         for i in range(len(paths)):
-            acc = chol[i, 0] * z[:, 0]
-            for j in range(1, i + 1):
-                acc = acc + chol[i, j] * z[:, j]
-            zc[:, i] = acc
+            terms = [j for j in range(i + 1) if chol[i, j] != 0.0]
+            if terms == [i] and chol[i, i] == 1.0:
+                continue  # an uncorrelated parameter keeps its scores
+            acc = chol[i, terms[0]] * z[terms[0]]
+            for j in terms[1:]:
+                acc = acc + chol[i, j] * z[j]
+            zc[i] = acc
         z = zc
-    values = {}
-    for i, path in enumerate(paths):
-        d = spec.parameters[path]
+
+    def one(i: int) -> np.ndarray:
+        d = spec.parameters[paths[i]]
         if d.kind == "choice" and d.values and isinstance(d.values[0], Mapping):
-            values[path] = d.index(z[:, i])
-        else:
-            values[path] = d.transform(z[:, i])
+            return d.index(z[i])
+        return d.transform(z[i])
+
+    # each parameter's inverse CDF is independent of the others: two at a time
+    # (numpy and scipy release the GIL), the same numbers in any order
+    if n >= 100_000 and len(paths) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            values = dict(zip(paths, pool.map(one, range(len(paths))), strict=True))
+    else:
+        values = {path: one(i) for i, path in enumerate(paths)}
     return Samples(
         spec=spec, values=values, seed=seed if not isinstance(seed, np.random.Generator) else None
     )
@@ -572,6 +586,30 @@ def category_share_overrides(
     }
 
 
+class TableRows:
+    """Rows of a small table picked per draw (``table[index]``), built only when asked for.
+
+    A million draws of a schedule are a million indices, not a ``(draws, T)``
+    array: the engine takes :meth:`rows` chunk by chunk; ``numpy.asarray``
+    gives the whole array.
+    """
+
+    def __init__(self, table: np.ndarray, index: np.ndarray):
+        self.table = np.asarray(table, dtype=float)
+        self.index = np.asarray(index)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.index.shape + self.table.shape[1:]
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        return self.table[self.index[start:stop]]
+
+    def __array__(self, dtype=None, copy=None):
+        out = self.table[self.index]
+        return out if dtype is None else out.astype(dtype)
+
+
 def to_overrides(scenario: Scenario, samples: Samples) -> dict[str, Any]:
     """``build_inputs`` overrides for drawn values (shares renormalized, schedules as year shares)."""
     out: dict[str, Any] = {}
@@ -580,9 +618,7 @@ def to_overrides(scenario: Scenario, samples: Samples) -> dict[str, Any]:
         if path.startswith("categories.") and path.endswith(".share"):
             shares[path] = values
         elif path == "program.schedule":
-            out["program.year_shares"] = schedule_table(scenario, samples.spec.parameters[path])[
-                values
-            ]
+            out["program.year_shares"] = TableRows(schedule_table(scenario, samples.spec.parameters[path]), values)
         else:
             out[path] = values
     if shares:

@@ -211,7 +211,7 @@ def test_schedule_choice_becomes_year_shares():
     )
     smp = sample(spec, draws=100, seed=3)
     ov = to_overrides(s, smp)
-    ys = ov["program.year_shares"]
+    ys = np.asarray(ov["program.year_shares"])
     assert ys.shape == (100, len(s.years))
     flat = np.r_[np.full(8, 1 / 8), np.zeros(8)]
     linear = np.r_[np.arange(1, 9) / 36, np.zeros(8)]
