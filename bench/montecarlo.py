@@ -49,6 +49,7 @@ def loop_per_draw(scenario, draws: int) -> float:
     """Seconds per draw of the deterministic engine called once per draw."""
     spec = uncertainty_spec(scenario)
     ov = to_overrides(scenario, sample(spec, draws, spec.seed))
+    ov = {p: np.asarray(v) for p, v in ov.items()}  # a drawn schedule: its rows of year shares
     one = [{p: (v[i] if np.ndim(v) else v) for p, v in ov.items()} for i in range(draws)]
     finmodel.run(scenario, one[0])  # warm-up
     times = []

@@ -271,6 +271,17 @@ def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None)
     )
 
 
+def _sum_categories(x: np.ndarray) -> np.ndarray:
+    """``x.sum(axis=-2)`` (over categories), compiled for arrays with draws; the same bits."""
+    x = np.asarray(x)
+    if x.ndim < 3 or x.dtype != np.float64 or not x.flags.c_contiguous or x.shape[-2] == 0:
+        return x.sum(axis=-2)
+    from ._kernels import sum_middle
+
+    C, T = x.shape[-2:]
+    return sum_middle(x.reshape(-1, C, T)).reshape(x.shape[:-2] + (T,))
+
+
 def _deductions(basis: np.ndarray, inp: Inputs) -> np.ndarray:
     """Depreciation ``(..., case, C, T)`` of the basis ``(..., case, C, T)`` (MODEL.md section 5).
 
@@ -317,12 +328,12 @@ def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
     on_time = construction_start <= inp.deadline_year[..., :, None, None] - 1
     qualifies = inp.eligible[..., :, :, None] & on_time
     E = Q * np.where(qualifies, inp.credit_rate[..., :, None, :], 0.0)  # one pass over the draws
-    F = shift(E.sum(axis=-2), inp.payment_lag_years)
+    F = shift(_sum_categories(E), inp.payment_lag_years)
     transfer = inp.transfer[..., None]
     CC = np.where(transfer, inp.transfer_price[..., None] * F, (1.0 - inp.payment_haircut[..., None]) * F)
     X = np.where(transfer, F, CC)
     RC = recapture(E, inp.life_years[..., None, :], inp.recapture[..., :, None])
-    RCt = RC.sum(axis=-2)
+    RCt = _sum_categories(RC)
     # Section 5: depreciation, (..., case, C, T)
     B = P - inp.basis_reduction[..., :, None, None] * E
     D = _deductions(B, inp)
@@ -347,10 +358,10 @@ def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
     last = np.arange(T) == T - 1
     TV = TVc.sum(axis=-1)[..., None] * last
     # Section 7: income tax
-    TI = ebitda - D.sum(axis=-2) - RCt + gain[..., None] * last
+    TI = ebitda - _sum_categories(D) - RCt + gain[..., None] * last
     tax = _tax(TI, inp)
     # Section 9: cash flow
-    Kt = K.sum(axis=-2)
+    Kt = _sum_categories(K)
     CF = R - W - M - Kt - tax - RCt + CC + TV
     # Section 10: the Treasury's cost of each case against 'without'
     fiscal = X - RCt + tax[..., :1, :] - tax
