@@ -731,10 +731,10 @@ def tornado_chart(result, ax: Axes | None = None, metric: tuple[str, str] = ("np
     s = result.scenario
     bars = list(result.bars[metric])
     base = result.base[metric]
-    names = {("npv_usd", "delta"): "Gain in NPV from the credit (with − without)",
-             ("fiscal_cost_window_usd", "with"): "Treasury's cost of the credit, budget window"}
+    names = {("npv_usd", "delta"): "the gain in NPV from the credit (with − without)",
+             ("fiscal_cost_window_usd", "with"): "the Treasury's cost of the credit, budget window"}
     what = names.get(metric, f"{metric[0]} ({metric[1]})")
-    title = f"What moves it: {what[0].lower() + what[1:]}"
+    title = f"What moves it: {what}"
     height = max(style.FIG_HEIGHT_IN, 2.0 + 0.45 * len(bars))
     with _chart(ax, title, s.title, memo.footnote(s, __version__), height=height) as ax:
         y = np.arange(len(bars))[::-1]

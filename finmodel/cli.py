@@ -346,7 +346,7 @@ def montecarlo_table(result) -> str:
         mean = row["mean"]
         cells.append(_stat_text(name, mean, case == "delta") if np.isfinite(mean) else "n/a")
         if row["undefined"] > 0 and name != "payback_year":
-            cells[-1] += f" ({row['undefined'] * 100:.1f}% undefined)"
+            cells[-1] += f" ({row['undefined'] * 100:.2g}% undefined)"
         rows.append((label if case in ("without", "treasury") else "", case) + tuple(cells))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = []

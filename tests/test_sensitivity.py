@@ -282,3 +282,31 @@ def test_no_plotting_or_files_in_computation():
     ).stdout.strip()
     assert out == "False"
     assert np.isfinite(1.0)
+
+
+def test_uncertainty_charts_draw_data_of_the_results_without_layout_problems(base):
+    from finmodel import charts, style
+    from finmodel.montecarlo import run_montecarlo
+
+    mc = run_montecarlo(base, draws=400, seed=2)
+    tr = tornado(base, {"program.commitment_usd": (1.0e12, 1.6e12), "operations.om_rate": (0.01, 0.02)})
+    sw = sweep(base, ("policy.amic.rate", [0.1, 0.35]), ("finance.discount_rate", [0.06, 0.1]), "npv_usd", "delta")
+    for ax in (
+        charts.montecarlo_fan(mc),
+        charts.treasury_cost_histogram(mc),
+        charts.tornado_chart(tr),
+        charts.tornado_chart(tr, metric=("fiscal_cost_window_usd", "with")),
+        charts.sweep_heatmap(sw),
+    ):
+        ax.figure.canvas.draw()
+        assert style.layout_problems(ax.figure) == []
+    # the fan's median line is the result's P50 of cumulative cash flow
+    ax = charts.montecarlo_fan(mc)
+    (median,) = [line for line in ax.get_lines() if line.get_gid() == "fan-median-with"]
+    assert np.array_equal(median.get_ydata(), mc.fan("with")["p50"].to_numpy())
+    # the tornado's bars end at the metric values of the result
+    ax = charts.tornado_chart(tr)
+    bar = next(p for p in ax.patches if p.get_gid() == "tornado-high-program.commitment_usd")
+    assert bar.get_x() + bar.get_width() == pytest.approx(tr.bars[("npv_usd", "delta")][0].at_high)
+    # "no effect" for a parameter that does not move delta NPV
+    assert any(t.get_gid() == "tornado-none-operations.om_rate" for t in ax.texts)
