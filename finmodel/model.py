@@ -497,18 +497,23 @@ def _npv_at_revenue(inp: Inputs, lines, revenue: np.ndarray, df: np.ndarray | No
     return np.sum(cf * df, axis=-1)
 
 
-def breakeven_revenue(inp: Inputs, lines, rtol: float = 1e-12, max_iter: int = 200, df: np.ndarray | None = None) -> np.ndarray:
+def breakeven_revenue(inp: Inputs, lines, rtol: float = 1e-12, max_iter: int = 200, df: np.ndarray | None = None,
+                      npv_usd: np.ndarray | None = None) -> np.ndarray:
     """Revenue per GW-year at which NPV is 0, per case (the levelized cost of compute).
 
     NPV is linear in the price when tax is unlimited (one secant step is
     exact) and piecewise linear and increasing with NOLs; a safeguarded
     secant (regula falsi once bracketed) finds the root to ``rtol``. NaN where
     capacity is zero or revenue has no effect. [USD/GW-year]
+
+    ``df`` and ``npv_usd``, when given, are the discount factors and the NPV
+    at the scenario's own price (the first point of the search), already
+    computed by :func:`compute_metrics`.
     """
     if df is None:
         df = discount_factors(inp.discount_rate[..., None], inp.years, inp.valuation_year)
     r0 = np.asarray(inp.revenue_usd_per_gw_year, dtype=float)
-    f0 = _npv_at_revenue(inp, lines, r0, df)
+    f0 = _npv_at_revenue(inp, lines, r0, df) if npv_usd is None else npv_usd
     scale = np.maximum(np.abs(r0), 1e9)
     r1 = r0 + scale
     f1 = _npv_at_revenue(inp, lines, r1, df)
@@ -521,8 +526,11 @@ def breakeven_revenue(inp: Inputs, lines, rtol: float = 1e-12, max_iter: int = 2
         with np.errstate(divide="ignore", invalid="ignore"):
             x2 = x1 - g1 * (x1 - x0) / (g1 - g0)
         x2 = np.where(no_effect | ~np.isfinite(x2), x1, x2)
-        g2 = _npv_at_revenue(inp, lines, x2, df)
         done = np.abs(x2 - x1) <= rtol * np.maximum(np.abs(x2), 1.0)
+        if not (active & ~done).any():  # all converged: the NPV at x2 is not needed
+            x1 = np.where(active, x2, x1)
+            break
+        g2 = _npv_at_revenue(inp, lines, x2, df)
         # keep a bracket when we have one (regula falsi); else plain secant
         bracket = active & (np.sign(g2) != np.sign(g1))
         x0, g0 = np.where(bracket, x1, x0), np.where(bracket, g1, g0)
@@ -537,14 +545,15 @@ def compute_metrics(inp: Inputs, lines: Mapping[str, np.ndarray]) -> dict[str, n
     """Per-case metrics of MODEL.md section 9 and the fiscal totals of section 10."""
     cf = lines["cash_flow"]
     df = discount_factors(inp.discount_rate[..., None], inp.years, inp.valuation_year)
+    npv_usd = np.sum(cf * df, axis=-1)
     out = {
-        "npv_usd": np.sum(cf * df, axis=-1),
+        "npv_usd": npv_usd,
         "irr": np.asarray(irr(cf), dtype=float),
         "payback_year": payback_year(cf, inp.years),
         "peak_funding_usd": peak_funding(cf),
         "credit_earned_usd": lines["credit_earned"].sum(axis=(-2, -1)),
         "pv_credit_usd": np.sum(lines["credit_cash"] * df, axis=-1),
-        "breakeven_revenue_usd_per_gw_year": breakeven_revenue(inp, lines, df=df),
+        "breakeven_revenue_usd_per_gw_year": breakeven_revenue(inp, lines, df=df, npv_usd=npv_usd),
     }
     start, n = inp.fiscal_window
     fdf = discount_factors(inp.fiscal_discount_rate[..., None, None], inp.years, inp.valuation_year)
