@@ -99,6 +99,7 @@ class MonteCarloResult:
     base: Any
     chunk_size: int
     notes: tuple[str, ...] = field(default=())
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)  # summaries, computed once
 
     @property
     def draws(self) -> int:
@@ -131,6 +132,9 @@ class MonteCarloResult:
         payback by the end of the horizon, which counts as later than any year
         in the percentiles, shown as inf).
         """
+        return self._once("summary", self._summary)
+
+    def _summary(self) -> pd.DataFrame:
         rows = []
         for name in METRICS:
             for case in ("without", "with", "delta"):
@@ -148,6 +152,11 @@ class MonteCarloResult:
             rows.append((name, "treasury", *_stats(self.treasury_cost(name))))
         cols = ["metric", "case"] + [f"p{q}" for q in QUANTILES] + ["mean", "undefined"]
         return pd.DataFrame(rows, columns=cols).set_index(["metric", "case"])
+
+    def _once(self, key, make):
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key].copy()
 
     def probabilities(self) -> dict[str, float]:
         """Shares of draws answering the questions memo readers ask."""
@@ -170,6 +179,9 @@ class MonteCarloResult:
 
     def fan(self, case: str) -> pd.DataFrame:
         """Percentiles of the cumulative cash flow by year: rows years, columns ``p5 .. p95``. [USD]"""
+        return self._once(("fan", case), lambda: self._fan(case))
+
+    def _fan(self, case: str) -> pd.DataFrame:
         k = CASES.index(case)
         by_year = np.ascontiguousarray(
             self.cumulative_cash_flow[:, k, :].T
