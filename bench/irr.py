@@ -137,9 +137,7 @@ def main(argv=None) -> int:
         print(
             f"  npf.irr per series   : {t_npf * 1e6:8.3f} us/series  -> finmodel is {r_npf:6.1f}x faster (target >= 300x)"
         )
-        print(
-            f"  roots differing from numpy-financial (> 1e-9, or NaN vs root): {bad_npf} of {m:,}"
-        )
+        print(f"  roots differing from numpy-financial (> 1e-9, or NaN vs root): {bad_npf} of {m:,}")
         print(
             f"  roots differing from pyxirr where both have one (> 1e-9): {bad_px} of {int(both.sum()):,}; "
             f"pyxirr found none where finmodel did: {px_none:,}"

@@ -16,8 +16,16 @@ Conventions (MODEL.md section 2), used everywhere:
 
 __version__ = "0.1.0"
 
+from . import uncertainty  # noqa: E402,F401  (registers the uncertainty: and sensitivity: blocks)
 from .model import Results, run  # noqa: E402
 from .scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict  # noqa: E402
-from . import uncertainty  # noqa: E402,F401  (registers the uncertainty: and sensitivity: blocks)
 
-__all__ = ["__version__", "load_scenario", "scenario_from_dict", "run", "Scenario", "ScenarioError", "Results"]
+__all__ = [
+    "__version__",
+    "load_scenario",
+    "scenario_from_dict",
+    "run",
+    "Scenario",
+    "ScenarioError",
+    "Results",
+]

@@ -65,9 +65,7 @@ BINOMIAL = _binomial(64)
 
 #: Grid of |r| for the outward search: 15 points a decade from 1e-4 to 1e10,
 #: and points accumulating at |r| = 1 so that roots near r = -1 are separated.
-GRID = np.unique(
-    np.concatenate([np.geomspace(1e-4, 1e10, 14 * 15 + 1), 1.0 - np.geomspace(0.5, 1e-15, 60)])
-)
+GRID = np.unique(np.concatenate([np.geomspace(1e-4, 1e10, 14 * 15 + 1), 1.0 - np.geomspace(0.5, 1e-15, 60)]))
 
 
 @njit(cache=True, error_model="numpy", inline="always")

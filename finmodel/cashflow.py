@@ -94,7 +94,9 @@ def om_cost(placed_usd: np.ndarray, life_years: np.ndarray, om_rate) -> np.ndarr
     return np.asarray(om_rate, dtype=float)[..., None] * in_service.sum(axis=-2)
 
 
-def book_value(placed_usd: np.ndarray, life_years: np.ndarray, years: np.ndarray, end_year: int) -> np.ndarray:
+def book_value(
+    placed_usd: np.ndarray, life_years: np.ndarray, years: np.ndarray, end_year: int
+) -> np.ndarray:
     """Remaining straight-line book value at the end of ``end_year``, per category. [USD]
 
     ``sum_y P[c, y] * max(0, 1 - (end_year - y + 1) / life_c)``; a life of

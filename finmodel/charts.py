@@ -94,9 +94,7 @@ def cumulative_cash_flow(results: Results, ax: Axes | None = None) -> Axes:
     """
     s = results.scenario
     years = results.years
-    with _chart(
-        ax, "Cumulative after-tax cash flow", s.title, memo.footnote(s, __version__)
-    ) as ax:
+    with _chart(ax, "Cumulative after-tax cash flow", s.title, memo.footnote(s, __version__)) as ax:
         handles, labels = [], []
         for case in ("without", "with"):
             k = results.cases.index(case)
@@ -506,9 +504,7 @@ def scenario_comparison(results: Sequence[Results], ax: Axes | None = None) -> A
         d_npv = [r.delta("npv_usd") for r in results]
         cost = [r.fiscal("with")["fiscal_cost_window_usd"] for r in results]
         clean = [np.nan if v is None else v for v in d_npv]
-        ax.barh(
-            y + h / 2, clean, height=h, color=case_color("with"), gid="compare-delta-npv", zorder=2
-        )
+        ax.barh(y + h / 2, clean, height=h, color=case_color("with"), gid="compare-delta-npv", zorder=2)
         ax.barh(
             y - h / 2,
             cost,
@@ -517,9 +513,7 @@ def scenario_comparison(results: Sequence[Results], ax: Axes | None = None) -> A
             gid="compare-fiscal-window",
             zorder=2,
         )
-        _bar_labels(
-            ax, y + h / 2, d_npv, [usd_text(v, sign=True) for v in d_npv], "compare-label-npv"
-        )
+        _bar_labels(ax, y + h / 2, d_npv, [usd_text(v, sign=True) for v in d_npv], "compare-label-npv")
         _bar_labels(ax, y - h / 2, cost, [usd_text(v) for v in cost], "compare-label-cost")
         ax.set_yticks(y, names)
         ax.tick_params(axis="y", length=0)
@@ -552,8 +546,7 @@ def breakeven_comparison(results: Sequence[Results], ax: Axes | None = None) -> 
     names = [r.scenario.name for r in results]
     foot = memo.footnote([r.scenario for r in results], __version__)
     subtitle = (
-        f"{_scenarios(len(results))}; revenue per GW of capacity per year at which the program's "
-        "NPV is zero"
+        f"{_scenarios(len(results))}; revenue per GW of capacity per year at which the program's NPV is zero"
     )
     with _chart(
         ax,
@@ -582,14 +575,11 @@ def breakeven_comparison(results: Sequence[Results], ax: Axes | None = None) -> 
             labels.append(CASE_LABELS[case])
             everything += clean
         assumed = {
-            float(np.asarray(r.inputs.revenue_usd_per_gw_year)[r.cases.index("with")])
-            for r in results
+            float(np.asarray(r.inputs.revenue_usd_per_gw_year)[r.cases.index("with")]) for r in results
         }
         if len(assumed) == 1 and next(iter(assumed)) > 0:
             value = assumed.pop()
-            line = ax.axvline(
-                value, color="#000000", lw=1.2, ls=(0, (4, 2)), zorder=3, gid="assumed-revenue"
-            )
+            line = ax.axvline(value, color="#000000", lw=1.2, ls=(0, (4, 2)), zorder=3, gid="assumed-revenue")
             handles.append(line)
             labels.append(f"Assumed revenue, {usd_text(value, digits=2)}")
             everything.append(value)
@@ -665,8 +655,19 @@ def montecarlo_fan(result, ax: Axes | None = None) -> Axes:
         for case in ("without", "with"):
             fan = result.fan(case)
             color = case_color(case)
-            ax.fill_between(years, fan["p5"], fan["p95"], color=color, alpha=0.16, lw=0, zorder=1, gid=f"fan-outer-{case}")
-            ax.fill_between(years, fan["p25"], fan["p75"], color=color, alpha=0.34, lw=0, zorder=2, gid=f"fan-inner-{case}")
+            ax.fill_between(
+                years, fan["p5"], fan["p95"], color=color, alpha=0.16, lw=0, zorder=1, gid=f"fan-outer-{case}"
+            )
+            ax.fill_between(
+                years,
+                fan["p25"],
+                fan["p75"],
+                color=color,
+                alpha=0.34,
+                lw=0,
+                zorder=2,
+                gid=f"fan-inner-{case}",
+            )
             (line,) = ax.plot(years, fan["p50"], color=color, lw=2.2, zorder=3, gid=f"fan-median-{case}")
             handles.append(line)
             labels.append(f"{CASE_LABELS[case]}: median")
@@ -698,7 +699,16 @@ def treasury_cost_histogram(result, ax: Axes | None = None, metric: str = "fisca
         lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
         if hi == lo:
             lo, hi = lo - EMPTY_SPAN_USD / 2, hi + EMPTY_SPAN_USD / 2
-        ax.hist(values, bins=np.linspace(lo, hi, 41), color=style.COST_COLOR, alpha=0.85, edgecolor="white", linewidth=0.4, zorder=2, gid="treasury-histogram")
+        ax.hist(
+            values,
+            bins=np.linspace(lo, hi, 41),
+            color=style.COST_COLOR,
+            alpha=0.85,
+            edgecolor="white",
+            linewidth=0.4,
+            zorder=2,
+            gid="treasury-histogram",
+        )
         handles = [Patch(facecolor=style.COST_COLOR, alpha=0.85)]
         labels = ["Draws"]
         q = np.percentile(values, (5, 50, 95)) if values.size else [np.nan] * 3
@@ -731,8 +741,10 @@ def tornado_chart(result, ax: Axes | None = None, metric: tuple[str, str] = ("np
     s = result.scenario
     bars = list(result.bars[metric])
     base = result.base[metric]
-    names = {("npv_usd", "delta"): "the gain in NPV from the credit (with − without)",
-             ("fiscal_cost_window_usd", "with"): "the Treasury's cost of the credit, budget window"}
+    names = {
+        ("npv_usd", "delta"): "the gain in NPV from the credit (with − without)",
+        ("fiscal_cost_window_usd", "with"): "the Treasury's cost of the credit, budget window",
+    }
     what = names.get(metric, f"{metric[0]} ({metric[1]})")
     title = f"What moves it: {what}"
     height = max(style.FIG_HEIGHT_IN, 2.0 + 0.45 * len(bars))
@@ -754,13 +766,38 @@ def tornado_chart(result, ax: Axes | None = None, metric: tuple[str, str] = ("np
                 if not np.isfinite(value) or abs(value - base) <= tiny:
                     continue
                 moved = True
-                ax.barh(yi, value - base, left=base, height=0.62, color=color, zorder=2, gid=f"tornado-{side}-{b.parameter}")
+                ax.barh(
+                    yi,
+                    value - base,
+                    left=base,
+                    height=0.62,
+                    color=color,
+                    zorder=2,
+                    gid=f"tornado-{side}-{b.parameter}",
+                )
                 right = value >= base
-                ax.annotate(usd_text(value), (value, yi), xytext=(3 if right else -3, 0), textcoords="offset points",
-                            ha="left" if right else "right", va="center", fontsize=LABEL_PT, gid=f"tornado-label-{side}-{b.parameter}")
+                ax.annotate(
+                    usd_text(value),
+                    (value, yi),
+                    xytext=(3 if right else -3, 0),
+                    textcoords="offset points",
+                    ha="left" if right else "right",
+                    va="center",
+                    fontsize=LABEL_PT,
+                    gid=f"tornado-label-{side}-{b.parameter}",
+                )
             if not moved:
-                ax.annotate("no effect", (base, yi), xytext=(4, 0), textcoords="offset points", ha="left", va="center",
-                            fontsize=LABEL_PT, color=style.MUTED_TEXT, gid=f"tornado-none-{b.parameter}")
+                ax.annotate(
+                    "no effect",
+                    (base, yi),
+                    xytext=(4, 0),
+                    textcoords="offset points",
+                    ha="left",
+                    va="center",
+                    fontsize=LABEL_PT,
+                    color=style.MUTED_TEXT,
+                    gid=f"tornado-none-{b.parameter}",
+                )
         ax.axvline(base, color="#222222", lw=1.0, zorder=3, gid="tornado-base")
         ax.set_yticks(y, ticks, fontsize=LABEL_PT + 0.5, linespacing=1.15)
         ax.tick_params(axis="y", length=0)
@@ -769,7 +806,11 @@ def tornado_chart(result, ax: Axes | None = None, metric: tuple[str, str] = ("np
         ax.grid(False, axis="y")
         money_axis(ax, axis="x")
         ax.set_xlabel(f"Scenario as written: {usd_text(base)} (vertical line)")
-        style.legend_above(ax, [Patch(facecolor=low_color), Patch(facecolor=high_color)], ["Parameter at its low value", "Parameter at its high value"])
+        style.legend_above(
+            ax,
+            [Patch(facecolor=low_color), Patch(facecolor=high_color)],
+            ["Parameter at its low value", "Parameter at its high value"],
+        )
     return ax
 
 
@@ -790,13 +831,27 @@ def sweep_heatmap(result, ax: Axes | None = None) -> Axes:
     grid = np.asarray(result.values, dtype=float)
     unit = ALL_METRICS.get(result.metric, "")
     name = METRIC_LABELS.get(result.metric, result.metric)
-    title = f"{name} ({SWEEP_CASES[result.case]}) by {param_label(result.x_path).lower()}" + (f" and {param_label(result.y_path).lower()}" if result.y_path else "")
+    title = f"{name} ({SWEEP_CASES[result.case]}) by {param_label(result.x_path).lower()}" + (
+        f" and {param_label(result.y_path).lower()}" if result.y_path else ""
+    )
     ny, nx = grid.shape
     height = max(3.2, min(8.0, 1.9 + 0.42 * ny))
     with _chart(ax, title, s.title, memo.footnote(s, __version__), height=height) as ax:
         finite = grid[np.isfinite(grid)]
-        norm = Normalize(float(finite.min()), float(finite.max())) if finite.size and finite.min() < finite.max() else Normalize(-1, 1)
-        image = ax.imshow(grid, cmap="Blues", norm=norm, aspect="auto", origin="lower", interpolation="nearest", gid="sweep-cells")
+        norm = (
+            Normalize(float(finite.min()), float(finite.max()))
+            if finite.size and finite.min() < finite.max()
+            else Normalize(-1, 1)
+        )
+        image = ax.imshow(
+            grid,
+            cmap="Blues",
+            norm=norm,
+            aspect="auto",
+            origin="lower",
+            interpolation="nearest",
+            gid="sweep-cells",
+        )
 
         def text(v):
             if not np.isfinite(v):
@@ -811,7 +866,16 @@ def sweep_heatmap(result, ax: Axes | None = None) -> Axes:
             for i in range(nx):
                 v = grid[j, i]
                 dark = np.isfinite(v) and norm(v) > 0.55
-                ax.text(i, j, text(v), ha="center", va="center", fontsize=LABEL_PT, color="white" if dark else "#222222", gid=f"sweep-cell-{j}-{i}")
+                ax.text(
+                    i,
+                    j,
+                    text(v),
+                    ha="center",
+                    va="center",
+                    fontsize=LABEL_PT,
+                    color="white" if dark else "#222222",
+                    gid=f"sweep-cell-{j}-{i}",
+                )
         ax.set_xticks(np.arange(nx), [format_value(result.x_path, v, s.values) for v in result.x_values])
         ax.set_xlabel(param_label(result.x_path))
         if result.y_path:

@@ -86,9 +86,7 @@ def read_manifest(folder: str | os.PathLike) -> dict:
     if not Path(folder).is_dir():
         raise CheckError(f"{folder}: not a folder")
     if not path.is_file():
-        raise CheckError(
-            f"{path}: not found; --check needs a folder written by finmodel run --out"
-        )
+        raise CheckError(f"{path}: not found; --check needs a folder written by finmodel run --out")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -160,9 +158,7 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def compare_summary(
-    recorded_text: str, fresh_text: str, file: str = "summary.json"
-) -> list[Difference]:
+def compare_summary(recorded_text: str, fresh_text: str, file: str = "summary.json") -> list[Difference]:
     """Every figure of two summary.json texts that differs (parsed numbers compared exactly)."""
     try:
         recorded = _leaves(json.loads(recorded_text))
@@ -198,9 +194,7 @@ def _csv_rows(text: str) -> tuple[list[str], dict[tuple, str]]:
     return header, rows
 
 
-def compare_cashflows(
-    recorded_text: str, fresh_text: str, file: str = "cashflows.csv"
-) -> list[Difference]:
+def compare_cashflows(recorded_text: str, fresh_text: str, file: str = "cashflows.csv") -> list[Difference]:
     """Yearly figures of two cashflows.csv texts that differ (by case, year, line, category)."""
     head_a, rows_a = _csv_rows(recorded_text)
     head_b, rows_b = _csv_rows(fresh_text)
@@ -230,9 +224,7 @@ def check_run(folder: str | os.PathLike) -> CheckReport:
             f"{folder}: written by '{command}'; --check re-runs folders of 'finmodel run' "
             f"({', '.join(CHECKED)}), and this one has neither"
         )
-    report = CheckReport(
-        folder=str(folder), scenario=scenario.name, sha256=scenario.sha256(), notes=notes
-    )
+    report = CheckReport(folder=str(folder), scenario=scenario.name, sha256=scenario.sha256(), notes=notes)
     if data.get("finmodel_version") != __version__:
         report.notes.append(
             f"recorded with finmodel {data.get('finmodel_version')}, checked with {__version__}"
@@ -248,9 +240,7 @@ def check_run(folder: str | os.PathLike) -> CheckReport:
             recorded = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             report.differences.append(
-                Difference(
-                    name, "(whole file)", f"unreadable ({exc.__class__.__name__})", "regenerated"
-                )
+                Difference(name, "(whole file)", f"unreadable ({exc.__class__.__name__})", "regenerated")
             )
             continue
         report.compared.append(name)

@@ -90,9 +90,7 @@ def _join(items: Sequence[str]) -> str:
 # --------------------------------------------------------------------------- selections
 
 
-def group_totals(
-    results: Results, line: str, case: str = "with"
-) -> tuple[tuple[str, ...], np.ndarray]:
+def group_totals(results: Results, line: str, case: str = "with") -> tuple[tuple[str, ...], np.ndarray]:
     """A per-category line of one case summed by category group: ``(groups, array (G, T))`` [USD].
 
     Groups are in the order their first category appears in the scenario.
@@ -119,9 +117,7 @@ class WaterfallBar:
     total: bool
 
 
-def pv_waterfall(
-    results: Results, case: str = "with", base: str = "without"
-) -> list[WaterfallBar]:
+def pv_waterfall(results: Results, case: str = "with", base: str = "without") -> list[WaterfallBar]:
     """The owner's net cost of the build-out in present value, from spend to net cost.
 
     All terms are discounted at the ``case``'s ``finance.discount_rate`` to
@@ -244,11 +240,7 @@ def footnote(scenarios: Scenario | Sequence[Scenario], version: str) -> str:
     n = len(assumed)
     if cited:
         text = "Sources: " + ", ".join(cited)
-        text += (
-            f"; plus {n} stated assumption{'s' if n != 1 else ''} ({ASSUMPTION_PREFIX}*)."
-            if n
-            else "."
-        )
+        text += f"; plus {n} stated assumption{'s' if n != 1 else ''} ({ASSUMPTION_PREFIX}*)." if n else "."
     elif n:
         text = f"Sources: {n} stated assumption{'s' if n != 1 else ''} ({ASSUMPTION_PREFIX}*)."
     else:
@@ -274,9 +266,7 @@ def _metric_cells(results: Results, name: str) -> tuple[str, str, str]:
             "n/a"
             if d is None
             else (
-                "0 years"
-                if d == 0
-                else f"{MINUS if d < 0 else '+'}{abs(d)} year{'s' if abs(d) != 1 else ''}"
+                "0 years" if d == 0 else f"{MINUS if d < 0 else '+'}{abs(d)} year{'s' if abs(d) != 1 else ''}"
             )
         )
         return year(a), year(b), dd
@@ -310,13 +300,10 @@ def summary_rows(results: Results) -> list[tuple[str, str, str, str]]:
     fiscal = results.fiscal("with")
     start, end = fiscal["window"]
     fr = float(np.asarray(inp.fiscal_discount_rate))
-    rows.append(
-        (f"Treasury cost {start}\u2013{end}", "", "", usd(fiscal["fiscal_cost_window_usd"]))
-    )
+    rows.append((f"Treasury cost {start}\u2013{end}", "", "", usd(fiscal["fiscal_cost_window_usd"])))
     rows.append(
         (
-            f"Treasury cost, PV at {fr * 100:g}% "
-            f"({int(results.years[0])}\u2013{int(results.years[-1])})",
+            f"Treasury cost, PV at {fr * 100:g}% ({int(results.years[0])}\u2013{int(results.years[-1])})",
             "",
             "",
             usd(fiscal["fiscal_cost_pv_usd"]),
@@ -374,9 +361,7 @@ def headline_sentences(results: Results) -> list[str]:
         how = s["policy.amic.monetization"]
         paid = {
             "direct_pay": "paid out by direct pay",
-            "transfer": (
-                f"sold by transfer at {s['policy.amic.transfer_price'] * 100:g} cents per dollar"
-            ),
+            "transfer": (f"sold by transfer at {s['policy.amic.transfer_price'] * 100:g} cents per dollar"),
         }.get(how, how)
         lag = int(s["policy.amic.payment_lag_years"])
         out.append(
@@ -408,9 +393,7 @@ def headline_sentences(results: Results) -> list[str]:
             f"against an assumed {usd(assumed, 2)}."
         )
     else:
-        out.append(
-            "The break-even compute price is not defined: the scenario delivers no capacity."
-        )
+        out.append("The break-even compute price is not defined: the scenario delivers no capacity.")
     irr_o, irr_w = results.metric("irr", "without"), results.metric("irr", "with")
     pb_o, pb_w = results.metric("payback_year", "without"), results.metric("payback_year", "with")
 
@@ -475,9 +458,7 @@ def _display(value, param) -> Any:
         if "shares" in value:
             return "shares: " + ", ".join(f"{x:g}" for x in value["shares"])
         return "; ".join(
-            f"{k}: {v:g}"
-            if isinstance(v, (int, float)) and not isinstance(v, bool)
-            else f"{k}: {v}"
+            f"{k}: {v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else f"{k}: {v}"
             for k, v in value.items()
         )
     if isinstance(value, (list, tuple)):
@@ -636,9 +617,7 @@ def compare_table(results: Sequence[Results]) -> pd.DataFrame:
                 "fiscal_window": f"{f['window'][0]}-{f['window'][1]}",
                 "fiscal_cost_window_usd": f["fiscal_cost_window_usd"],
                 "fiscal_cost_pv_usd": f["fiscal_cost_pv_usd"],
-                "breakeven_without_usd_per_gw_year": m(
-                    "breakeven_revenue_usd_per_gw_year", "without"
-                ),
+                "breakeven_without_usd_per_gw_year": m("breakeven_revenue_usd_per_gw_year", "without"),
                 "breakeven_with_usd_per_gw_year": m("breakeven_revenue_usd_per_gw_year", "with"),
                 "irr_without": m("irr", "without"),
                 "irr_with": m("irr", "with"),

@@ -26,7 +26,7 @@ from .cashflow import (
     revenue_per_usd_per_gw_year,
     schedule_shares,
 )
-from .metrics import irr, npv, payback_year, peak_funding, window_sum
+from .metrics import irr, payback_year, peak_funding, window_sum
 from .scenario import Scenario
 from .tax import depreciation_matrix, macrs_schedule, recapture, standalone_tax
 from .timeline import discount_factors, shift, trailing_window_sum
@@ -76,8 +76,15 @@ class NumericalError(ArithmeticError):
     the index of the draw (leading axes) when there are draws.
     """
 
-    def __init__(self, message: str, line: str | None = None, year: int | None = None,
-                 case: str | None = None, category: str | None = None, draw: tuple[int, ...] | None = None):
+    def __init__(
+        self,
+        message: str,
+        line: str | None = None,
+        year: int | None = None,
+        case: str | None = None,
+        category: str | None = None,
+        draw: tuple[int, ...] | None = None,
+    ):
         super().__init__(message)
         self.line, self.year, self.case, self.category, self.draw = line, year, case, category, draw
 
@@ -178,13 +185,18 @@ def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None)
         return np.asarray(v(path, case), dtype=float)
 
     def per_cat(key: str, dtype=float):
-        return np.stack(np.broadcast_arrays(*[np.asarray(v(f"categories.{c}.{key}"), dtype=float) for c in names]), axis=-1).astype(dtype)
+        return np.stack(
+            np.broadcast_arrays(*[np.asarray(v(f"categories.{c}.{key}"), dtype=float) for c in names]),
+            axis=-1,
+        ).astype(dtype)
 
     def per_case(path: str, dtype=float, convert=None):
         vals = [v(path, k) for k in range(len(CASES))]
         if convert:
             vals = [convert(x) for x in vals]
-        return np.stack(np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in vals]), axis=-1).astype(dtype)
+        return np.stack(np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in vals]), axis=-1).astype(
+            dtype
+        )
 
     def year_map(path: str, case: int) -> np.ndarray:
         value = v(path, case)
@@ -215,7 +227,9 @@ def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None)
     months = [scenario[f"categories.{c}.in_service_month"] for c in names]
     schedules = [macrs_schedule(m, mo) for m, mo in zip(macrs, months, strict=True)]
     bonus_ok = np.array([bool(scenario[f"categories.{c}.bonus_eligible"]) for c in names])
-    bonus = np.stack(np.broadcast_arrays(*[year_map("tax.bonus_depreciation", k) for k in range(len(CASES))]), axis=-2)
+    bonus = np.stack(
+        np.broadcast_arrays(*[year_map("tax.bonus_depreciation", k) for k in range(len(CASES))]), axis=-2
+    )
     macrs_table = depreciation_matrix(schedules, np.zeros(len(names), dtype=bool), np.zeros(T), T)
 
     groups = tuple(scenario[f"categories.{c}.group"] for c in names)
@@ -224,7 +238,9 @@ def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None)
         listed = set(v("policy.amic.eligible", k))
         eligible[k] = [c in listed or g in listed for c, g in zip(names, groups, strict=True)]
 
-    credit_rate = np.stack(np.broadcast_arrays(*[year_map("policy.amic.rate", k) for k in range(len(CASES))]), axis=-2)
+    credit_rate = np.stack(
+        np.broadcast_arrays(*[year_map("policy.amic.rate", k) for k in range(len(CASES))]), axis=-2
+    )
     cap_cat = scenario["program.capacity_category"]
     return Inputs(
         cases=CASES,
@@ -245,7 +261,9 @@ def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None)
         bonus_eligible=bonus_ok,
         credit_rate=credit_rate,
         eligible=eligible,
-        deadline_year=per_case("policy.amic.construction_deadline_year", convert=lambda x: np.inf if x is None else x),
+        deadline_year=per_case(
+            "policy.amic.construction_deadline_year", convert=lambda x: np.inf if x is None else x
+        ),
         basis_reduction=per_case("policy.amic.basis_reduction"),
         transfer=per_case("policy.amic.monetization", bool, convert=lambda x: x == "transfer"),
         payment_lag_years=per_case("policy.amic.payment_lag_years", np.int64),
@@ -320,7 +338,9 @@ def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
     t = inp.t_index
     T = len(t)
     # Section 3: spend and placed in service, (..., 1, C, T)
-    K = (inp.commitment_usd[..., None, None] * inp.category_share[..., :, None] * inp.year_shares[..., None, :])[..., None, :, :]
+    K = (
+        inp.commitment_usd[..., None, None] * inp.category_share[..., :, None] * inp.year_shares[..., None, :]
+    )[..., None, :, :]
     P = shift(K, inp.in_service_lag_years[..., None, :])
     # Section 4: the credit, (..., case, C, T)
     Q = P * inp.qualified_fraction[..., None, :, None]
@@ -344,7 +364,9 @@ def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
     O = trailing_window_sum(G, inp.life_years[..., d])
     R1 = revenue_per_usd_per_gw_year(O, inp.revenue_growth, t)[..., None, :]
     R = R1 * inp.revenue_usd_per_gw_year[..., None]
-    W = power_cost(O, inp.utilization, inp.pue, inp.power_price_usd_per_mwh, inp.power_price_growth, t)[..., None, :]
+    W = power_cost(O, inp.utilization, inp.pue, inp.power_price_usd_per_mwh, inp.power_price_growth, t)[
+        ..., None, :
+    ]
     M = om_cost(P[..., 0, :, :], inp.life_years, inp.om_rate)[..., None, :]
     ebitda = R - W - M
     # Section 8: terminal value
@@ -395,9 +417,25 @@ def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
 #: The order in which evaluate() computes its lines: where a NaN or infinity
 #: shows up in several lines in one year, the first of these is its origin.
 _COMPUTATION_ORDER = (
-    "spend", "in_service", "credit_earned", "credit_cash", "credit_treasury_cost", "recapture",
-    "depreciation", "remaining_basis", "operating_gw", "revenue_unit", "revenue", "power", "om",
-    "ebitda", "terminal_value", "taxable_income", "tax", "cash_flow", "fiscal_cost",
+    "spend",
+    "in_service",
+    "credit_earned",
+    "credit_cash",
+    "credit_treasury_cost",
+    "recapture",
+    "depreciation",
+    "remaining_basis",
+    "operating_gw",
+    "revenue_unit",
+    "revenue",
+    "power",
+    "om",
+    "ebitda",
+    "terminal_value",
+    "taxable_income",
+    "tax",
+    "cash_flow",
+    "fiscal_cost",
 )
 
 
@@ -456,7 +494,11 @@ def _check_finite(lines: Mapping[str, np.ndarray], inp: Inputs) -> None:
     raise NumericalError(
         f"line '{name}' is {text} in {year} ({', '.join(where)}); the numbers overflow the "
         "floating-point range: check the inputs for extreme values",
-        line=name, year=year, case=case, category=category, draw=draw or None,
+        line=name,
+        year=year,
+        case=case,
+        category=category,
+        draw=draw or None,
     )
 
 
@@ -475,7 +517,9 @@ def _check_finite_metrics(metrics: Mapping[str, np.ndarray], inp: Inputs) -> Non
             raise NumericalError(
                 f"metric '{name}' is {text} ({where}); the numbers overflow the floating-point range: "
                 "check the inputs for extreme values",
-                line=name, case=case, draw=draw or None,
+                line=name,
+                case=case,
+                draw=draw or None,
             )
 
 
@@ -497,8 +541,14 @@ def _npv_at_revenue(inp: Inputs, lines, revenue: np.ndarray, df: np.ndarray | No
     return np.sum(cf * df, axis=-1)
 
 
-def breakeven_revenue(inp: Inputs, lines, rtol: float = 1e-12, max_iter: int = 200, df: np.ndarray | None = None,
-                      npv_usd: np.ndarray | None = None) -> np.ndarray:
+def breakeven_revenue(
+    inp: Inputs,
+    lines,
+    rtol: float = 1e-12,
+    max_iter: int = 200,
+    df: np.ndarray | None = None,
+    npv_usd: np.ndarray | None = None,
+) -> np.ndarray:
     """Revenue per GW-year at which NPV is 0, per case (the levelized cost of compute).
 
     NPV is linear in the price when tax is unlimited (one secant step is
@@ -644,15 +694,29 @@ class Results:
             for k, case in enumerate(self.cases):
                 if per_cat:
                     block = values[k]
-                    frames.append(pd.DataFrame({
-                        "case": case,
-                        "year": np.tile(years, len(cats)),
-                        "line": line,
-                        "category": np.repeat(cats, len(years)),
-                        "value_usd": block.reshape(-1),
-                    }))
+                    frames.append(
+                        pd.DataFrame(
+                            {
+                                "case": case,
+                                "year": np.tile(years, len(cats)),
+                                "line": line,
+                                "category": np.repeat(cats, len(years)),
+                                "value_usd": block.reshape(-1),
+                            }
+                        )
+                    )
                 else:
-                    frames.append(pd.DataFrame({"case": case, "year": years, "line": line, "category": "", "value_usd": values[k]}))
+                    frames.append(
+                        pd.DataFrame(
+                            {
+                                "case": case,
+                                "year": years,
+                                "line": line,
+                                "category": "",
+                                "value_usd": values[k],
+                            }
+                        )
+                    )
         return pd.concat(frames, ignore_index=True)
 
     def yearly(self, case: str = "with") -> pd.DataFrame:
@@ -669,7 +733,9 @@ class Results:
     def by_category(self, line: str, case: str = "with") -> pd.DataFrame:
         """One per-category line of one case: rows are categories, columns years. [USD]"""
         k = self.cases.index(case)
-        table = pd.DataFrame(np.asarray(self.lines[line])[k], index=list(self.inputs.categories), columns=self.years)
+        table = pd.DataFrame(
+            np.asarray(self.lines[line])[k], index=list(self.inputs.categories), columns=self.years
+        )
         table.index.name = "category"
         return table
 

@@ -235,11 +235,7 @@ def _stats(x: np.ndarray, late: bool = False) -> tuple:
     undefined = float(np.mean(np.isnan(x))) if x.size else math.nan
     if late:
         x = np.where(np.isnan(x), np.inf, x)
-        q = (
-            np.percentile(x, QUANTILES, method="inverted_cdf")
-            if x.size
-            else [math.nan] * len(QUANTILES)
-        )
+        q = np.percentile(x, QUANTILES, method="inverted_cdf") if x.size else [math.nan] * len(QUANTILES)
         mean = float(np.mean(x)) if undefined == 0 else math.nan
         return (*[float(v) for v in q], mean, undefined)
     finite = x[np.isfinite(x)]
@@ -323,9 +319,7 @@ def run_montecarlo(
         lines = evaluate(inp, check=False)
         # every line flows into the cash flow or the Treasury's cost: scan those
         # two, and the whole chunk (for the origin of the problem) only if needed
-        if not (
-            np.isfinite(np.sum(lines["cash_flow"])) and np.isfinite(np.sum(lines["fiscal_cost"]))
-        ):
+        if not (np.isfinite(np.sum(lines["cash_flow"])) and np.isfinite(np.sum(lines["fiscal_cost"]))):
             try:
                 check_finite(lines, inp)
             except NumericalError as exc:

@@ -116,11 +116,7 @@ def format_value(value: Any, unit: str = "-", nullable: str | None = None) -> st
         if "shares" in value:
             return "shares " + ", ".join(_number(float(x), "fraction") for x in value["shares"])
         if "ramp" in value:
-            extra = [
-                f"{k} {_number(float(value[k]), '-')}"
-                for k in ("midpoint", "steepness")
-                if k in value
-            ]
+            extra = [f"{k} {_number(float(value[k]), '-')}" for k in ("midpoint", "steepness") if k in value]
             return f"{value['ramp']} ramp" + (f" ({', '.join(extra)})" if extra else "")
         return ", ".join(f"{k}: {format_value(v, unit)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
@@ -219,9 +215,7 @@ def parameters(scenario: Scenario) -> pd.DataFrame:
         ids = []
         if prov is not None and not prov.is_default:
             ids = list(
-                dict.fromkeys(
-                    ([prov.source] if prov.source else []) + _source_ids(_raw_at(scenario, parts))
-                )
+                dict.fromkeys(([prov.source] if prov.source else []) + _source_ids(_raw_at(scenario, parts)))
             )
         rows.append(
             {

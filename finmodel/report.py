@@ -22,8 +22,21 @@ from typing import Any
 from . import __version__
 from .model import Results
 
-__all__ = ["OutputError", "prepare_out_dir", "made_by_finmodel", "manifest_files", "remove_stale", "atomic_write",
-           "json_text", "write_json", "write_text", "render_run", "write_run", "manifest", "MANIFEST"]
+__all__ = [
+    "OutputError",
+    "prepare_out_dir",
+    "made_by_finmodel",
+    "manifest_files",
+    "remove_stale",
+    "atomic_write",
+    "json_text",
+    "write_json",
+    "write_text",
+    "render_run",
+    "write_run",
+    "manifest",
+    "MANIFEST",
+]
 
 MANIFEST = "run.json"
 
@@ -38,7 +51,9 @@ def prepare_out_dir(out: str | os.PathLike, force: bool = False) -> Path:
     if path.exists() and not path.is_dir():
         raise OutputError(f"{path}: exists and is not a folder")
     if path.is_dir() and any(path.iterdir()) and not made_by_finmodel(path) and not force:
-        raise OutputError(f"{path}: folder is not empty and was not made by finmodel (no {MANIFEST}); choose another --out or pass --force")
+        raise OutputError(
+            f"{path}: folder is not empty and was not made by finmodel (no {MANIFEST}); choose another --out or pass --force"
+        )
     return path
 
 
@@ -151,8 +166,13 @@ def write_csv(path: str | os.PathLike, frame, **kwargs) -> Path:
     return atomic_write(path, lambda p: frame.to_csv(p, **kwargs))
 
 
-def manifest(results: Sequence[Results], command: Sequence[str] | None = None, seed: int | None = None, files: Sequence[str] = (),
-             outputs: Mapping[str, str] | None = None) -> dict:
+def manifest(
+    results: Sequence[Results],
+    command: Sequence[str] | None = None,
+    seed: int | None = None,
+    files: Sequence[str] = (),
+    outputs: Mapping[str, str] | None = None,
+) -> dict:
     """What ``run.json`` records: version, resolved scenarios and their SHA-256, seed, command line.
 
     ``outputs`` maps each written file name to the SHA-256 of its bytes;
@@ -166,7 +186,11 @@ def manifest(results: Sequence[Results], command: Sequence[str] | None = None, s
         "finmodel_version": __version__,
         "command": list(command) if command is not None else list(sys.argv),
         "seed": seed,
-        "environment": {"python": platform.python_version(), "numpy": numpy.__version__, "pandas": pandas.__version__},
+        "environment": {
+            "python": platform.python_version(),
+            "numpy": numpy.__version__,
+            "pandas": pandas.__version__,
+        },
         "scenarios": [
             {
                 "name": r.scenario.name,
@@ -200,7 +224,9 @@ def write_run(results: Results, out: str | os.PathLike, command: Sequence[str] |
     texts = render_run(results)
     written = [write_text(out / name, text) for name, text in texts.items()]
     digests = {name: hashlib.sha256(text.encode("utf-8")).hexdigest() for name, text in texts.items()}
-    written.append(write_json(out / MANIFEST, manifest([results], command, files=list(texts), outputs=digests)))
+    written.append(
+        write_json(out / MANIFEST, manifest([results], command, files=list(texts), outputs=digests))
+    )
     return written
 
 
@@ -456,8 +482,7 @@ def check_pack_names(scenarios: Sequence) -> None:
                     where,
                     None,
                     "name",
-                    f"{s.name!r} cannot name an output folder: "
-                    "use letters, digits, '_', '-' or '.'",
+                    f"{s.name!r} cannot name an output folder: use letters, digits, '_', '-' or '.'",
                 )
             )
         elif s.name in seen:
@@ -466,8 +491,7 @@ def check_pack_names(scenarios: Sequence) -> None:
                     where,
                     None,
                     "name",
-                    f"{s.name!r} is also the name of {seen[s.name]}; "
-                    "each scenario needs its own name",
+                    f"{s.name!r} is also the name of {seen[s.name]}; each scenario needs its own name",
                 )
             )
         seen.setdefault(s.name, where)
@@ -546,9 +570,7 @@ def write_compare(
     written.append(atomic_write(out / "compare.xlsx", lambda p: wb.save(p)))
     for stem, chart in charts.COMPARE_CHARTS.items():
         written += write_figure(chart(results).figure, out, stem)
-    written.append(
-        write_json(out / MANIFEST, manifest(results, command, files=[p.name for p in written]))
-    )
+    written.append(write_json(out / MANIFEST, manifest(results, command, files=[p.name for p in written])))
     _add_to_manifest(out, written)
     return written
 
@@ -558,18 +580,30 @@ def write_compare(
 __all__ += ["write_montecarlo", "write_sensitivity", "write_sweep", "write_solve"]
 
 
-def _finish(out: Path, texts: Mapping[str, str], figures: Mapping[str, Any], base: Results,
-            command: Sequence[str] | None, seed: int | None = None) -> list[Path]:
+def _finish(
+    out: Path,
+    texts: Mapping[str, str],
+    figures: Mapping[str, Any],
+    base: Results,
+    command: Sequence[str] | None,
+    seed: int | None = None,
+) -> list[Path]:
     """Write rendered texts and figures, then ``run.json`` listing them with their SHA-256."""
     written = [write_text(out / name, text) for name, text in texts.items()]
     for stem, fig in figures.items():
         written += write_figure(fig, out, stem)
     names = [str(p.relative_to(out)) for p in written]
-    written.append(write_json(out / MANIFEST, manifest([base], command, seed=seed, files=names, outputs=_digests(out, written))))
+    written.append(
+        write_json(
+            out / MANIFEST, manifest([base], command, seed=seed, files=names, outputs=_digests(out, written))
+        )
+    )
     return written
 
 
-def write_montecarlo(result, out: str | os.PathLike, command: Sequence[str] | None = None, draws_csv: bool = False) -> list[Path]:
+def write_montecarlo(
+    result, out: str | os.PathLike, command: Sequence[str] | None = None, draws_csv: bool = False
+) -> list[Path]:
     """Monte Carlo outputs: ``montecarlo.json`` (settings, notes, P5/P50/P95/mean, probabilities),
     ``montecarlo_summary.csv``, ``fan_percentiles.csv``, the charts of
     :data:`finmodel.charts.MONTECARLO_CHARTS`, ``draws.csv`` (every draw's
@@ -590,7 +624,9 @@ def write_montecarlo(result, out: str | os.PathLike, command: Sequence[str] | No
     texts = {
         "montecarlo.json": json_text(result.to_dict()),
         "montecarlo_summary.csv": result.summary().reset_index().to_csv(index=False, lineterminator="\n"),
-        "fan_percentiles.csv": pandas.concat(fans, ignore_index=True).to_csv(index=False, float_format="%.6f", lineterminator="\n"),
+        "fan_percentiles.csv": pandas.concat(fans, ignore_index=True).to_csv(
+            index=False, float_format="%.6f", lineterminator="\n"
+        ),
     }
     if draws_csv:
         texts["draws.csv"] = result.draws_frame().to_csv(index=False, lineterminator="\n")
@@ -611,9 +647,18 @@ def write_sensitivity(result, out: str | os.PathLike, command: Sequence[str] | N
         "base": {f"{m}.{c}": v for (m, c), v in result.base.items()},
         "bars": json.loads(frame.to_json(orient="records")),
     }
-    texts = {"tornado.csv": frame.to_csv(index=False, lineterminator="\n"), "sensitivity.json": json_text(data)}
-    stems = {("npv_usd", "delta"): "tornado_delta_npv", ("fiscal_cost_window_usd", "with"): "tornado_treasury_cost"}
-    figures = {stems.get(key, f"tornado_{key[0]}_{key[1]}"): charts.tornado_chart(result, metric=key).figure for key in result.metrics}
+    texts = {
+        "tornado.csv": frame.to_csv(index=False, lineterminator="\n"),
+        "sensitivity.json": json_text(data),
+    }
+    stems = {
+        ("npv_usd", "delta"): "tornado_delta_npv",
+        ("fiscal_cost_window_usd", "with"): "tornado_treasury_cost",
+    }
+    figures = {
+        stems.get(key, f"tornado_{key[0]}_{key[1]}"): charts.tornado_chart(result, metric=key).figure
+        for key in result.metrics
+    }
     return _finish(out, texts, figures, run(result.scenario), command)
 
 

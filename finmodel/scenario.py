@@ -83,52 +83,332 @@ def _p(*args, **kwargs) -> Param:
 
 
 PARAMETERS: tuple[Param, ...] = (
-    _p("program.commitment_usd", "money", "USD", "Total program spend (nominal)", required=True, lo=0, lo_open=True),
+    _p(
+        "program.commitment_usd",
+        "money",
+        "USD",
+        "Total program spend (nominal)",
+        required=True,
+        lo=0,
+        lo_open=True,
+    ),
     _p("program.start_year", "year", "year", "First calendar year of spend", required=True, lo=1990, hi=2100),
     _p("program.years", "int", "years", "Number of years of spend", required=True, lo=1, hi=60),
-    _p("program.schedule", "schedule", "-", "Spend shares by year: {shares: [...]} or {ramp: flat|linear|s_curve}", default={"ramp": "flat"}),
-    _p("program.capacity_gw", "number", "GW", "IT capacity delivered by the whole program", default=0.0, lo=0),
-    _p("program.capacity_category", "name", "-", "Category whose placed-in-service spend delivers capacity", default="servers"),
-    _p("categories.*.share", "rate", "fraction", "Share of each year's spend on this category", required=True, lo=0, hi=1),
-    _p("categories.*.group", "name", "-", "Group the category belongs to (charts, eligibility)", default=lambda v, c: c),
-    _p("categories.*.macrs_years", "macrs", "years", "MACRS recovery period (0: expensed; null: land, never deducted)", required=True, nullable="land: never deducted"),
-    _p("categories.*.bonus_eligible", "bool", "-", "Whether bonus depreciation applies", default=lambda v, c: v[f"categories.{c}.macrs_years"] is not None and 1 <= v[f"categories.{c}.macrs_years"] <= 20),
-    _p("categories.*.in_service_lag_years", "int", "years", "Years from spend to placed in service", default=0, lo=0, hi=20),
-    _p("categories.*.construction_years", "int", "years", "Years from start of construction to placed in service", default=0, lo=0, hi=20),
-    _p("categories.*.in_service_month", "int", "month", "Month placed in service (39-year mid-month table)", default=7, lo=1, hi=12),
-    _p("categories.*.life_years", "int", "years", "Economic life (null: fall back to macrs_years; land: for ever)", default=lambda v, c: v[f"categories.{c}.macrs_years"], lo=0, hi=100, nullable="fall back to macrs_years"),
-    _p("categories.*.qualified_fraction", "rate", "fraction", "Share of the spend that is qualified property", default=1.0, lo=0, hi=1),
-    _p("policy.amic.rate", "rate_map", "fraction", "Credit rate by placed-in-service year", default={2023: 0.25, 2026: 0.35}, lo=0, hi=1),
-    _p("policy.amic.eligible", "names", "-", "Categories or groups that earn the credit in the 'with' case", default=()),
-    _p("policy.amic.construction_deadline_year", "year", "year", "Construction must begin before January 1 of this year (null: no deadline)", default=2027, lo=1990, hi=2200, nullable="no deadline"),
-    _p("policy.amic.basis_reduction", "rate", "fraction", "Share of the credit that reduces depreciable basis", default=1.0, lo=0, hi=1),
-    _p("policy.amic.monetization", "choice", "-", "How the credit turns into cash", default="direct_pay", choices=("direct_pay", "transfer")),
-    _p("policy.amic.payment_lag_years", "int", "years", "Years from credit earned to cash received", default=1, lo=0, hi=10),
-    _p("policy.amic.payment_haircut", "rate", "fraction", "Cut applied to direct payments (e.g. sequestration)", default=0.0, lo=0, hi=1),
-    _p("policy.amic.transfer_price", "rate", "USD per USD", "Price per dollar of credit when transferred", default=0.93, lo=0, hi=1),
+    _p(
+        "program.schedule",
+        "schedule",
+        "-",
+        "Spend shares by year: {shares: [...]} or {ramp: flat|linear|s_curve}",
+        default={"ramp": "flat"},
+    ),
+    _p(
+        "program.capacity_gw", "number", "GW", "IT capacity delivered by the whole program", default=0.0, lo=0
+    ),
+    _p(
+        "program.capacity_category",
+        "name",
+        "-",
+        "Category whose placed-in-service spend delivers capacity",
+        default="servers",
+    ),
+    _p(
+        "categories.*.share",
+        "rate",
+        "fraction",
+        "Share of each year's spend on this category",
+        required=True,
+        lo=0,
+        hi=1,
+    ),
+    _p(
+        "categories.*.group",
+        "name",
+        "-",
+        "Group the category belongs to (charts, eligibility)",
+        default=lambda v, c: c,
+    ),
+    _p(
+        "categories.*.macrs_years",
+        "macrs",
+        "years",
+        "MACRS recovery period (0: expensed; null: land, never deducted)",
+        required=True,
+        nullable="land: never deducted",
+    ),
+    _p(
+        "categories.*.bonus_eligible",
+        "bool",
+        "-",
+        "Whether bonus depreciation applies",
+        default=lambda v, c: (
+            v[f"categories.{c}.macrs_years"] is not None and 1 <= v[f"categories.{c}.macrs_years"] <= 20
+        ),
+    ),
+    _p(
+        "categories.*.in_service_lag_years",
+        "int",
+        "years",
+        "Years from spend to placed in service",
+        default=0,
+        lo=0,
+        hi=20,
+    ),
+    _p(
+        "categories.*.construction_years",
+        "int",
+        "years",
+        "Years from start of construction to placed in service",
+        default=0,
+        lo=0,
+        hi=20,
+    ),
+    _p(
+        "categories.*.in_service_month",
+        "int",
+        "month",
+        "Month placed in service (39-year mid-month table)",
+        default=7,
+        lo=1,
+        hi=12,
+    ),
+    _p(
+        "categories.*.life_years",
+        "int",
+        "years",
+        "Economic life (null: fall back to macrs_years; land: for ever)",
+        default=lambda v, c: v[f"categories.{c}.macrs_years"],
+        lo=0,
+        hi=100,
+        nullable="fall back to macrs_years",
+    ),
+    _p(
+        "categories.*.qualified_fraction",
+        "rate",
+        "fraction",
+        "Share of the spend that is qualified property",
+        default=1.0,
+        lo=0,
+        hi=1,
+    ),
+    _p(
+        "policy.amic.rate",
+        "rate_map",
+        "fraction",
+        "Credit rate by placed-in-service year",
+        default={2023: 0.25, 2026: 0.35},
+        lo=0,
+        hi=1,
+    ),
+    _p(
+        "policy.amic.eligible",
+        "names",
+        "-",
+        "Categories or groups that earn the credit in the 'with' case",
+        default=(),
+    ),
+    _p(
+        "policy.amic.construction_deadline_year",
+        "year",
+        "year",
+        "Construction must begin before January 1 of this year (null: no deadline)",
+        default=2027,
+        lo=1990,
+        hi=2200,
+        nullable="no deadline",
+    ),
+    _p(
+        "policy.amic.basis_reduction",
+        "rate",
+        "fraction",
+        "Share of the credit that reduces depreciable basis",
+        default=1.0,
+        lo=0,
+        hi=1,
+    ),
+    _p(
+        "policy.amic.monetization",
+        "choice",
+        "-",
+        "How the credit turns into cash",
+        default="direct_pay",
+        choices=("direct_pay", "transfer"),
+    ),
+    _p(
+        "policy.amic.payment_lag_years",
+        "int",
+        "years",
+        "Years from credit earned to cash received",
+        default=1,
+        lo=0,
+        hi=10,
+    ),
+    _p(
+        "policy.amic.payment_haircut",
+        "rate",
+        "fraction",
+        "Cut applied to direct payments (e.g. sequestration)",
+        default=0.0,
+        lo=0,
+        hi=1,
+    ),
+    _p(
+        "policy.amic.transfer_price",
+        "rate",
+        "USD per USD",
+        "Price per dollar of credit when transferred",
+        default=0.93,
+        lo=0,
+        hi=1,
+    ),
     _p("policy.amic.recapture", "bool", "-", "Recapture on early retirement (section 50(a))", default=True),
-    _p("tax.corporate_rate", "rate", "fraction", "Federal corporate income tax rate", default=0.21, lo=0, hi=1, hi_open=True),
-    _p("tax.bonus_depreciation", "rate_map", "fraction", "Bonus depreciation by placed-in-service year", default={2022: 1.0, 2023: 0.8, 2024: 0.6, 2025: 1.0}, lo=0, hi=1),
-    _p("tax.capacity", "choice", "-", "unlimited: the owner has other income; standalone: NOLs carried forward", default="unlimited", choices=("unlimited", "standalone")),
-    _p("tax.nol_limit", "rate", "fraction", "Share of taxable income a NOL may offset", default=0.8, lo=0, hi=1),
-    _p("operations.revenue_usd_per_gw_year", "money", "USD/GW-year", "Revenue per GW of operating capacity per year", default=0.0, lo=0),
-    _p("operations.revenue_growth", "rate", "per year", "Yearly growth of revenue per GW", default=0.0, lo=-0.5, hi=1),
+    _p(
+        "tax.corporate_rate",
+        "rate",
+        "fraction",
+        "Federal corporate income tax rate",
+        default=0.21,
+        lo=0,
+        hi=1,
+        hi_open=True,
+    ),
+    _p(
+        "tax.bonus_depreciation",
+        "rate_map",
+        "fraction",
+        "Bonus depreciation by placed-in-service year",
+        default={2022: 1.0, 2023: 0.8, 2024: 0.6, 2025: 1.0},
+        lo=0,
+        hi=1,
+    ),
+    _p(
+        "tax.capacity",
+        "choice",
+        "-",
+        "unlimited: the owner has other income; standalone: NOLs carried forward",
+        default="unlimited",
+        choices=("unlimited", "standalone"),
+    ),
+    _p(
+        "tax.nol_limit",
+        "rate",
+        "fraction",
+        "Share of taxable income a NOL may offset",
+        default=0.8,
+        lo=0,
+        hi=1,
+    ),
+    _p(
+        "operations.revenue_usd_per_gw_year",
+        "money",
+        "USD/GW-year",
+        "Revenue per GW of operating capacity per year",
+        default=0.0,
+        lo=0,
+    ),
+    _p(
+        "operations.revenue_growth",
+        "rate",
+        "per year",
+        "Yearly growth of revenue per GW",
+        default=0.0,
+        lo=-0.5,
+        hi=1,
+    ),
     _p("operations.utilization", "rate", "fraction", "Average IT load factor", default=1.0, lo=0, hi=1),
     _p("operations.pue", "number", "-", "Power usage effectiveness", default=1.0, lo=1, hi=3),
     _p("operations.power_price_usd_per_mwh", "money", "USD/MWh", "Delivered power price", default=0.0, lo=0),
-    _p("operations.power_price_growth", "rate", "per year", "Yearly growth of the power price", default=0.0, lo=-0.5, hi=1),
-    _p("operations.om_rate", "rate", "per year", "Non-energy O&M as a share of in-service cost", default=0.0, lo=0, hi=1),
-    _p("finance.discount_rate", "rate", "per year", "Discount rate for NPV", default=0.10, lo=-0.5, hi=1, lo_open=True),
-    _p("finance.valuation_year", "year", "year", "Year at which values are discounted to", default=lambda v, c: v["program.start_year"], lo=1990, hi=2200),
-    _p("analysis.end_year", "year", "year", "Last year of the horizon", default=lambda v, c: v["program.start_year"] + 15, lo=1990, hi=2200),
-    _p("analysis.terminal_value", "choice", "-", "Value of the assets at the end of the horizon", default="book", choices=("book", "none")),
-    _p("fiscal.window_start", "year", "year", "First year of the budget window", default=lambda v, c: v["program.start_year"] + 1, lo=1990, hi=2200),
+    _p(
+        "operations.power_price_growth",
+        "rate",
+        "per year",
+        "Yearly growth of the power price",
+        default=0.0,
+        lo=-0.5,
+        hi=1,
+    ),
+    _p(
+        "operations.om_rate",
+        "rate",
+        "per year",
+        "Non-energy O&M as a share of in-service cost",
+        default=0.0,
+        lo=0,
+        hi=1,
+    ),
+    _p(
+        "finance.discount_rate",
+        "rate",
+        "per year",
+        "Discount rate for NPV",
+        default=0.10,
+        lo=-0.5,
+        hi=1,
+        lo_open=True,
+    ),
+    _p(
+        "finance.valuation_year",
+        "year",
+        "year",
+        "Year at which values are discounted to",
+        default=lambda v, c: v["program.start_year"],
+        lo=1990,
+        hi=2200,
+    ),
+    _p(
+        "analysis.end_year",
+        "year",
+        "year",
+        "Last year of the horizon",
+        default=lambda v, c: v["program.start_year"] + 15,
+        lo=1990,
+        hi=2200,
+    ),
+    _p(
+        "analysis.terminal_value",
+        "choice",
+        "-",
+        "Value of the assets at the end of the horizon",
+        default="book",
+        choices=("book", "none"),
+    ),
+    _p(
+        "fiscal.window_start",
+        "year",
+        "year",
+        "First year of the budget window",
+        default=lambda v, c: v["program.start_year"] + 1,
+        lo=1990,
+        hi=2200,
+    ),
     _p("fiscal.window_years", "int", "years", "Length of the budget window", default=10, lo=1, hi=100),
-    _p("fiscal.discount_rate", "rate", "per year", "Discount rate for the Treasury's cost", default=0.04, lo=-0.5, hi=1, lo_open=True),
+    _p(
+        "fiscal.discount_rate",
+        "rate",
+        "per year",
+        "Discount rate for the Treasury's cost",
+        default=0.04,
+        lo=-0.5,
+        hi=1,
+        lo_open=True,
+    ),
 )
 
 _BY_PATH = {p.path: p for p in PARAMETERS}
-_TOP_LEVEL = ("name", "title", "description", "extends", "sources", "program", "categories", "policy", "tax", "operations", "finance", "analysis", "fiscal")
+_TOP_LEVEL = (
+    "name",
+    "title",
+    "description",
+    "extends",
+    "sources",
+    "program",
+    "categories",
+    "policy",
+    "tax",
+    "operations",
+    "finance",
+    "analysis",
+    "fiscal",
+)
 _SECTIONS: dict[str, tuple[str, ...]] = {}
 for _param in PARAMETERS:
     _head, _, _rest = _param.path.partition(".")
@@ -204,8 +484,7 @@ class Scenario:
     def categories(self) -> tuple[Category, ...]:
         names = self.category_names
         return tuple(
-            Category(name=c, **{k: self.values[f"categories.{c}.{k}"] for k in _CATEGORY_KEYS})
-            for c in names
+            Category(name=c, **{k: self.values[f"categories.{c}.{k}"] for k in _CATEGORY_KEYS}) for c in names
         )
 
     @property
@@ -349,14 +628,25 @@ def _load_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict, dict, tuple[
         chain = " -> ".join(str(p.name) for p in stack + (resolved,))
         raise ScenarioError([Problem(str(path), None, "extends", f"circular extends: {chain}")])
     if len(stack) >= MAX_EXTENDS_DEPTH:
-        raise ScenarioError([Problem(str(path), None, "extends", f"extends chain deeper than {MAX_EXTENDS_DEPTH} files")])
+        raise ScenarioError(
+            [Problem(str(path), None, "extends", f"extends chain deeper than {MAX_EXTENDS_DEPTH} files")]
+        )
     data, lines = read_yaml(path)
     origins = {k: (str(path), line) for k, line in lines.items()}
     parent_ref = data.pop("extends", None)
     if parent_ref is None:
         return data, origins, (str(path),)
     if not isinstance(parent_ref, str) or not parent_ref.strip():
-        raise ScenarioError([Problem(str(path), lines.get(("extends",)), "extends", f"must be a file path relative to this file, got {parent_ref!r}")])
+        raise ScenarioError(
+            [
+                Problem(
+                    str(path),
+                    lines.get(("extends",)),
+                    "extends",
+                    f"must be a file path relative to this file, got {parent_ref!r}",
+                )
+            ]
+        )
     parent_path = path.parent / parent_ref
     line = lines.get(("extends",))
     try:
@@ -364,12 +654,25 @@ def _load_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict, dict, tuple[
     except (OSError, ValueError):
         parent_is_file = parent_is_dir = False
     if parent_is_dir:
-        raise ScenarioError([Problem(str(path), line, "extends", f"{parent_ref!r} is a directory; extends names a scenario file")])
+        raise ScenarioError(
+            [
+                Problem(
+                    str(path),
+                    line,
+                    "extends",
+                    f"{parent_ref!r} is a directory; extends names a scenario file",
+                )
+            ]
+        )
     if not parent_is_file:
-        siblings = sorted(q.name for q in parent_path.parent.glob("*.y*ml")) if parent_path.parent.is_dir() else []
+        siblings = (
+            sorted(q.name for q in parent_path.parent.glob("*.y*ml")) if parent_path.parent.is_dir() else []
+        )
         hint = difflib.get_close_matches(parent_path.name, siblings, n=1)
         tip = f"; did you mean '{hint[0]}'?" if hint else ""
-        raise ScenarioError([Problem(str(path), line, "extends", f"parent file not found: {parent_path}{tip}")])
+        raise ScenarioError(
+            [Problem(str(path), line, "extends", f"parent file not found: {parent_path}{tip}")]
+        )
     parent_resolved = Path(os.path.realpath(parent_path))
     if parent_resolved in stack + (resolved,):
         chain = " -> ".join(q.name for q in stack + (resolved, parent_resolved))
@@ -397,9 +700,11 @@ class _Ctx:
         in its own file, not about the parent's ``analysis.end_year``. Ties go
         to the first path given.
         """
+
         def rank(path):
             hit = self.origins.get(tuple(path))
             return self.files.index(hit[0]) if hit and hit[0] in self.files else -1
+
         return max(paths, key=rank)
 
     def where(self, path: tuple) -> tuple[str, int | None]:
@@ -429,9 +734,16 @@ def _unwrap(ctx: _Ctx, path: tuple, value, sources: Mapping) -> tuple[Any, str |
         source = value.get("source")
         if source is not None and (not isinstance(source, str) or source not in sources):
             known = ", ".join(sorted(sources)) or "none defined"
-            ctx.add(path + ("source",), f"unknown source {source!r}; a source must be an ID of the top-level sources: map ({known})")
+            ctx.add(
+                path + ("source",),
+                f"unknown source {source!r}; a source must be an ID of the top-level sources: map ({known})",
+            )
         note = value.get("note")
-        return value["value"], source if isinstance(source, str) else None, note if isinstance(note, str) else None
+        return (
+            value["value"],
+            source if isinstance(source, str) else None,
+            note if isinstance(note, str) else None,
+        )
     if isinstance(value, Mapping) and "source" in value and "value" not in value:
         ctx.add(path, "a {source: ...} wrapper needs a value: key")
     return value, None, None
@@ -444,9 +756,8 @@ def _range_text(p: Param) -> str:
 
 
 def _check_range(p: Param, x: float) -> str | None:
-    bad = (
-        (p.lo is not None and (x <= p.lo if p.lo_open else x < p.lo))
-        or (p.hi is not None and (x >= p.hi if p.hi_open else x > p.hi))
+    bad = (p.lo is not None and (x <= p.lo if p.lo_open else x < p.lo)) or (
+        p.hi is not None and (x >= p.hi if p.hi_open else x > p.hi)
     )
     return f"must be {_range_text(p)}, got {x:g}" if bad else None
 
@@ -518,7 +829,10 @@ def _param_value(ctx: _Ctx, p: Param, path: tuple, value, sources):
                 item, s, _ = _unwrap(ctx, path + (year,), item, sources)
                 src = src or s
                 if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2200:
-                    ctx.add(path + (year,), f"year map keys must be calendar years between 1900 and 2200, got {year!r}")
+                    ctx.add(
+                        path + (year,),
+                        f"year map keys must be calendar years between 1900 and 2200, got {year!r}",
+                    )
                     ok = False
                     continue
                 if item is None:
@@ -541,7 +855,12 @@ def _param_value(ctx: _Ctx, p: Param, path: tuple, value, sources):
             ctx.add(path, "null is not allowed here; give a rate or a year map {year: rate}")
             return None, source, note, False
         try:
-            return {0: _parse_scalar(Param(p.path, "rate", p.unit, "", lo=p.lo, hi=p.hi), value)}, source, note, True
+            return (
+                {0: _parse_scalar(Param(p.path, "rate", p.unit, "", lo=p.lo, hi=p.hi), value)},
+                source,
+                note,
+                True,
+            )
         except UnitError as exc:
             ctx.add(path, str(exc))
             return None, source, note, False
@@ -549,7 +868,11 @@ def _param_value(ctx: _Ctx, p: Param, path: tuple, value, sources):
     if value is None:
         if p.nullable:
             return None, source, note, True
-        ctx.add(path, "null is not allowed here; remove the key to use the default" + ("" if p.required else f" ({_show_default(p)})"))
+        ctx.add(
+            path,
+            "null is not allowed here; remove the key to use the default"
+            + ("" if p.required else f" ({_show_default(p)})"),
+        )
         return None, source, note, False
     if p.kind == "names":
         if isinstance(value, str):
@@ -600,7 +923,7 @@ def _validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> S
         sources = {}
     for sid, cite in sources.items():
         if not isinstance(sid, str) or not isinstance(cite, str):
-            ctx.add(("sources", sid), f"a source is ID: \"citation text\", got {_show(cite)}")
+            ctx.add(("sources", sid), f'a source is ID: "citation text", got {_show(cite)}')
     sources = {k: v for k, v in sources.items() if isinstance(k, str) and isinstance(v, str)}
 
     # sections other than categories
@@ -670,15 +993,27 @@ def _validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> S
     cats = data.get("categories")
     cat_names: list[str] = []
     if not isinstance(cats, Mapping) or not cats:
-        ctx.add(("categories",), "required: a mapping of at least one category NAME: {share, macrs_years, ...}")
+        ctx.add(
+            ("categories",), "required: a mapping of at least one category NAME: {share, macrs_years, ...}"
+        )
     else:
         for cname, block in cats.items():
             if not isinstance(cname, str) or not _NAME.match(cname):
-                quote = " (YAML reads an unquoted yes/no/on/off/true/false as a boolean: quote the name)" if isinstance(cname, bool) else ""
-                ctx.add(("categories", cname), "a category name must start with a letter and hold only letters, digits, _ or -" + quote)
+                quote = (
+                    " (YAML reads an unquoted yes/no/on/off/true/false as a boolean: quote the name)"
+                    if isinstance(cname, bool)
+                    else ""
+                )
+                ctx.add(
+                    ("categories", cname),
+                    "a category name must start with a letter and hold only letters, digits, _ or -" + quote,
+                )
                 continue
             if not isinstance(block, Mapping):
-                ctx.add(("categories", cname), f"must be a mapping {{share, macrs_years, ...}}, got {_show(block)}")
+                ctx.add(
+                    ("categories", cname),
+                    f"must be a mapping {{share, macrs_years, ...}}, got {_show(block)}",
+                )
                 continue
             cat_names.append(cname)
             for key in block:
@@ -706,15 +1041,24 @@ def _validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> S
             total = math.fsum(shares)
             if abs(total - 1.0) > SHARE_TOLERANCE:
                 listing = ", ".join(f"{c} {s:g}" for c, s in zip(cat_names, shares, strict=True))
-                ctx.add(("categories",), f"category shares must sum to 1 (within 1e-9), got {total:.12g} ({listing}); shares are never rescaled")
+                ctx.add(
+                    ("categories",),
+                    f"category shares must sum to 1 (within 1e-9), got {total:.12g} ({listing}); shares are never rescaled",
+                )
         for c in cat_names:
             group = values.get(f"categories.{c}.group")
             if isinstance(group, str) and not _NAME.match(group):
-                ctx.add(("categories", c, "group"), f"a group name must start with a letter and hold only letters, digits, _ or -, got {group!r}")
+                ctx.add(
+                    ("categories", c, "group"),
+                    f"a group name must start with a letter and hold only letters, digits, _ or -, got {group!r}",
+                )
         groups = {values.get(f"categories.{c}.group") for c in cat_names}
         for g in groups:
             if g in cat_names and values.get(f"categories.{g}.group") != g:
-                ctx.add(("categories", g, "group"), f"group name {g!r} is also a category name of another group; names must not be ambiguous")
+                ctx.add(
+                    ("categories", g, "group"),
+                    f"group name {g!r} is also a category name of another group; names must not be ambiguous",
+                )
 
     if isinstance(nyears, int) and ok_program:
         _check_schedule(ctx, values, sources)
@@ -726,31 +1070,64 @@ def _validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> S
             last_spend = start + nyears - 1
             if last_spend > end:
                 key = ctx.latest(("analysis", "end_year"), ("program", "years"), ("program", "start_year"))
-                ctx.add(key, f"spend runs to {last_spend} (start_year {start} + years {nyears} - 1) but the horizon ends in {end}")
+                ctx.add(
+                    key,
+                    f"spend runs to {last_spend} (start_year {start} + years {nyears} - 1) but the horizon ends in {end}",
+                )
             for c in cat_names:
                 lag = values.get(f"categories.{c}.in_service_lag_years")
                 if isinstance(lag, int) and lag > 0 and last_spend <= end < last_spend + lag:
-                    ctx.add(("categories", c, "in_service_lag_years"),
-                            f"spend of {last_spend} would be placed in service in {last_spend + lag}, after analysis.end_year {end}; every spend must be placed in service within the horizon")
+                    ctx.add(
+                        ("categories", c, "in_service_lag_years"),
+                        f"spend of {last_spend} would be placed in service in {last_spend + lag}, after analysis.end_year {end}; every spend must be placed in service within the horizon",
+                    )
             if end - start + 1 > 200:
-                ctx.add(("analysis", "end_year"), f"horizon of {end - start + 1} years is longer than the 200 allowed")
+                ctx.add(
+                    ("analysis", "end_year"),
+                    f"horizon of {end - start + 1} years is longer than the 200 allowed",
+                )
         vy = values.get("finance.valuation_year")
         if isinstance(vy, int) and not start - 100 <= vy <= (end if isinstance(end, int) else start) + 100:
-            ctx.add(("finance", "valuation_year"), f"must lie within 100 years of the horizon {start}-{end}, got {vy}")
+            ctx.add(
+                ("finance", "valuation_year"),
+                f"must lie within 100 years of the horizon {start}-{end}, got {vy}",
+            )
         ws, wn = values.get("fiscal.window_start"), values.get("fiscal.window_years")
         if isinstance(ws, int) and isinstance(wn, int) and end >= start:
             if ws < start or ws + wn - 1 > end:
-                defaults = [k for k in ("window_start", "window_years") if prov.get(f"fiscal.{k}") is None or prov[f"fiscal.{k}"].is_default]
-                shown = {"window_start": "fiscal.window_start (default start_year + 1)", "window_years": "fiscal.window_years (default 10)"}
-                hint = f"; set {' and '.join(shown[k] for k in defaults)} for a horizon this short" if defaults else ""
-                ctx.add(("fiscal", "window_start") if (ws < start or ws > end) else ("fiscal", "window_years"),
-                        f"the budget window {ws}-{ws + wn - 1} must lie within the horizon {start}-{end}{hint}")
+                defaults = [
+                    k
+                    for k in ("window_start", "window_years")
+                    if prov.get(f"fiscal.{k}") is None or prov[f"fiscal.{k}"].is_default
+                ]
+                shown = {
+                    "window_start": "fiscal.window_start (default start_year + 1)",
+                    "window_years": "fiscal.window_years (default 10)",
+                }
+                hint = (
+                    f"; set {' and '.join(shown[k] for k in defaults)} for a horizon this short"
+                    if defaults
+                    else ""
+                )
+                ctx.add(
+                    ("fiscal", "window_start") if (ws < start or ws > end) else ("fiscal", "window_years"),
+                    f"the budget window {ws}-{ws + wn - 1} must lie within the horizon {start}-{end}{hint}",
+                )
 
     for c in cat_names:
         macrs = values.get(f"categories.{c}.macrs_years")
         bonus = values.get(f"categories.{c}.bonus_eligible")
-        if macrs is None and bonus and not prov.get(f"categories.{c}.bonus_eligible", Provenance(True, None, None, None, None)).is_default:
-            ctx.add(("categories", c, "bonus_eligible"), "land (macrs_years: null) is never depreciated, so it cannot be bonus eligible")
+        if (
+            macrs is None
+            and bonus
+            and not prov.get(
+                f"categories.{c}.bonus_eligible", Provenance(True, None, None, None, None)
+            ).is_default
+        ):
+            ctx.add(
+                ("categories", c, "bonus_eligible"),
+                "land (macrs_years: null) is never depreciated, so it cannot be bonus eligible",
+            )
 
     gw = values.get("program.capacity_gw")
     cap_cat = values.get("program.capacity_category")
@@ -758,9 +1135,15 @@ def _validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> S
         if cap_cat not in cat_names:
             hint = difflib.get_close_matches(str(cap_cat), cat_names, n=1)
             tip = f"; did you mean '{hint[0]}'?" if hint else ""
-            ctx.add(("program", "capacity_category"), f"must name a category when capacity_gw > 0, got {cap_cat!r}{tip} (categories: {', '.join(cat_names)})")
+            ctx.add(
+                ("program", "capacity_category"),
+                f"must name a category when capacity_gw > 0, got {cap_cat!r}{tip} (categories: {', '.join(cat_names)})",
+            )
         elif values.get(f"categories.{cap_cat}.share") == 0.0:
-            ctx.add(("program", "capacity_category"), f"category {cap_cat!r} has share 0, so it cannot deliver {gw:g} GW")
+            ctx.add(
+                ("program", "capacity_category"),
+                f"category {cap_cat!r} has share 0, so it cannot deliver {gw:g} GW",
+            )
 
     eligible = values.get("policy.amic.eligible")
     if isinstance(eligible, tuple) and cat_names:
@@ -770,7 +1153,10 @@ def _validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> S
             if n not in known:
                 hint = difflib.get_close_matches(n, known, n=1)
                 tip = f"; did you mean '{hint[0]}'?" if hint else ""
-                ctx.add(("policy", "amic", "eligible", i), f"{n!r} is neither a category nor a group{tip} (known: {', '.join(known)})")
+                ctx.add(
+                    ("policy", "amic", "eligible", i),
+                    f"{n!r} is neither a category nor a group{tip} (known: {', '.join(known)})",
+                )
 
     extras: dict[str, Any] = {}
     ctx.sources = sources  # for source: keys inside the extra blocks
@@ -831,7 +1217,10 @@ def _check_schedule(ctx: _Ctx, values: dict, sources) -> None:
             return
         total = math.fsum(shares)
         if abs(total - 1.0) > SHARE_TOLERANCE:
-            ctx.add(path + ("shares",), f"must sum to 1 (within 1e-9), got {total:.12g}; shares are never rescaled")
+            ctx.add(
+                path + ("shares",),
+                f"must sum to 1 (within 1e-9), got {total:.12g}; shares are never rescaled",
+            )
             return
         for extra in ("midpoint", "steepness"):
             if extra in sched:

@@ -106,9 +106,7 @@ def point_overrides(scenario: Scenario, columns: Mapping[str, Sequence[Any]]) ->
             maps = [_as_year_map(v) for v in values]
             keys = sorted({k for m in maps for k in m})
             # on the union of the years where any map steps, each map's own step function
-            out[path] = {
-                k: np.array([year_map_values(m, np.array([k]))[0] for m in maps]) for k in keys
-            }
+            out[path] = {k: np.array([year_map_values(m, np.array([k]))[0] for m in maps]) for k in keys}
             continue
         arr = np.array([math.inf if v is None else float(v) for v in values])
         if path.startswith("categories.") and path.endswith(".share"):
@@ -129,9 +127,7 @@ def evaluate_points(scenario: Scenario, overrides: Mapping[str, Any]) -> dict[st
 
 def _base_value(scenario: Scenario, path: str) -> Any:
     value = scenario[path]
-    return (
-        math.inf if value is None and path == "policy.amic.construction_deadline_year" else value
-    )
+    return math.inf if value is None and path == "policy.amic.construction_deadline_year" else value
 
 
 # --------------------------------------------------------------------------- tornado
@@ -236,9 +232,7 @@ def tornado(
             for i, p in enumerate(paths)
         ]
         bars[key] = tuple(sorted(rows, key=lambda b: -(b.swing if math.isfinite(b.swing) else -1)))
-    return TornadoResult(
-        scenario=scenario, metrics=tuple(metrics), base=base, bars=bars, notes=tuple(notes)
-    )
+    return TornadoResult(scenario=scenario, metrics=tuple(metrics), base=base, bars=bars, notes=tuple(notes))
 
 
 # --------------------------------------------------------------------------- sweep
@@ -295,9 +289,7 @@ def sweep(
     notes = []
     if any(p and p.startswith("categories.") and p.endswith(".share") for p in (x_path, y_path)):
         notes.append("A changed category share is followed by dividing every share by their sum.")
-    return SweepResult(
-        scenario, metric, case, x_path, tuple(xs), y_path, tuple(ys), grid, tuple(notes)
-    )
+    return SweepResult(scenario, metric, case, x_path, tuple(xs), y_path, tuple(ys), grid, tuple(notes))
 
 
 # --------------------------------------------------------------------------- solve
@@ -412,11 +404,7 @@ def solve(
             lo = lo * 4.0
     if cells.size == 0:
         finite = g[np.isfinite(g)] + target
-        span = (
-            f"from {finite.min():.6g} to {finite.max():.6g}"
-            if finite.size
-            else "undefined throughout"
-        )
+        span = f"from {finite.min():.6g} to {finite.max():.6g}" if finite.size else "undefined throughout"
         raise SolveError(
             f"{metric} ({case}) does not reach {target:.6g} for {parameter} in [{lo:.6g}, {hi:.6g}]; it runs {span}"
         )
@@ -468,10 +456,5 @@ def _sign_changes(g: np.ndarray) -> np.ndarray:
     a, b = g[:-1], g[1:]
     ok = np.isfinite(a) & np.isfinite(b)
     return np.flatnonzero(
-        ok
-        & (
-            (np.sign(a) * np.sign(b) < 0)
-            | ((b == 0) & (a != 0))
-            | ((a == 0) & (np.arange(a.size) == 0))
-        )
+        ok & ((np.sign(a) * np.sign(b) < 0) | ((b == 0) & (a != 0)) | ((a == 0) & (np.arange(a.size) == 0)))
     )

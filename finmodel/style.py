@@ -159,9 +159,7 @@ def group_colors(names: Iterable[str]) -> dict[str, str]:
 
 def case_color(case: str) -> str:
     """``without``: grey; ``with``: blue; any other case (``cases:``): a fallback colour."""
-    return (
-        CASE_COLORS.get(case) or FALLBACK_COLORS[zlib.crc32(case.encode()) % len(FALLBACK_COLORS)]
-    )
+    return CASE_COLORS.get(case) or FALLBACK_COLORS[zlib.crc32(case.encode()) % len(FALLBACK_COLORS)]
 
 
 # --------------------------------------------------------------------------- numbers
@@ -213,9 +211,7 @@ class MoneyFormatter(Formatter):
         return f"{lead}${abs(value):,.{self.decimals}f}{self.unit}{self.suffix}"
 
 
-def money_axis(
-    ax: Axes, axis: str = "y", unit: str = "B", suffix: str = "", nbins: int = 6
-) -> None:
+def money_axis(ax: Axes, axis: str = "y", unit: str = "B", suffix: str = "", nbins: int = 6) -> None:
     """Format ``ax``'s ``axis`` ("x" or "y") as money held in USD, shown in ``unit``."""
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_locator(MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]))
@@ -397,11 +393,7 @@ def _drawn_texts(fig: Figure) -> list[Text]:
             span = hi - lo
             for tick in axis.get_major_ticks() + axis.get_minor_ticks():
                 loc = tick.get_loc()
-                if (
-                    loc is None
-                    or not lo - 1e-9 * span <= loc <= hi + 1e-9 * span
-                    or not tick.get_visible()
-                ):
+                if loc is None or not lo - 1e-9 * span <= loc <= hi + 1e-9 * span or not tick.get_visible():
                     skip.update({id(tick.label1), id(tick.label2)})
                 if not tick.label2.get_visible():
                     skip.add(id(tick.label2))
@@ -452,9 +444,7 @@ def layout_problems(fig: Figure, tol_px: float = 1.0) -> list[str]:
             continue
         frame = ax.get_window_extent(renderer)
         shapes = [
-            ("line", ln, ln.get_transform().transform(ln.get_xydata()))
-            for ln in ax.lines
-            if ln.get_visible()
+            ("line", ln, ln.get_transform().transform(ln.get_xydata())) for ln in ax.lines if ln.get_visible()
         ]
         shapes += [
             ("bar", p, p.get_window_extent(renderer))
@@ -474,9 +464,7 @@ def layout_problems(fig: Figure, tol_px: float = 1.0) -> list[str]:
                 problems.append(f"label {t.get_text()!r} sticks out of its plot area")
             if (t.get_gid() or "").startswith("inside"):
                 continue
-            inner = type(b).from_extents(
-                b.x0 + tol_px, b.y0 + tol_px, b.x1 - tol_px, b.y1 - tol_px
-            )
+            inner = type(b).from_extents(b.x0 + tol_px, b.y0 + tol_px, b.x1 - tol_px, b.y1 - tol_px)
             for kind, artist, shape in shapes:
                 if kind == "line" and _polyline_hits(shape, inner):
                     problems.append(
@@ -492,9 +480,7 @@ def layout_problems(fig: Figure, tol_px: float = 1.0) -> list[str]:
                 f"({b.x0:.0f},{b.y0:.0f})-({b.x1:.0f},{b.y1:.0f}) in {W:.0f}x{H:.0f}"
             )
         if t.get_fontsize() < MIN_FONT_PT - 1e-9:
-            problems.append(
-                f"text {t.get_text()!r} is {t.get_fontsize():g} pt, under {MIN_FONT_PT:g} pt"
-            )
+            problems.append(f"text {t.get_text()!r} is {t.get_fontsize():g} pt, under {MIN_FONT_PT:g} pt")
     for i in range(len(boxes)):
         for j in range(i + 1, len(boxes)):
             (t1, b1), (t2, b2) = boxes[i], boxes[j]

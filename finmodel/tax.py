@@ -34,14 +34,23 @@ MACRS_HALF_YEAR_PCT: dict[int, tuple[float, ...]] = {
     7: (14.29, 24.49, 17.49, 12.49, 8.93, 8.92, 8.93, 4.46),
     10: (10.00, 18.00, 14.40, 11.52, 9.22, 7.37, 6.55, 6.55, 6.56, 6.55, 3.28),
     15: (5.00, 9.50, 8.55, 7.70, 6.93, 6.23, 5.90, 5.90, 5.91, 5.90, 5.91, 5.90, 5.91, 5.90, 5.91, 2.95),
-    20: (3.750, 7.219, 6.677, 6.177, 5.713, 5.285, 4.888, 4.522)
-    + (4.462, 4.461) * 6
-    + (2.231,),
+    20: (3.750, 7.219, 6.677, 6.177, 5.713, 5.285, 4.888, 4.522) + (4.462, 4.461) * 6 + (2.231,),
 }
 
 #: IRS Pub. 946 Table A-7a, first-year percent by month placed in service (1-12).
 MACRS_39_FIRST_YEAR_PCT: tuple[float, ...] = (
-    2.461, 2.247, 2.033, 1.819, 1.605, 1.391, 1.177, 0.963, 0.749, 0.535, 0.321, 0.107,
+    2.461,
+    2.247,
+    2.033,
+    1.819,
+    1.605,
+    1.391,
+    1.177,
+    0.963,
+    0.749,
+    0.535,
+    0.321,
+    0.107,
 )
 MACRS_39_MIDDLE_PCT = 2.564
 
@@ -74,7 +83,9 @@ def macrs_percentages(macrs_years: int, in_service_month: int = 7) -> tuple[floa
     try:
         return MACRS_HALF_YEAR_PCT[macrs_years]
     except KeyError:
-        raise ValueError(f"no MACRS table for {macrs_years}-year property (have 0, 3, 5, 7, 10, 15, 20, 39)") from None
+        raise ValueError(
+            f"no MACRS table for {macrs_years}-year property (have 0, 3, 5, 7, 10, 15, 20, 39)"
+        ) from None
 
 
 def macrs_schedule(macrs_years: int | None, in_service_month: int = 7) -> np.ndarray:
@@ -171,7 +182,11 @@ def standalone_tax(taxable_income: np.ndarray, rate, nol_limit) -> tuple[np.ndar
     """
     ti = np.asarray(taxable_income, dtype=float)
     rate = np.broadcast_to(np.asarray(rate, dtype=float), ti.shape[:-1]) if np.ndim(rate) else rate
-    limit = np.broadcast_to(np.asarray(nol_limit, dtype=float), ti.shape[:-1]) if np.ndim(nol_limit) else nol_limit
+    limit = (
+        np.broadcast_to(np.asarray(nol_limit, dtype=float), ti.shape[:-1])
+        if np.ndim(nol_limit)
+        else nol_limit
+    )
     tax = np.zeros_like(ti)
     nol_end = np.zeros_like(ti)
     nol = np.zeros(ti.shape[:-1])

@@ -156,9 +156,7 @@ def param_for(path: str, values: Mapping[str, Any]) -> Param | None:
             return None
         generic = f"categories.*.{parts[2]}"
         return next((p for p in PARAMETERS if p.path == generic), None)
-    return next(
-        (p for p in PARAMETERS if p.path == path and not p.path.startswith("categories.")), None
-    )
+    return next((p for p in PARAMETERS if p.path == path and not p.path.startswith("categories.")), None)
 
 
 #: Short names for charts and tables (other paths: the declared description).
@@ -256,9 +254,7 @@ def check_path(path: str, values: Mapping[str, Any], allow_schedule: bool = Fals
     if p.kind in ("money", "rate", "number", "rate_map"):
         return None
     key = path.split(".")[-1]
-    if p.kind == "int" and (
-        key == "life_years" or key in _WHOLE_YEAR_KEYS or path in _DRAWABLE_INT
-    ):
+    if p.kind == "int" and (key == "life_years" or key in _WHOLE_YEAR_KEYS or path in _DRAWABLE_INT):
         return None
     if path in _DRAWABLE_INT:
         return None
@@ -321,9 +317,7 @@ class Distribution:
     def support(self) -> tuple[float, float]:
         """Smallest and largest value a draw can take."""
         if self.kind == "choice":
-            nums = [
-                v for v in self.values if isinstance(v, (int, float)) and not isinstance(v, bool)
-            ]
+            nums = [v for v in self.values if isinstance(v, (int, float)) and not isinstance(v, bool)]
             return (min(nums), max(nums)) if nums else (math.nan, math.nan)
         if self.kind == "normal" and self.sd == 0:
             return self.mean, self.mean
@@ -341,9 +335,7 @@ class Distribution:
         if self.kind == "pert":
             out["shape"] = self.shape
         if self.kind == "choice":
-            out["values"] = [
-                None if isinstance(v, float) and math.isinf(v) else v for v in self.values
-            ]
+            out["values"] = [None if isinstance(v, float) and math.isinf(v) else v for v in self.values]
             out["weights"] = list(self.weights)
         return out
 
@@ -417,9 +409,7 @@ def _beta_ppf(u: np.ndarray, alpha: float, beta: float, cells: int = 4096) -> np
     grid = np.linspace(0.0, 1.0, cells + 1)
     x = np.interp(u, grid, special.betaincinv(alpha, beta, grid))
     with np.errstate(all="ignore"):
-        pdf = np.exp(
-            (alpha - 1.0) * np.log(x) + (beta - 1.0) * np.log1p(-x) - special.betaln(alpha, beta)
-        )
+        pdf = np.exp((alpha - 1.0) * np.log(x) + (beta - 1.0) * np.log1p(-x) - special.betaln(alpha, beta))
         step = (special.betainc(alpha, beta, x) - u) / pdf
     x = np.where(np.isfinite(step) & (pdf > 0), x - step, x)
     tail = (u < grid[TAIL_CELLS]) | (u > grid[-1 - TAIL_CELLS])
@@ -493,8 +483,7 @@ def uncertainty_spec(scenario: Scenario) -> UncertaintySpec | None:
         draws=int(block["draws"]),
         seed=block.get("seed"),
         correlations=tuple(
-            (c["between"][0], c["between"][1], float(c["rho"]))
-            for c in block.get("correlations", ())
+            (c["between"][0], c["between"][1], float(c["rho"])) for c in block.get("correlations", ())
         ),
         sources={p: d["source"] for p, d in block["parameters"].items() if d.get("source")},
     )
@@ -553,14 +542,10 @@ def sample(
             values = dict(zip(paths, pool.map(one, range(len(paths))), strict=True))
     else:
         values = {path: one(i) for i, path in enumerate(paths)}
-    return Samples(
-        spec=spec, values=values, seed=seed if not isinstance(seed, np.random.Generator) else None
-    )
+    return Samples(spec=spec, values=values, seed=seed if not isinstance(seed, np.random.Generator) else None)
 
 
-def category_share_overrides(
-    scenario: Scenario, drawn: Mapping[str, np.ndarray]
-) -> dict[str, np.ndarray]:
+def category_share_overrides(scenario: Scenario, drawn: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Every category's share per draw, given some drawn shares: divided by their sum.
 
     ``drawn`` maps ``categories.NAME.share`` paths to arrays; the other
@@ -570,9 +555,7 @@ def category_share_overrides(
     names = scenario.category_names
     arrays = np.broadcast_arrays(
         *[
-            np.asarray(
-                drawn.get(f"categories.{c}.share", scenario[f"categories.{c}.share"]), dtype=float
-            )
+            np.asarray(drawn.get(f"categories.{c}.share", scenario[f"categories.{c}.share"]), dtype=float)
             for c in names
         ]
     )
@@ -618,7 +601,9 @@ def to_overrides(scenario: Scenario, samples: Samples) -> dict[str, Any]:
         if path.startswith("categories.") and path.endswith(".share"):
             shares[path] = values
         elif path == "program.schedule":
-            out["program.year_shares"] = TableRows(schedule_table(scenario, samples.spec.parameters[path]), values)
+            out["program.year_shares"] = TableRows(
+                schedule_table(scenario, samples.spec.parameters[path]), values
+            )
         else:
             out[path] = values
     if shares:
@@ -754,11 +739,7 @@ def _parse_schedule(ctx, where: tuple, raw, n_years: int | None) -> dict | None:
         return None
     if "shares" in raw:
         try:
-            shares = (
-                [units.parse_rate(x) for x in raw["shares"]]
-                if isinstance(raw["shares"], list)
-                else None
-            )
+            shares = [units.parse_rate(x) for x in raw["shares"]] if isinstance(raw["shares"], list) else None
         except UnitError as exc:
             ctx.add(where + ("shares",), str(exc))
             return None
@@ -774,9 +755,7 @@ def _parse_schedule(ctx, where: tuple, raw, n_years: int | None) -> dict | None:
         return {"shares": shares}
     ramp = raw["ramp"]
     if ramp not in ("flat", "linear", "s_curve"):
-        ctx.add(
-            where + ("ramp",), f"must be one of flat, linear, s_curve, got {units._show(ramp)}"
-        )
+        ctx.add(where + ("ramp",), f"must be one of flat, linear, s_curve, got {units._show(ramp)}")
         return None
     out: dict[str, Any] = {"ramp": ramp}
     if ramp == "s_curve" and n_years is not None:
@@ -795,9 +774,7 @@ def _parse_schedule(ctx, where: tuple, raw, n_years: int | None) -> dict | None:
     return out
 
 
-def _parse_distribution(
-    ctx, where: tuple, path: str, spec, values: Mapping, sources
-) -> dict | None:
+def _parse_distribution(ctx, where: tuple, path: str, spec, values: Mapping, sources) -> dict | None:
     """One parameter's distribution, checked against the parameter's kind and range."""
     if not isinstance(spec, Mapping):
         ctx.add(
@@ -823,9 +800,7 @@ def _parse_distribution(
     ok = True
     for key in spec:
         if key not in allowed:
-            ctx.add(
-                where + (key,), f"unknown key for dist: {kind} (allowed: {', '.join(allowed)})"
-            )
+            ctx.add(where + (key,), f"unknown key for dist: {kind} (allowed: {', '.join(allowed)})")
             ok = False
     for key in required:
         if key not in spec:
@@ -934,8 +909,7 @@ def _parse_distribution(
                 parsed["sd"] > 0
                 and lo < hi
                 and (
-                    _ndtr((hi - parsed["mean"]) / parsed["sd"])
-                    - _ndtr((lo - parsed["mean"]) / parsed["sd"])
+                    _ndtr((hi - parsed["mean"]) / parsed["sd"]) - _ndtr((lo - parsed["mean"]) / parsed["sd"])
                 )
                 < 1e-12
             ):
@@ -959,9 +933,7 @@ def _parse_distribution(
             if parsed["sigma"] < 0:
                 ctx.add(where + ("sigma",), f"must be >= 0, got {parsed['sigma']:g}")
                 return None
-            support = (
-                (parsed["median"], parsed["median"]) if parsed["sigma"] == 0 else (0.0, math.inf)
-            )
+            support = (parsed["median"], parsed["median"]) if parsed["sigma"] == 0 else (0.0, math.inf)
             if parsed["sigma"] > 0 and p.hi is not None:
                 ctx.add(
                     where + ("dist",),
@@ -982,9 +954,7 @@ def _parse_distribution(
             ctx.add(where, problem)
             return None
     if _whole_years(path):
-        if kind != "choice" or any(
-            not (math.isinf(v) or float(v).is_integer()) for v in out["values"]
-        ):
+        if kind != "choice" or any(not (math.isinf(v) or float(v).is_integer()) for v in out["values"]):
             ctx.add(
                 where,
                 f"{path} is a whole number of years: draw it with dist: choice over whole numbers",
@@ -1087,9 +1057,7 @@ def validate_uncertainty(block, ctx, values) -> dict | None:
         d = _parse_distribution(ctx, top + ("parameters", path), path, spec, values, sources)
         if d is not None:
             out["parameters"][path] = d
-    out["correlations"] = _parse_correlations(
-        ctx, block.get("correlations", []), out["parameters"], params
-    )
+    out["correlations"] = _parse_correlations(ctx, block.get("correlations", []), out["parameters"], params)
     shares = [p for p in out["parameters"] if p.startswith("categories.") and p.endswith(".share")]
     if shares and values.get("categories"):
         lowest = 0.0
@@ -1148,9 +1116,7 @@ def _parse_correlations(ctx, raw, parsed: Mapping, written: Mapping) -> list[dic
             continue
         missing = [p for p in pair if p not in written]
         if missing:
-            ctx.add(
-                at + ("between",), f"{missing[0]!r} is not a parameter of uncertainty.parameters"
-            )
+            ctx.add(at + ("between",), f"{missing[0]!r} is not a parameter of uncertainty.parameters")
             continue
         if any(p not in parsed for p in pair):
             continue  # already reported
@@ -1234,9 +1200,7 @@ def validate_sensitivity(block, ctx, values) -> dict | None:
                 ctx.add(where + (key,), str(exc))
                 ok = False
                 continue
-            problem = _range_problem(
-                p, path, float(np.round(x)) if path.endswith(".life_years") else x, key
-            )
+            problem = _range_problem(p, path, float(np.round(x)) if path.endswith(".life_years") else x, key)
             if problem:
                 ctx.add(where + (key,), problem)
                 ok = False

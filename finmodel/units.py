@@ -30,7 +30,9 @@ __all__ = [
 ]
 
 _SUFFIX = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
-_MONEY = re.compile(r"^\s*(-)?\s*\$?\s*([0-9][0-9_,]*(?:\.[0-9_]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?\s*([KMBT]?)\s*$")
+_MONEY = re.compile(
+    r"^\s*(-)?\s*\$?\s*([0-9][0-9_,]*(?:\.[0-9_]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?\s*([KMBT]?)\s*$"
+)
 _PERCENT = re.compile(r"^\s*(-?[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*%\s*$")
 
 
@@ -74,9 +76,7 @@ def parse_money(value: object) -> float:
     if isinstance(value, str):
         m = _MONEY.match(value.upper())
         if not m:
-            raise UnitError(
-                f"must be money: a number or a string like '1.4T', '$250B', '35M', got {value!r}"
-            )
+            raise UnitError(f"must be money: a number or a string like '1.4T', '$250B', '35M', got {value!r}")
         sign, digits, exponent, suffix = m.groups()
         # float() of the whole mantissa and exponent: "1e400" gives inf (refused below), not OverflowError
         number = float(digits.replace("_", "").replace(",", "") + (f"e{exponent}" if exponent else ""))

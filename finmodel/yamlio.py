@@ -84,7 +84,9 @@ class _Builder:
     def build(self, node: yaml.Node, path: tuple = (), depth: int = 0):
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise self.fail(node, (), f"too many YAML nodes (more than {MAX_NODES:,}, alias expansion included); refused")
+            raise self.fail(
+                node, (), f"too many YAML nodes (more than {MAX_NODES:,}, alias expansion included); refused"
+            )
         if depth > MAX_DEPTH:
             raise self.fail(node, path, f"nested more than {MAX_DEPTH} levels deep; refused")
         self.lines.setdefault(path, node.start_mark.line + 1)
@@ -114,7 +116,11 @@ class _Builder:
                     self.lines.pop(path + (key,), None)
                 elif key in out:
                     first = self.lines.get(path + (key,))
-                    raise self.fail(key_node, path + (key,), f"duplicate key (first written on line {first}); each key may appear once")
+                    raise self.fail(
+                        key_node,
+                        path + (key,),
+                        f"duplicate key (first written on line {first}); each key may appear once",
+                    )
                 self.lines[path + (key,)] = key_node.start_mark.line + 1
                 out[key] = self.build(value_node, path + (key,), depth + 1)
             return out
@@ -126,11 +132,15 @@ class _Builder:
         try:
             return self.loader.construct_object(node, deep=False)
         except yaml.constructor.ConstructorError as exc:
-            raise self.fail(node, path, f"unsupported YAML tag or value ({exc.problem}); only plain data is allowed") from None
+            raise self.fail(
+                node, path, f"unsupported YAML tag or value ({exc.problem}); only plain data is allowed"
+            ) from None
         except (ValueError, OverflowError):  # e.g. an integer of more than 4300 digits
             text = str(node.value)
             shown = text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text):,} characters)"
-            raise self.fail(node, path, f"value {shown} cannot be read as a number; write a plain number or text") from None
+            raise self.fail(
+                node, path, f"value {shown} cannot be read as a number; write a plain number or text"
+            ) from None
 
 
 def _mark_line(exc: yaml.YAMLError) -> int | None:
@@ -163,9 +173,15 @@ class _Loader(yaml.SafeLoader):
         self._nodes += 1
         try:
             if self._depth > MAX_DEPTH + 1:
-                raise _Refused(f"nested more than {MAX_DEPTH} levels deep; refused", self.peek_event().start_mark.line + 1)
+                raise _Refused(
+                    f"nested more than {MAX_DEPTH} levels deep; refused",
+                    self.peek_event().start_mark.line + 1,
+                )
             if self._nodes > MAX_NODES:
-                raise _Refused(f"too many YAML nodes (more than {MAX_NODES:,}); refused", self.peek_event().start_mark.line + 1)
+                raise _Refused(
+                    f"too many YAML nodes (more than {MAX_NODES:,}); refused",
+                    self.peek_event().start_mark.line + 1,
+                )
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -183,9 +199,13 @@ def _read_bytes(p: Path, err) -> bytes:
         with open(p, "rb") as fh:
             info = os.fstat(fh.fileno())
             if not stat.S_ISREG(info.st_mode):
-                raise err("not a regular file (a device, pipe or socket); a scenario is a UTF-8 YAML text file")
+                raise err(
+                    "not a regular file (a device, pipe or socket); a scenario is a UTF-8 YAML text file"
+                )
             if info.st_size > MAX_FILE_BYTES:
-                raise err(f"file is {info.st_size:,} bytes; a scenario file may be at most {MAX_FILE_BYTES:,} bytes")
+                raise err(
+                    f"file is {info.st_size:,} bytes; a scenario file may be at most {MAX_FILE_BYTES:,} bytes"
+                )
             raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise err(f"cannot read the file: {exc.strerror or exc}") from None
@@ -208,7 +228,10 @@ def _decode(raw: bytes, err) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise err(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save the scenario as UTF-8", line) from None
+        raise err(
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save the scenario as UTF-8",
+            line,
+        ) from None
 
 
 def read_yaml(path: str | os.PathLike) -> tuple[dict, dict[tuple, int]]:
@@ -235,7 +258,10 @@ def read_yaml(path: str | os.PathLike) -> tuple[dict, dict[tuple, int]]:
         if node is None:
             raise err("empty file; a scenario is a YAML mapping of keys such as program:, categories:", 1)
         if not isinstance(node, yaml.MappingNode):
-            raise err("a scenario must be a YAML mapping (key: value lines) at the top level", node.start_mark.line + 1)
+            raise err(
+                "a scenario must be a YAML mapping (key: value lines) at the top level",
+                node.start_mark.line + 1,
+            )
         builder = _Builder(loader, file)
         data = builder.build(node)
     except yaml.YAMLError as exc:

@@ -52,9 +52,7 @@ FORBIDDEN = {
 
 
 def _fresh_python(code: str) -> dict:
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -103,9 +101,7 @@ def _imports(module: str) -> tuple[set[str], set[str]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                (inside if alias.name.startswith("finmodel") else outside).add(
-                    alias.name.split(".")[0]
-                )
+                (inside if alias.name.startswith("finmodel") else outside).add(alias.name.split(".")[0])
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative: from . import x / from .x import y
                 inside.add(node.module or "")

@@ -77,9 +77,7 @@ def _in_corpus(monkeypatch):
 def test_corpus_is_complete():
     files = corpus_files()
     assert len(files) >= 40
-    assert sorted(EXPECTED) == files, (
-        "every corpus file needs an entry in expected.yaml, and only those"
-    )
+    assert sorted(EXPECTED) == files, "every corpus file needs an entry in expected.yaml, and only those"
 
 
 def test_parent_is_valid():
@@ -94,9 +92,7 @@ def test_corpus_file_fails_with_expected_problem(name):
     problems = info.value.problems
     assert_well_formed(problems)
     want = EXPECTED[name]
-    assert any(matches(p, name, want) for p in problems), (
-        f"{name}: expected {want}, got:\n{info.value}"
-    )
+    assert any(matches(p, name, want) for p in problems), f"{name}: expected {want}, got:\n{info.value}"
 
 
 @pytest.fixture(scope="module")

@@ -68,9 +68,7 @@ def test_scenario_chart_renders_without_clipping_or_overlap(results, path, chart
     assert tuple(fig.get_size_inches()) == pytest.approx((style.FIG_WIDTH_IN, style.FIG_HEIGHT_IN))
     assert style.layout_problems(fig) == []
     title = [t.get_text() for t in fig.texts if t.get_gid() == "finmodel-title"]
-    subtitle = [
-        t.get_text().replace("\n", " ") for t in fig.texts if t.get_gid() == "finmodel-subtitle"
-    ]
+    subtitle = [t.get_text().replace("\n", " ") for t in fig.texts if t.get_gid() == "finmodel-subtitle"]
     assert title and subtitle == [results[path.stem].scenario.title]
 
 
@@ -103,16 +101,12 @@ def test_cumulative_cash_flow_lines_trough_and_payback(base):
         np.testing.assert_allclose(line.get_ydata(), cum, rtol=RTOL)
         np.testing.assert_array_equal(line.get_xdata(), base.years)
         (trough,) = _by_gid(ax, f"trough-{case}", "lines")
-        assert trough.get_ydata()[0] == pytest.approx(
-            -base.metric("peak_funding_usd", case), abs=ATOL_USD
-        )
+        assert trough.get_ydata()[0] == pytest.approx(-base.metric("peak_funding_usd", case), abs=ATOL_USD)
         (payback,) = _by_gid(ax, f"payback-{case}", "lines")
         assert payback.get_xdata()[0] == base.metric("payback_year", case)
         assert payback.get_ydata()[0] >= 0
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert (
-        legend[1] == "With AMIC: trough −$236.5B in 2029, payback 2033"
-    )  # summary table: $236.5B, 2033
+    assert legend[1] == "With AMIC: trough −$236.5B in 2029, payback 2033"  # summary table: $236.5B, 2033
 
 
 def test_credit_bars_are_credit_earned_by_group_and_line_is_cash(base):
@@ -130,9 +124,7 @@ def test_credit_bars_are_credit_earned_by_group_and_line_is_cash(base):
         np.testing.assert_allclose([b.get_y() for b in bars], bottom, rtol=RTOL, atol=ATOL_USD)
         assert bars[0].get_facecolor()[:3] == pytest.approx(_rgb(style.GROUP_COLORS[group]))
         bottom = bottom + expected[group]
-    assert (
-        _by_gid(ax, "credit-other") == []
-    )  # 'other' earns nothing: no empty bars, no legend entry
+    assert _by_gid(ax, "credit-other") == []  # 'other' earns nothing: no empty bars, no legend entry
     np.testing.assert_allclose(bottom.sum(), base.metric("credit_earned_usd", "with"), rtol=1e-12)
     (cash,) = _by_gid(ax, "credit-cash", "lines")
     k = base.cases.index("with")
@@ -145,9 +137,7 @@ def test_treasury_bars_window_band_and_total(base):
     ax = charts.treasury_cost(base)
     k = base.cases.index("with")
     bars = _by_gid(ax, "fiscal-cost")
-    np.testing.assert_allclose(
-        [b.get_height() for b in bars], base.lines["fiscal_cost"][k], rtol=RTOL
-    )
+    np.testing.assert_allclose([b.get_height() for b in bars], base.lines["fiscal_cost"][k], rtol=RTOL)
     (band,) = _by_gid(ax, "fiscal-window")
     start = base.scenario["fiscal.window_start"]
     end = start + base.scenario["fiscal.window_years"] - 1
@@ -171,14 +161,12 @@ def test_waterfall_bars_add_up_and_match_the_model(base):
         key: _by_gid(ax, f"waterfall-{key}")[0].get_height()
         for key in ("spend", "credit", "basis", "other", "net")
     }
-    assert heights["spend"] + heights["credit"] + heights["basis"] + heights[
-        "other"
-    ] == pytest.approx(heights["net"], abs=ATOL_USD)
+    assert heights["spend"] + heights["credit"] + heights["basis"] + heights["other"] == pytest.approx(
+        heights["net"], abs=ATOL_USD
+    )
     k = base.cases.index("with")
     r = base.scenario["finance.discount_rate"]
-    pv_spend = npf.npv(
-        r, base.lines["spend"][k].sum(axis=0)
-    )  # valuation year = start year in base
+    pv_spend = npf.npv(r, base.lines["spend"][k].sum(axis=0))  # valuation year = start year in base
     assert heights["spend"] == pytest.approx(pv_spend, rel=1e-12)
     assert heights["credit"] == pytest.approx(-base.metric("pv_credit_usd", "with"), rel=1e-12)
     assert heights["net"] == pytest.approx(pv_spend - base.delta("npv_usd"), rel=1e-12)
@@ -207,9 +195,7 @@ def test_waterfall_identity_in_every_scenario(results, path):
 def test_spend_areas_and_in_service_line(base):
     ax = charts.spend_by_group(base)
     spend = _group_sum(base, "spend")
-    groups = list(
-        dict.fromkeys(base.scenario[f"categories.{c}.group"] for c in base.scenario.category_names)
-    )
+    groups = list(dict.fromkeys(base.scenario[f"categories.{c}.group"] for c in base.scenario.category_names))
     polys = [
         c
         for c in ax.collections
@@ -235,9 +221,7 @@ def test_comparison_bars_equal_each_scenarios_figures(results):
     ax = charts.scenario_comparison(rs)
     npv = sorted(_by_gid(ax, "compare-delta-npv"), key=lambda b: -b.get_y())
     cost = sorted(_by_gid(ax, "compare-fiscal-window"), key=lambda b: -b.get_y())
-    np.testing.assert_allclose(
-        [b.get_width() for b in npv], [r.delta("npv_usd") for r in rs], rtol=RTOL
-    )
+    np.testing.assert_allclose([b.get_width() for b in npv], [r.delta("npv_usd") for r in rs], rtol=RTOL)
     np.testing.assert_allclose(
         [b.get_width() for b in cost],
         [r.fiscal()["fiscal_cost_window_usd"] for r in rs],
@@ -334,10 +318,7 @@ def test_palette_is_okabe_ito_with_fixed_meanings():
     okabe = set(style.OKABE_ITO.values())
     assert set(style.GROUP_COLORS.values()) <= okabe
     assert len(set(style.GROUP_COLORS.values())) == len(style.GROUP_COLORS)
-    assert (
-        style.CASE_COLORS["with"] in okabe
-        and style.CASE_COLORS["without"] != style.CASE_COLORS["with"]
-    )
+    assert style.CASE_COLORS["with"] in okabe and style.CASE_COLORS["without"] != style.CASE_COLORS["with"]
     assert set(style.FALLBACK_COLORS) - {"#999999"} <= okabe
 
 

@@ -51,9 +51,7 @@ METRICS = {
 @pytest.fixture
 def bad_scenario(tmp_path) -> Path:
     path = tmp_path / "bad.yaml"
-    path.write_text(
-        "extends: " + str(BASE) + "\npolicy:\n  amic:\n    rate: 3.5\n", encoding="utf-8"
-    )
+    path.write_text("extends: " + str(BASE) + "\npolicy:\n  amic:\n    rate: 3.5\n", encoding="utf-8")
     return path
 
 
@@ -77,9 +75,7 @@ def test_run_writes_summary_cashflows_and_manifest(tmp_path, capsys):
         for m in METRICS:
             want = expected.metric(m, case)
             got = summary["cases"][case][m]
-            assert (
-                got == pytest.approx(want, rel=RTOL_MODEL) if want is not None else got is None
-            ), (case, m)
+            assert got == pytest.approx(want, rel=RTOL_MODEL) if want is not None else got is None, (case, m)
     assert summary["fiscal"]["window"] == [2026, 2035]
     assert summary["fiscal"]["fiscal_cost_window_usd"] == pytest.approx(
         expected.fiscal()["fiscal_cost_window_usd"], rel=RTOL_MODEL
@@ -89,13 +85,9 @@ def test_run_writes_summary_cashflows_and_manifest(tmp_path, capsys):
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == ["case", "year", "line", "category", "value_usd"]
     assert SPEC_LINES <= {r["line"] for r in rows}
-    cf_2025 = [
-        r for r in rows if r["line"] == "cash_flow" and r["case"] == "with" and r["year"] == "2025"
-    ]
+    cf_2025 = [r for r in rows if r["line"] == "cash_flow" and r["case"] == "with" and r["year"] == "2025"]
     assert len(cf_2025) == 1 and cf_2025[0]["category"] == ""
-    assert float(cf_2025[0]["value_usd"]) == pytest.approx(
-        expected.lines["cash_flow"][1, 0], abs=1e-5
-    )
+    assert float(cf_2025[0]["value_usd"]) == pytest.approx(expected.lines["cash_flow"][1, 0], abs=1e-5)
 
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["scenarios"][0]["sha256"] == expected.scenario.sha256()
@@ -174,9 +166,7 @@ def test_validate_many_files(tmp_path, bad_scenario, capsys):
     captured = capsys.readouterr()
     assert f"{paths[0]}: ok" in captured.out
     assert f"{bad_scenario}:4: policy.amic.rate:" in captured.err
-    assert (
-        f"{other}:3: tax.capacity:" in captured.err and "did you mean 'standalone'" in captured.err
-    )
+    assert f"{other}:3: tax.capacity:" in captured.err and "did you mean 'standalone'" in captured.err
     assert "2 problems found" in captured.err
 
 

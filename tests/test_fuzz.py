@@ -290,9 +290,7 @@ def mutated_scenarios(draw) -> dict:
             node[draw(st.sampled_from(KEYS))] = copy.deepcopy(draw(st.sampled_from(JUNK)))
         elif kind == "rename" and isinstance(node, dict):
             node[draw(st.sampled_from(KEYS))] = node.pop(key)
-        elif (
-            kind == "junk_param"
-        ):  # set a declared parameter path (category paths on a real category)
+        elif kind == "junk_param":  # set a declared parameter path (category paths on a real category)
             cats = data.get("categories")
             names = [k for k in cats if isinstance(k, str)] if isinstance(cats, dict) else []
             path = draw(st.sampled_from(PATHS)).replace("*", draw(st.sampled_from(names or ["x"])))
@@ -305,9 +303,7 @@ def mutated_scenarios(draw) -> dict:
             if isinstance(target, dict):
                 target[parts[-1]] = copy.deepcopy(draw(st.sampled_from(JUNK)))
         elif kind == "reshape":
-            node[key] = (
-                [node[key]] if draw(st.booleans()) else {"value": node[key], "note": "wrapped"}
-            )
+            node[key] = [node[key]] if draw(st.booleans()) else {"value": node[key], "note": "wrapped"}
     return data
 
 
@@ -339,14 +335,12 @@ def assert_identities(scenario) -> None:
     for k in range(len(results.cases)):
         r = float(inp.discount_rate[k])
         expected = npf.npv(r, cf[k]) * (1 + r) ** (inp.valuation_year - int(years[0]))
-        assert math.isclose(
-            metrics["npv_usd"][k], expected, rel_tol=RTOL_MODEL, abs_tol=atol * len(years)
-        )
+        assert math.isclose(metrics["npv_usd"][k], expected, rel_tol=RTOL_MODEL, abs_tol=atol * len(years))
 
     # deductions plus remaining basis equal the basis, per case and category
-    basis = np.asarray(lines["in_service"]) - np.asarray(inp.basis_reduction)[
-        :, None, None
-    ] * np.asarray(lines["credit_earned"])
+    basis = np.asarray(lines["in_service"]) - np.asarray(inp.basis_reduction)[:, None, None] * np.asarray(
+        lines["credit_earned"]
+    )
     total = np.asarray(lines["depreciation"]).sum(axis=-1) + np.asarray(lines["remaining_basis"])
     np.testing.assert_allclose(total, basis.sum(axis=-1), rtol=RTOL_MODEL, atol=atol)
 
@@ -393,10 +387,7 @@ def run_extreme(scenario) -> None:
             return
         for name, values in results.lines.items():
             assert np.all(np.isfinite(values)), name
-        if (
-            np.max(np.abs(results.lines["cash_flow"])) < 1e250
-            and scenario["program.commitment_usd"] < 1e250
-        ):
+        if np.max(np.abs(results.lines["cash_flow"])) < 1e250 and scenario["program.commitment_usd"] < 1e250:
             assert_identities(scenario)
             event("outcome: ran, identities hold")
         else:

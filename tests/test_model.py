@@ -310,9 +310,7 @@ def test_recapture_life_three():
     # Servers with life 3: in service 2026-2028, retired at the start of 2029.
     # MODEL.md section 4: RC[y + L] = pct[L] * E, pct = [1.0, 0.8, 0.6, 0.4, 0.2],
     # so L = 3 repays 0.4 * 35 = 14 in 2029 (3 full years of service).
-    s = one_server_vintage(
-        1, categories={"servers": {"share": 1, "macrs_years": 5, "life_years": 3}}
-    )
+    s = one_server_vintage(1, categories={"servers": {"share": 1, "macrs_years": 5, "life_years": 3}})
     r = finmodel.run(s)
     close(r.lines["recapture"][WITH, 0], [0, 0, 0, 14, 0, 0])
     close(r.lines["recapture"][WITHOUT, 0], [0] * 6)
@@ -445,9 +443,7 @@ def test_capacity_revenue_power_and_om_lines():
     close(r.lines["spend"][WITHOUT].sum(axis=0), [50, 150, 0, 0])
     close(r.lines["in_service"][WITHOUT, 1], [0, 20, 60, 0])
     # GW placed: 2 * (30, 90) / 120 = 0.5, 1.5; life 2 -> operating 0.5, 2.0, 1.5, 0.
-    np.testing.assert_allclose(
-        r.lines["operating_gw"][WITHOUT], [0.5, 2.0, 1.5, 0.0], rtol=RTOL_MODEL
-    )
+    np.testing.assert_allclose(r.lines["operating_gw"][WITHOUT], [0.5, 2.0, 1.5, 0.0], rtol=RTOL_MODEL)
     # Revenue: O * 1000 * 1.05**t  ->  500, 2100, 1653.75, 0
     close(r.lines["revenue"][WITHOUT], [500, 2100, 1.5 * 1000 * 1.1025, 0])
     # Power: O * 1000 * 8760 * 0.5 * 1.25 * 40 * 1.02**t = O * 219e6 * 1.02**t  [USD]
@@ -489,9 +485,7 @@ def test_array_overrides_add_a_leading_draw_axis():
         np.testing.assert_allclose(
             lines["cash_flow"][k], single.lines["cash_flow"], rtol=RTOL_MODEL, atol=ATOL_USD
         )
-        np.testing.assert_allclose(
-            metrics["npv_usd"][k], single.metrics["npv_usd"], rtol=RTOL_MODEL
-        )
+        np.testing.assert_allclose(metrics["npv_usd"][k], single.metrics["npv_usd"], rtol=RTOL_MODEL)
 
 
 def test_results_tables_and_dict():

@@ -75,21 +75,15 @@ def _zero_width_spec(s) -> UncertaintySpec:
     sched = s["program.schedule"]
     return UncertaintySpec(
         {
-            "program.commitment_usd": Distribution(
-                "triangular", low=1.4e12, mode=1.4e12, high=1.4e12
-            ),
+            "program.commitment_usd": Distribution("triangular", low=1.4e12, mode=1.4e12, high=1.4e12),
             "program.capacity_gw": Distribution("uniform", low=30.0, high=30.0),
             "program.schedule": Distribution("choice", values=(sched,), weights=(1.0,)),
             "categories.grid.share": Distribution("uniform", low=0.07, high=0.07),
             "categories.other.share": Distribution("pert", low=0.16, mode=0.16, high=0.16),
             "categories.servers.life_years": Distribution("choice", values=(5.0,), weights=(1.0,)),
             "categories.dc_shell.life_years": Distribution("uniform", low=30.0, high=30.0),
-            "categories.grid.construction_years": Distribution(
-                "choice", values=(3.0,), weights=(1.0,)
-            ),
-            "operations.revenue_usd_per_gw_year": Distribution(
-                "lognormal", median=10e9, sigma=0.0
-            ),
+            "categories.grid.construction_years": Distribution("choice", values=(3.0,), weights=(1.0,)),
+            "operations.revenue_usd_per_gw_year": Distribution("lognormal", median=10e9, sigma=0.0),
             "operations.utilization": Distribution("normal", mean=0.8, sd=0.0, low=0.5, high=1.0),
             "operations.power_price_usd_per_mwh": Distribution("normal", mean=60.0, sd=0.0),
             "finance.discount_rate": Distribution("uniform", low=0.10, high=0.10),
@@ -137,9 +131,7 @@ def test_summary_and_probabilities_recomputed_by_hand(base):
     w, wo = CASES.index("with"), CASES.index("without")
     npv = mc.metrics["npv_usd"]
     delta = npv[:, w] - npv[:, wo]
-    assert table.loc[("npv_usd", "delta"), "p50"] == pytest.approx(
-        np.percentile(delta, 50), rel=1e-15
-    )
+    assert table.loc[("npv_usd", "delta"), "p50"] == pytest.approx(np.percentile(delta, 50), rel=1e-15)
     assert table.loc[("npv_usd", "with"), "mean"] == pytest.approx(npv[:, w].mean(), rel=1e-12)
     t = mc.metrics["fiscal_cost_window_usd"][:, w]
     assert table.loc[("fiscal_cost_window_usd", "treasury"), "p95"] == pytest.approx(
@@ -157,9 +149,7 @@ def test_summary_and_probabilities_recomputed_by_hand(base):
     )
     # payback never reached counts as later than any year
     pay = mc.metrics["payback_year"][:, w]
-    assert table.loc[("payback_year", "with"), "undefined"] == pytest.approx(
-        np.mean(np.isnan(pay))
-    )
+    assert table.loc[("payback_year", "with"), "undefined"] == pytest.approx(np.mean(np.isnan(pay)))
     frame = mc.draws_frame()
     assert len(frame) == 2000 and frame["npv_usd.delta"].to_numpy() == pytest.approx(delta)
 
@@ -197,9 +187,7 @@ def _compare(values: np.ndarray) -> None:
     ours = irr(values)
     with np.errstate(all="ignore"):
         ref = np.array([npf.irr(v) for v in values])
-    assert np.array_equal(np.isnan(ours), np.isnan(ref)), np.flatnonzero(
-        np.isnan(ours) != np.isnan(ref)
-    )[:5]
+    assert np.array_equal(np.isnan(ours), np.isnan(ref)), np.flatnonzero(np.isnan(ours) != np.isnan(ref))[:5]
     ok = ~np.isnan(ref)
     assert np.allclose(ours[ok], ref[ok], rtol=1e-9, atol=1e-9)
 
@@ -244,12 +232,7 @@ def test_irr_shapes_and_undefined():
 
 def test_cli_montecarlo_writes_outputs_with_seed(tmp_path, capsys):
     out = tmp_path / "mc"
-    assert (
-        main(
-            ["montecarlo", str(BASE), "--draws", "500", "--seed", "42", "--out", str(out), "--csv"]
-        )
-        == 0
-    )
+    assert main(["montecarlo", str(BASE), "--draws", "500", "--seed", "42", "--out", str(out), "--csv"]) == 0
     text = capsys.readouterr().out
     assert "500 draws, seed 42" in text and "P(delta NPV > 0)" in text
     run_json = json.loads((out / "run.json").read_text())
@@ -261,9 +244,7 @@ def test_cli_montecarlo_writes_outputs_with_seed(tmp_path, capsys):
     assert len(draws) == 501
     for stem in ("montecarlo_fan", "treasury_cost_histogram"):
         assert (out / f"{stem}.png").stat().st_size > 10_000
-    assert sorted(run_json["files"]) == sorted(
-        p.name for p in out.iterdir() if p.name != "run.json"
-    )
+    assert sorted(run_json["files"]) == sorted(p.name for p in out.iterdir() if p.name != "run.json")
     # same seed, same numbers
     out2 = tmp_path / "mc2"
     assert (

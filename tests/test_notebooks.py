@@ -111,9 +111,7 @@ nbformat.write(nb, path)
 
 
 def _snapshot(folder: Path) -> dict[str, int]:
-    return {
-        str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()
-    }
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
 
 
 def execute(path: Path, kernel_dir: Path, tmp_path: Path, probe: str | None = None):
@@ -181,9 +179,7 @@ def test_committed_without_outputs(path):
         for i, c in enumerate(nb.cells)
         if c.cell_type == "code" and (c.outputs or c.execution_count is not None)
     ]
-    assert not dirty, (
-        f"{path.name}: cells {dirty} hold outputs or execution counts; clear them, then commit"
-    )
+    assert not dirty, f"{path.name}: cells {dirty} hold outputs or execution counts; clear them, then commit"
 
 
 def test_readme_lists_every_notebook():
@@ -213,14 +209,10 @@ def test_notebook_runs_top_to_bottom(path, kernel_dir, tmp_path):
 def check_base_case(nb, tmp_path):
     got = probe_output(nb)
     assert got["credit_earned_usd"] == pytest.approx(CREDIT_BASE, rel=RTOL_MODEL)
-    expected = memo.headline_sentences(
-        finmodel.run(finmodel.load_scenario(SCENARIOS / "base.yaml"))
-    )
+    expected = memo.headline_sentences(finmodel.run(finmodel.load_scenario(SCENARIOS / "base.yaml")))
     assert got["headline"] == expected
     shown = shown_text(nb)
-    assert all(sentence in shown for sentence in expected), (
-        "the headline sentences are not displayed"
-    )
+    assert all(sentence in shown for sentence in expected), "the headline sentences are not displayed"
 
 
 def check_eligibility(nb, tmp_path):
@@ -235,9 +227,7 @@ def check_eligibility(nb, tmp_path):
     }
     assert set(marginal) == set(hand)
     for name, credit in hand.items():
-        assert marginal[name]["credit_earned_usd"] == pytest.approx(
-            credit, rel=RTOL_MODEL, abs=1.0
-        ), name
+        assert marginal[name]["credit_earned_usd"] == pytest.approx(credit, rel=RTOL_MODEL, abs=1.0), name
 
     base = finmodel.run(finmodel.load_scenario(SCENARIOS / "base.yaml"))
     for name, row in marginal.items():
@@ -262,9 +252,7 @@ def check_eligibility(nb, tmp_path):
 def check_memo_pack(nb, tmp_path):
     got = probe_output(nb)
     pack = Path(got["pack"])
-    assert pack.is_relative_to(tmp_path.resolve()), (
-        "the memo pack must go to FINMODEL_NOTEBOOK_OUT"
-    )
+    assert pack.is_relative_to(tmp_path.resolve()), "the memo pack must go to FINMODEL_NOTEBOOK_OUT"
     summary = json.loads((pack / "summary.json").read_text(encoding="utf-8"))
     assert summary["cases"]["with"]["credit_earned_usd"] == pytest.approx(
         CREDIT_RATE_30_DEADLINE_2031, rel=RTOL_MODEL

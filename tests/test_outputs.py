@@ -33,11 +33,7 @@ TMP_NAME = re.compile(r"^\..+\.[^/]*\.tmp$")  # atomic_write's temporary names: 
 
 
 def tree(folder: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(folder)): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def small(**changes) -> dict:
@@ -115,9 +111,7 @@ class WriteLog:
     def not_atomic(self, folder: Path) -> list[str]:
         folder = folder.resolve()
         return sorted(
-            str(p)
-            for p in self.paths
-            if folder in p.resolve().parents and not TMP_NAME.match(p.name)
+            str(p) for p in self.paths if folder in p.resolve().parents and not TMP_NAME.match(p.name)
         )
 
 
@@ -157,17 +151,13 @@ def commands_with_out() -> list[str]:
     parser = build_parser()
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     return sorted(
-        name
-        for name, p in sub.choices.items()
-        if any("--out" in a.option_strings for a in p._actions)
+        name for name, p in sub.choices.items() if any("--out" in a.option_strings for a in p._actions)
     )
 
 
 def test_every_writing_command_is_covered():
     missing = sorted(set(commands_with_out()) - set(WRITERS))
-    assert not missing, (
-        f"add an invocation to WRITERS for {missing} so that its writes are checked"
-    )
+    assert not missing, f"add an invocation to WRITERS for {missing} so that its writes are checked"
 
 
 @pytest.mark.parametrize("command", sorted(WRITERS))
@@ -187,9 +177,7 @@ def test_every_command_writes_atomically_with_a_manifest(command, tmp_path, monk
     files = tree(out)
     assert not [f for f in files if f.endswith(".tmp")]
     manifest = json.loads(
-        files.pop("run.json")
-        if "run.json" in files
-        else (next(out.rglob("run.json"))).read_bytes()
+        files.pop("run.json") if "run.json" in files else (next(out.rglob("run.json"))).read_bytes()
     )
     assert manifest["finmodel_version"] == __version__
     assert manifest["command"][:2] == ["finmodel", command]
@@ -388,9 +376,7 @@ def test_check_reports_first_differing_figures(recorded, capsys):
     out = capsys.readouterr().out
     assert "DIFFERENT: 2 figures" in out
     assert "summary.json: cases.with.npv_usd: recorded" in out
-    assert (
-        f"cashflows.csv: with 2030 cash_flow: recorded {float(value) + 1:.6f}, now {value}" in out
-    )
+    assert f"cashflows.csv: with 2030 cash_flow: recorded {float(value) + 1:.6f}, now {value}" in out
 
 
 def test_check_compares_exactly():
@@ -402,10 +388,7 @@ def test_check_compares_exactly():
         ("cases.with.npv_usd", "1.0000000000000002", "1.0")
     ]
     head = "case,year,line,category,value_usd\n"
-    assert (
-        compare_cashflows(head + "with,2030,tax,,1.000000\n", head + "with,2030,tax,,1.000000\n")
-        == []
-    )
+    assert compare_cashflows(head + "with,2030,tax,,1.000000\n", head + "with,2030,tax,,1.000000\n") == []
     missing = compare_cashflows(head + "with,2030,tax,,1.000000\n", head)
     assert [(d.where, d.now) for d in missing] == [("with 2030 tax", "(missing)")]
 

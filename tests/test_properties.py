@@ -74,9 +74,7 @@ def scenarios(draw, capacity=None, valuation_at_start=False):
         cats[name] = cat
     end = start + years - 1 + max_lag + draw(st.integers(0, 8))
     gw = draw(st.sampled_from([0.0, 1.0, 30.0])) if capacity is None else capacity
-    shares = draw(
-        st.one_of(st.none(), st.lists(st.integers(1, 9), min_size=years, max_size=years))
-    )
+    shares = draw(st.one_of(st.none(), st.lists(st.integers(1, 9), min_size=years, max_size=years)))
     schedule = (
         {"ramp": draw(st.sampled_from(["flat", "linear", "s_curve"]))}
         if shares is None
@@ -124,9 +122,7 @@ def scenarios(draw, capacity=None, valuation_at_start=False):
         },
         "finance": {
             "discount_rate": draw(_fraction(0.0, 0.2)),
-            "valuation_year": start
-            if valuation_at_start
-            else draw(st.integers(start - 2, start + 2)),
+            "valuation_year": start if valuation_at_start else draw(st.integers(start - 2, start + 2)),
         },
         "analysis": {"end_year": end, "terminal_value": draw(st.sampled_from(["book", "none"]))},
         "fiscal": {
@@ -203,9 +199,7 @@ def test_deductions_plus_remaining_basis_equal_basis(data):
             for i, y in enumerate(years):  # each vintage: the part deducted by end_year
                 n = len(years) - i
                 table = pct[:n].sum()
-                b = float(
-                    finmodel.units.year_map_values(s["tax.bonus_depreciation"], np.array([y]))[0]
-                )
+                b = float(finmodel.units.year_map_values(s["tax.bonus_depreciation"], np.array([y]))[0])
                 share = b + (1 - b) * table if cat.bonus_eligible else table
                 taken += basis[i] * share
             deducted = r.lines["depreciation"][k, c].sum()
@@ -290,9 +284,7 @@ def test_doubling_money_inputs_doubles_money_outputs(data):
         ):  # GW, and revenue per (USD/GW-year): not money
             assert _equal_nan(r2.lines[name], values), name
         else:
-            np.testing.assert_allclose(
-                r2.lines[name], 2.0 * values, rtol=1e-12, atol=0, err_msg=name
-            )
+            np.testing.assert_allclose(r2.lines[name], 2.0 * values, rtol=1e-12, atol=0, err_msg=name)
     for name in (
         "npv_usd",
         "peak_funding_usd",
@@ -301,9 +293,7 @@ def test_doubling_money_inputs_doubles_money_outputs(data):
         "fiscal_cost_window_usd",
         "fiscal_cost_pv_usd",
     ):
-        np.testing.assert_allclose(
-            r2.metrics[name], 2.0 * r1.metrics[name], rtol=1e-12, atol=0, err_msg=name
-        )
+        np.testing.assert_allclose(r2.metrics[name], 2.0 * r1.metrics[name], rtol=1e-12, atol=0, err_msg=name)
     np.testing.assert_allclose(
         r2.metrics["breakeven_revenue_usd_per_gw_year"],
         2.0 * r1.metrics["breakeven_revenue_usd_per_gw_year"],

@@ -229,20 +229,14 @@ def test_cli_sources(chain, capsys):
     assert "memo: Memo of 2026-01-05" in out
     assert main(["sources", str(child), "--csv"]) == 0
     table = pd.read_csv(io.StringIO(capsys.readouterr().out))
-    assert (
-        table.set_index("parameter").loc["program.commitment_usd", "citation"]
-        == "Company plan, 2025"
-    )
+    assert table.set_index("parameter").loc["program.commitment_usd", "citation"] == "Company plan, 2025"
 
 
 def test_cli_diff(capsys):
     assert main(["diff", str(BASE), str(SCENARIOS / "standalone_tax.yaml")]) == 0
     out = capsys.readouterr().out
     assert (
-        "tax.capacity" in out
-        and "unlimited" in out
-        and "standalone" in out
-        and "1 parameter differs" in out
+        "tax.capacity" in out and "unlimited" in out and "standalone" in out and "1 parameter differs" in out
     )
     assert main(["diff", str(BASE), str(BASE)]) == 0
     assert "no parameter differs" in capsys.readouterr().out

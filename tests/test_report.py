@@ -248,15 +248,11 @@ def test_compare_table_equals_each_scenarios_results(compared):
     for row in rows:
         r = finmodel.run(finmodel.load_scenario(SCENARIOS / f"{row['scenario']}.yaml"))
         assert float(row["delta_npv_usd"]) == pytest.approx(r.delta("npv_usd"), rel=1e-12)
-        assert float(row["pv_credit_usd"]) == pytest.approx(
-            r.metric("pv_credit_usd", "with"), rel=1e-12
-        )
+        assert float(row["pv_credit_usd"]) == pytest.approx(r.metric("pv_credit_usd", "with"), rel=1e-12)
         assert float(row["fiscal_cost_window_usd"]) == pytest.approx(
             r.fiscal()["fiscal_cost_window_usd"], rel=1e-12
         )
-        assert float(row["fiscal_cost_pv_usd"]) == pytest.approx(
-            r.fiscal()["fiscal_cost_pv_usd"], rel=1e-12
-        )
+        assert float(row["fiscal_cost_pv_usd"]) == pytest.approx(r.fiscal()["fiscal_cost_pv_usd"], rel=1e-12)
         for case in ("without", "with"):
             assert float(row[f"breakeven_{case}_usd_per_gw_year"]) == pytest.approx(
                 r.metric("breakeven_revenue_usd_per_gw_year", case), rel=1e-12

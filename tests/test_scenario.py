@@ -211,9 +211,7 @@ def test_category_defaults_depend_on_macrs_years(macrs, bonus, life):
 def test_explicit_nulls_that_have_a_meaning(tmp_path):
     path = write(
         tmp_path,
-        MINIMAL
-        + "    life_years: null\n"
-        + "policy:\n  amic:\n    construction_deadline_year: null\n",
+        MINIMAL + "    life_years: null\n" + "policy:\n  amic:\n    construction_deadline_year: null\n",
     )
     s = load_scenario(path)
     assert s["categories.servers.life_years"] == 5  # falls back to macrs_years
@@ -286,9 +284,7 @@ def test_extends_error_points_at_the_file_that_wrote_the_key(tmp_path):
     child = write(tmp_path, "extends: parent.yaml\nprogram:\n  years: -1\n", "child.yaml")
     found = problems(child)
     assert any(p.startswith(f"{child}:3: program.years: ") for p in found), found
-    assert any(
-        p.startswith(f"{tmp_path / 'parent.yaml'}:15: tax.corporate_rate: ") for p in found
-    ), found
+    assert any(p.startswith(f"{tmp_path / 'parent.yaml'}:15: tax.corporate_rate: ") for p in found), found
 
 
 def test_extends_cycle_is_an_error(tmp_path):
@@ -339,9 +335,7 @@ def test_range_rate(tmp_path):
 
 
 def test_range_rate_in_year_map(tmp_path):
-    path = write(
-        tmp_path, MINIMAL + "policy:\n  amic:\n    rate:\n      2023: 0.25\n      2026: 135%\n"
-    )
+    path = write(tmp_path, MINIMAL + "policy:\n  amic:\n    rate:\n      2023: 0.25\n      2026: 135%\n")
     assert_problem(path, 13, "policy.amic.rate[2026]", "<= 1", "1.35")
 
 
@@ -370,9 +364,7 @@ def test_category_shares_must_sum_to_one_never_rescaled(tmp_path):
 
 
 def test_schedule_shares_must_sum_to_one(tmp_path):
-    path = write(
-        tmp_path, MINIMAL.replace("years: 2", "years: 2\n  schedule:\n    shares: [0.5, 0.4]")
-    )
+    path = write(tmp_path, MINIMAL.replace("years: 2", "years: 2\n  schedule:\n    shares: [0.5, 0.4]"))
     assert_problem(path, 6, "program.schedule.shares", "sum to 1", "never rescaled")
 
 
@@ -391,9 +383,7 @@ def test_schedule_unknown_ramp(tmp_path):
 
 def test_unknown_key_with_did_you_mean(tmp_path):
     path = write(tmp_path, MINIMAL.replace("commitment_usd", "comitment_usd"))
-    assert_problem(
-        path, 2, "program.comitment_usd", "unknown key", "did you mean 'commitment_usd'"
-    )
+    assert_problem(path, 2, "program.comitment_usd", "unknown key", "did you mean 'commitment_usd'")
     # and the required key it was meant to be is reported missing
     assert_problem(path, 1, "program.commitment_usd", "required")
 
@@ -440,8 +430,7 @@ def test_null_required_key(tmp_path):
 def test_spend_not_in_service_by_end_year(tmp_path):
     path = write(
         tmp_path,
-        MINIMAL
-        + "    in_service_lag_years: 2\nanalysis:\n  end_year: 2027\nfiscal:\n  window_years: 2\n",
+        MINIMAL + "    in_service_lag_years: 2\nanalysis:\n  end_year: 2027\nfiscal:\n  window_years: 2\n",
     )
     # last spend 2026 + lag 2 = 2028 > 2027
     assert_problem(path, 9, "categories.servers.in_service_lag_years", "2028", "2027")
@@ -450,8 +439,7 @@ def test_spend_not_in_service_by_end_year(tmp_path):
 def test_spend_beyond_end_year(tmp_path):
     path = write(
         tmp_path,
-        MINIMAL
-        + "analysis:\n  end_year: 2025\nfiscal:\n  window_start: 2025\n  window_years: 1\n",
+        MINIMAL + "analysis:\n  end_year: 2025\nfiscal:\n  window_start: 2025\n  window_years: 1\n",
     )
     assert_problem(path, 10, "analysis.end_year", "2026")
 
@@ -475,17 +463,13 @@ def test_missing_required_keys(tmp_path):
     assert_problem(path, 1, "program.years", "required")
     assert_problem(path, 5, "categories.servers.macrs_years", "required")  # servers: is line 5
     path = write(tmp_path, "program:\n  commitment_usd: 1B\n  start_year: 2025\n  years: 2\n")
-    assert_problem(
-        path, 1, "categories", "required"
-    )  # no categories: at all -> the top of the file
+    assert_problem(path, 1, "categories", "required")  # no categories: at all -> the top of the file
 
 
 def test_every_problem_reported_at_once(tmp_path):
     path = write(
         tmp_path,
-        MINIMAL.replace("start_year: 2025", "start_year: x").replace(
-            "macrs_years: 5", "macrs_years: 4"
-        )
+        MINIMAL.replace("start_year: 2025", "start_year: x").replace("macrs_years: 5", "macrs_years: 4")
         + "tax:\n  nol_limit: 2\n",
     )
     found = problems(path)
@@ -509,8 +493,8 @@ def test_override_revalidates_and_leaves_the_original(tmp_path):
 
 def test_sha256_depends_on_values_only(tmp_path):
     a = load_scenario(write(tmp_path, MINIMAL, "a.yaml")).override({}, name="x")
-    b = load_scenario(
-        write(tmp_path, "# a comment\n" + MINIMAL.replace("1B", "1_000M"), "b.yaml")
-    ).override({}, name="x")
+    b = load_scenario(write(tmp_path, "# a comment\n" + MINIMAL.replace("1B", "1_000M"), "b.yaml")).override(
+        {}, name="x"
+    )
     assert a.sha256() == b.sha256()
     assert a.override({"program.years": 3}, name="x").sha256() != a.sha256()

@@ -55,9 +55,7 @@ def test_base_credit_earned_by_hand(base):
     by_year = base.lines["credit_earned"][1].sum(axis=0)
     assert by_year[0] == pytest.approx(7.7 * B, rel=RTOL_MODEL)  # 2025: servers only, at 25%
     # 2026: servers 0.10 * 0.55 and lagged 0.04 * 0.29 of 1.4T at 35%
-    assert by_year[1] == pytest.approx(
-        0.35 * (0.10 * SERVERS + 0.04 * 0.29) * COMMITMENT, rel=RTOL_MODEL
-    )
+    assert by_year[1] == pytest.approx(0.35 * (0.10 * SERVERS + 0.04 * 0.29) * COMMITMENT, rel=RTOL_MODEL)
     assert by_year[-1] == 0.0
 
 
@@ -104,9 +102,7 @@ def test_base_npv_is_the_discounted_sum(base):
         )
     # and the credit's present value, direct pay a year after it is earned
     earned = base.lines["credit_earned"][1].sum(axis=0)
-    assert base.metric("pv_credit_usd", "with") == pytest.approx(
-        float(earned @ (df / 1.10)), rel=RTOL_MODEL
-    )
+    assert base.metric("pv_credit_usd", "with") == pytest.approx(float(earned @ (df / 1.10)), rel=RTOL_MODEL)
 
 
 def test_base_spend_and_capacity(base):

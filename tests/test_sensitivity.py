@@ -74,13 +74,9 @@ def test_sweep_cells_equal_single_runs(base, x, y, metric, case):
 
 def test_sweep_over_standalone_tax_with_nols():
     s = finmodel.load_scenario(SCENARIOS / "standalone_tax.yaml")
-    result = sweep(
-        s, ("operations.revenue_usd_per_gw_year", [5e9, 10e9, 15e9]), None, "npv_usd", "delta"
-    )
+    result = sweep(s, ("operations.revenue_usd_per_gw_year", [5e9, 10e9, 15e9]), None, "npv_usd", "delta")
     for i, v in enumerate([5e9, 10e9, 15e9]):
-        assert result.values[0, i] == single(
-            s, {"operations.revenue_usd_per_gw_year": v}, "npv_usd", "delta"
-        )
+        assert result.values[0, i] == single(s, {"operations.revenue_usd_per_gw_year": v}, "npv_usd", "delta")
 
 
 def test_tornado_bars_equal_single_runs(base):
@@ -106,16 +102,12 @@ def test_tornado_default_set_and_share_rule(base):
     params = {b.parameter for b in result.bars[("npv_usd", "delta")]}
     assert {"program.commitment_usd", "policy.amic.rate", "finance.discount_rate"} <= params
     # a share moved alone: every share divided by their sum (0.07 -> 0.10 gives a total of 1.03)
-    res = tornado(
-        base, {"categories.grid.share": (0.05, 0.10)}, metrics=[("credit_earned_usd", "with")]
-    )
+    res = tornado(base, {"categories.grid.share": (0.05, 0.10)}, metrics=[("credit_earned_usd", "with")])
     bar = res.bars[("credit_earned_usd", "with")][0]
     shares = {c: base[f"categories.{c}.share"] for c in base.category_names}
     shares["grid"] = 0.10
     total = sum(shares.values())
-    expected = finmodel.run(
-        base.override({f"categories.{c}.share": v / total for c, v in shares.items()})
-    )
+    expected = finmodel.run(base.override({f"categories.{c}.share": v / total for c, v in shares.items()}))
     assert bar.at_high == pytest.approx(expected.metric("credit_earned_usd", "with"), rel=1e-14)
     assert any("dividing every share by their sum" in n for n in res.notes)
 
@@ -123,9 +115,9 @@ def test_tornado_default_set_and_share_rule(base):
 def test_solve_credit_rate_for_a_100b_treasury_cost(base):
     r = solve(base, "policy.amic.rate", "fiscal_cost_window_usd", 100e9, "with")
     assert r.achieved == pytest.approx(100e9, rel=RTOL_MODEL)
-    assert single(
-        base, {"policy.amic.rate": r.value}, "fiscal_cost_window_usd", "with"
-    ) == pytest.approx(100e9, rel=RTOL_MODEL)
+    assert single(base, {"policy.amic.rate": r.value}, "fiscal_cost_window_usd", "with") == pytest.approx(
+        100e9, rel=RTOL_MODEL
+    )
     assert 0.05 < r.value < 0.25 and r.crossings == 1
 
 
@@ -140,9 +132,7 @@ def test_solve_in_a_nonsmooth_case_and_errors(base):
     s = finmodel.load_scenario(SCENARIOS / "standalone_tax.yaml")
     r = solve(s, "finance.discount_rate", "npv_usd", 0.0, "with")
     assert abs(r.achieved) <= 1e-6 * 1.4e12
-    assert r.value == pytest.approx(
-        finmodel.run(s).metric("irr", "with"), abs=1e-9
-    )  # NPV = 0 at the IRR
+    assert r.value == pytest.approx(finmodel.run(s).metric("irr", "with"), abs=1e-9)  # NPV = 0 at the IRR
     with pytest.raises(SolveError, match="does not reach"):
         solve(base, "policy.amic.rate", "fiscal_cost_window_usd", 5e12, "with")
     with pytest.raises(ValueError, match="whole number"):
@@ -214,9 +204,7 @@ def test_cli_sweep_solve_sensitivity(tmp_path, capsys):
     )
     data = json.loads((out / "solve.json").read_text())
     assert data["value"] == pytest.approx(
-        finmodel.run(finmodel.load_scenario(BASE)).metric(
-            "breakeven_revenue_usd_per_gw_year", "without"
-        ),
+        finmodel.run(finmodel.load_scenario(BASE)).metric("breakeven_revenue_usd_per_gw_year", "without"),
         rel=RTOL_MODEL,
     )
 
@@ -290,7 +278,9 @@ def test_uncertainty_charts_draw_data_of_the_results_without_layout_problems(bas
 
     mc = run_montecarlo(base, draws=400, seed=2)
     tr = tornado(base, {"program.commitment_usd": (1.0e12, 1.6e12), "operations.om_rate": (0.01, 0.02)})
-    sw = sweep(base, ("policy.amic.rate", [0.1, 0.35]), ("finance.discount_rate", [0.06, 0.1]), "npv_usd", "delta")
+    sw = sweep(
+        base, ("policy.amic.rate", [0.1, 0.35]), ("finance.discount_rate", [0.06, 0.1]), "npv_usd", "delta"
+    )
     for ax in (
         charts.montecarlo_fan(mc),
         charts.treasury_cost_histogram(mc),

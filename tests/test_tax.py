@@ -146,9 +146,7 @@ def test_expensed_and_land_schedules():
     assert macrs_percentages(0) == (100.0,)
     np.testing.assert_array_equal(macrs_schedule(0), [1.0])
     assert macrs_schedule(None).size == 0  # land: never deducted
-    np.testing.assert_allclose(
-        macrs_schedule(5), [0.2, 0.32, 0.192, 0.1152, 0.1152, 0.0576], rtol=RTOL_MODEL
-    )
+    np.testing.assert_allclose(macrs_schedule(5), [0.2, 0.32, 0.192, 0.1152, 0.1152, 0.0576], rtol=RTOL_MODEL)
 
 
 @pytest.mark.parametrize(("years", "month"), [(6, 7), (27, 7), (40, 7), (39, 0), (39, 13)])
@@ -162,9 +160,7 @@ def test_depreciation_matrix_bonus_and_truncation():
     # 0% on year-1 property (MODEL.md section 5):
     #   row 0: 0.6 + 0.4*0.20, 0.4*0.32, 0.4*0.192, 0.4*0.1152 (rest after the horizon)
     #   row 1: 0, 0.20, 0.32, 0.192
-    m = depreciation_matrix(
-        [macrs_schedule(5)], np.array([True]), np.array([0.6, 0.0, 0.0, 0.0]), 4
-    )
+    m = depreciation_matrix([macrs_schedule(5)], np.array([True]), np.array([0.6, 0.0, 0.0, 0.0]), 4)
     assert m.shape == (1, 4, 4)
     expected = np.array(
         [
@@ -214,9 +210,7 @@ def test_recapture_after_horizon_dropped_and_disabled():
     earned = np.array([[0.0, 0.0, 50.0]])  # earned in the last year, life 2
     assert recapture(earned, np.array([2.0]), np.array([True])).sum() == 0.0
     earned = np.array([[50.0, 0.0, 0.0]])
-    np.testing.assert_allclose(
-        recapture(earned, np.array([2.0]), np.array([True])), [[0, 0, 30.0]]
-    )
+    np.testing.assert_allclose(recapture(earned, np.array([2.0]), np.array([True])), [[0, 0, 30.0]])
     assert recapture(earned, np.array([2.0]), np.array([False])).sum() == 0.0
 
 

@@ -88,9 +88,7 @@ def test_truncated_normal_moments_and_bounds():
     Phi = lambda t: 0.5 * math.erfc(-t / math.sqrt(2))  # noqa: E731
     Z = Phi(beta) - Phi(alpha)
     mean = mu + sigma * (phi(alpha) - phi(beta)) / Z
-    var = sigma**2 * (
-        1 + (alpha * phi(alpha) - beta * phi(beta)) / Z - ((phi(alpha) - phi(beta)) / Z) ** 2
-    )
+    var = sigma**2 * (1 + (alpha * phi(alpha) - beta * phi(beta)) / Z - ((phi(alpha) - phi(beta)) / Z) ** 2)
     check_moments(x, mean, var)
     assert x.min() >= lo and x.max() <= hi
 
@@ -148,9 +146,9 @@ def test_same_seed_same_draws_and_prefix_property():
     # a Generator works as a seed
     assert np.array_equal(
         a,
-        sample(
-            UncertaintySpec({"finance.discount_rate": d}), 5000, np.random.default_rng(1)
-        ).values["finance.discount_rate"],
+        sample(UncertaintySpec({"finance.discount_rate": d}), 5000, np.random.default_rng(1)).values[
+            "finance.discount_rate"
+        ],
     )
 
 
@@ -163,21 +161,17 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 def test_copula_imposes_the_rank_correlation():
     spec = UncertaintySpec(
         {
-            "operations.revenue_usd_per_gw_year": Distribution(
-                "lognormal", median=1e10, sigma=0.3
-            ),
+            "operations.revenue_usd_per_gw_year": Distribution("lognormal", median=1e10, sigma=0.3),
             "operations.utilization": Distribution("pert", low=0.6, mode=0.8, high=0.95),
             "finance.discount_rate": Distribution("uniform", low=0.07, high=0.13),
         },
         correlations=(("operations.revenue_usd_per_gw_year", "operations.utilization", 0.5),),
     )
     v = sample(spec, draws=N, seed=SEED).values
-    assert _spearman(
-        v["operations.revenue_usd_per_gw_year"], v["operations.utilization"]
-    ) == pytest.approx(0.5, abs=0.01)
-    assert (
-        abs(_spearman(v["operations.revenue_usd_per_gw_year"], v["finance.discount_rate"])) < 0.01
+    assert _spearman(v["operations.revenue_usd_per_gw_year"], v["operations.utilization"]) == pytest.approx(
+        0.5, abs=0.01
     )
+    assert abs(_spearman(v["operations.revenue_usd_per_gw_year"], v["finance.discount_rate"])) < 0.01
     # the marginals are untouched by the copula
     x = v["finance.discount_rate"]
     check_moments(x, 0.10, 0.06**2 / 12)

@@ -98,9 +98,7 @@ def test_year_map_step_function():
     # MODEL.md section 2: the value of the largest key <= y applies; before the smallest key, 0.
     ym = {2023: 0.25, 2026: 0.35}
     years = np.arange(2021, 2029)
-    np.testing.assert_array_equal(
-        year_map_values(ym, years), [0, 0, 0.25, 0.25, 0.25, 0.35, 0.35, 0.35]
-    )
+    np.testing.assert_array_equal(year_map_values(ym, years), [0, 0, 0.25, 0.25, 0.25, 0.35, 0.35, 0.35])
     # unsorted keys give the same step function
     np.testing.assert_array_equal(
         year_map_values({2026: 0.35, 2023: 0.25}, years), year_map_values(ym, years)
@@ -109,9 +107,7 @@ def test_year_map_step_function():
 
 def test_parse_year_map_scalar_applies_every_year():
     ym = parse_year_map("35%", parse_rate)
-    np.testing.assert_array_equal(
-        year_map_values(ym, np.array([1950, 2025, 2100])), [0.35, 0.35, 0.35]
-    )
+    np.testing.assert_array_equal(year_map_values(ym, np.array([1950, 2025, 2100])), [0.35, 0.35, 0.35])
     ym = parse_year_map({2026: "35%", 2023: 0.25}, parse_rate)
     assert list(ym) == [2023, 2026]
     assert ym[2026] == pytest.approx(0.35)
