@@ -85,7 +85,8 @@ def main(argv=None) -> int:
     scenario = finmodel.load_scenario(BASE)
     spec = uncertainty_spec(scenario)
     print(
-        f"scenario {BASE.name}: {len(spec.parameters)} drawn parameters, {len(spec.correlations)} correlation(s)"
+        f"scenario {BASE.name}: {len(spec.parameters)} drawn parameters, "
+        f"{len(spec.correlations)} correlation(s)"
     )
 
     # warm-up: the compiled kernels are loaded (or compiled once and cached)
@@ -116,13 +117,16 @@ def main(argv=None) -> int:
     # 1. the loop
     t_loop = loop_per_draw(scenario, args.loop_draws)
     print(
-        f"\ndeterministic engine looped over draws (finmodel.run per draw, median of {args.loop_draws}): {t_loop * 1e3:.3f} ms/draw"
+        f"\ndeterministic engine looped over draws (finmodel.run per draw, median of {args.loop_draws}): "
+        f"{t_loop * 1e3:.3f} ms/draw"
     )
     print(
-        f"run_montecarlo, {args.draws:,} draws in this process: {t_mc * 1e6:.2f} us/draw -> {t_loop / t_mc:.0f}x faster per draw (target >= 200x)"
+        f"run_montecarlo, {args.draws:,} draws in this process: {t_mc * 1e6:.2f} us/draw -> "
+        f"{t_loop / t_mc:.0f}x faster per draw (target >= 200x)"
     )
     print(
-        f"the command, per draw (wall / draws): {wall / args.draws * 1e6:.2f} us/draw -> {t_loop / (wall / args.draws):.0f}x faster than the loop"
+        f"the command, per draw (wall / draws): {wall / args.draws * 1e6:.2f} us/draw -> "
+        f"{t_loop / (wall / args.draws):.0f}x faster than the loop"
     )
     met = wall < 10 and peak_mb < 2048 and t_loop / t_mc >= 200
     print("\nall targets met" if met else "\nnot every target met (see above)")

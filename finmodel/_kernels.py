@@ -4,9 +4,13 @@ The engine's few operations that numpy cannot do in one pass over the data:
 the IRR of every series (:func:`irr_rows`, behind :func:`finmodel.metrics.irr`),
 a shift by a per-row lag (:func:`shift_rows`, behind
 :func:`finmodel.timeline.shift`) and the deductions of a MACRS table with
-bonus depreciation (:func:`deductions`). Each works row by row in a fixed
-order, so a row's result does not depend on how many rows are passed at once
-(Monte Carlo chunks are bitwise reproducible).
+bonus depreciation (:func:`deductions`), and a few fused passes over the
+yearly lines (:func:`book_rows`, :func:`cumulative_rows`,
+:func:`npv_at_revenue_rows`) that replace chains of numpy temporaries. Each
+works row by row in a fixed order, so a row's result does not depend on how
+many rows are passed at once (Monte Carlo chunks are bitwise reproducible);
+the fused passes add in numpy's own order (:func:`pairwise_sum`), so they
+give the same bits as the numpy expressions they replace.
 
 IRR
 ---
@@ -380,7 +384,7 @@ def irr_rows_parallel(values, grid):
 
 @njit(cache=True, error_model="numpy", nogil=True)
 def shift_rows(x, lag, fill):
-    """``out[i, t] = x[i, t - lag[i]]`` (``fill`` before the lag); ``x`` is ``(n, T)``, ``lag`` ``(n,)`` >= 0."""
+    """``out[i, t] = x[i, t - lag[i]]``, ``fill`` before the lag; ``x`` ``(n, T)``, ``lag`` ``(n,)`` >= 0."""
     n, T = x.shape
     out = np.empty((n, T))
     for i in range(n):
@@ -476,4 +480,157 @@ def deductions(basis, bonus, table, eligible):
                 for t in range(T):
                     for j in range(m):
                         out[i0 + j, k, c, t] = acc[t, j]
+    return out
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _block_sum(a, lo, n):
+    """numpy's sum of ``a[lo:lo + n]`` for ``n <= 128`` (see :func:`pairwise_sum`)."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[lo + i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    while i < n - n % 8:
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def pairwise_sum(a, lo, n):
+    """``a[lo:lo + n].sum()`` added in numpy's order (pairwise, eight accumulators), the same bits.
+
+    numpy sums a contiguous last axis this way (``pairwise_sum`` in its
+    loops): under 8 terms in order; up to 128 in eight interleaved partial
+    sums combined as a tree, then the rest in order; above, the sum of the
+    two halves (the first a multiple of 8 long), each summed the same way.
+    The halving is walked with an explicit stack (a recursive kernel cannot
+    be cached).
+    """
+    if n <= 128:
+        return _block_sum(a, lo, n)
+    los = np.empty(64, np.int64)
+    ns = np.empty(64, np.int64)
+    left = np.empty(64)
+    phase = np.zeros(64, np.int64)  # 0: split, 1: left half summed, 2: done
+    los[0], ns[0] = lo, n
+    top = 0
+    value = 0.0
+    while top >= 0:
+        m = ns[top]
+        half = m // 2
+        half -= half % 8
+        if m <= 128:
+            value = _block_sum(a, los[top], m)
+            top -= 1
+        elif phase[top] == 0:
+            phase[top] = 1
+            top += 1
+            los[top], ns[top], phase[top] = los[top - 1], half, 0
+            continue
+        elif phase[top] == 1:
+            left[top] = value
+            phase[top] = 2
+            top += 1
+            los[top], ns[top], phase[top] = los[top - 1] + half, m - half, 0
+            continue
+        else:
+            value = left[top] + value
+            top -= 1
+        # a frame just finished with ``value``: its parent resumes
+    return value
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def book_rows(placed, life, age):
+    """Straight-line book value left per row: ``sum_t placed[i, t] * remaining(life[i], age[t])``.
+
+    ``remaining = max(0, 1 - age / life)`` for ``life > 0``, else 0; the
+    products are summed in numpy's order (:func:`pairwise_sum`), so the
+    result equals ``numpy.sum(placed * remaining, axis=-1)`` bit for bit.
+    ``placed`` is ``(n, T)``, ``life`` ``(n,)``, ``age`` ``(T,)``.
+    """
+    n, T = placed.shape
+    out = np.empty(n)
+    prod = np.empty(T)
+    for i in range(n):
+        life_i = life[i]
+        for t in range(T):
+            rem = 0.0
+            if life_i > 0:
+                rem = 1.0 - age[t] / life_i
+                if 0.0 >= rem:
+                    rem = 0.0
+            prod[t] = placed[i, t] * rem
+        out[i] = 0.0 + pairwise_sum(prod, 0, T)
+    return out
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def cumulative_rows(cash_flow, years, cumulative, payback, peak):
+    """Cumulative cash flow, payback year and peak funding of every ``(n, T)`` row, in one pass.
+
+    Writes ``cumulative`` ``(n, T)`` (the running sum in order, as
+    ``numpy.cumsum``), ``payback`` ``(n,)`` (the first year from which the
+    cumulative sum stays ``>= 0``, NaN when the last one is negative) and
+    ``peak`` ``(n,)`` (``numpy.maximum(0, -min_t cumulative)``, NaN if a sum is NaN).
+    """
+    n, T = cash_flow.shape
+    for i in range(n):
+        acc = cash_flow[i, 0]
+        lowest = acc
+        nan = np.isnan(acc)
+        cumulative[i, 0] = acc
+        for t in range(1, T):
+            acc = acc + cash_flow[i, t]
+            cumulative[i, t] = acc
+            if acc < lowest or (np.isnan(acc) and not nan):
+                lowest = acc  # a NaN, once there, stays in every later sum
+            if np.isnan(acc):
+                nan = True
+        first = -1
+        for t in range(T - 1, -1, -1):
+            if not cumulative[i, t] >= 0.0:
+                break
+            first = t
+        payback[i] = years[first] if first >= 0 and cumulative[i, T - 1] >= 0.0 else np.nan
+        v = -lowest
+        peak[i] = 0.0 if 0.0 > v else v  # numpy.maximum(0.0, v): v when equal (-0.0) or NaN
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def npv_at_revenue_rows(unit, change, taxable_income, cash_flow, tax, rate, discount):
+    """NPV of every ``(n, T)`` row when revenue moves by ``change[i]`` per unit and tax is unlimited.
+
+    Per year: ``extra = unit * change``, ``tax' = rate * (taxable_income + extra)``,
+    ``cf' = cash_flow + extra - (tax' - tax)``; the NPV is the sum of
+    ``cf' * discount`` in numpy's order (:func:`pairwise_sum`): the same
+    bits as those numpy expressions. ``change`` and ``rate`` are ``(n,)``.
+    """
+    n, T = cash_flow.shape
+    out = np.empty(n)
+    prod = np.empty(T)
+    for i in range(n):
+        dr = change[i]
+        r = rate[i]
+        for t in range(T):
+            extra = unit[i, t] * dr
+            new_tax = r * (taxable_income[i, t] + extra)
+            prod[t] = (cash_flow[i, t] + extra - (new_tax - tax[i, t])) * discount[i, t]
+        out[i] = 0.0 + pairwise_sum(prod, 0, T)
     return out

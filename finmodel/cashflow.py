@@ -102,8 +102,13 @@ def book_value(
     ``sum_y P[c, y] * max(0, 1 - (end_year - y + 1) / life_c)``; a life of
     ``inf`` keeps full value, a life of 0 gives 0 (MODEL.md section 8).
     """
-    life = np.asarray(life_years, dtype=float)[..., None]
+    from ._kernels import book_rows  # one compiled pass, summed in numpy's order (the same bits)
+
+    placed = np.asarray(placed_usd, dtype=float)
+    life = np.asarray(life_years, dtype=float)
+    T = placed.shape[-1]
+    shape = np.broadcast_shapes(placed.shape[:-1], life.shape)
+    rows = np.ascontiguousarray(np.broadcast_to(placed, shape + (T,))).reshape(-1, T)
+    lives = np.ascontiguousarray(np.broadcast_to(life, shape)).reshape(-1)
     age = (end_year - np.asarray(years) + 1).astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        remaining = np.where(life > 0, np.maximum(0.0, 1.0 - age / life), 0.0)
-    return np.sum(placed_usd * remaining, axis=-1)
+    return book_rows(rows, lives, age).reshape(shape)

@@ -10,7 +10,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["npv", "irr", "payback_year", "peak_funding", "window_sum"]
+__all__ = ["npv", "irr", "payback_year", "peak_funding", "cumulative_profile", "window_sum"]
 
 
 def npv(rate, values, years: np.ndarray | None = None, valuation_year: int | None = None) -> np.ndarray:
@@ -125,6 +125,34 @@ def peak_funding(cash_flow) -> np.ndarray:
     """``-min_t cumsum(CF)``, or 0 when cumulative cash flow never goes negative. [USD]"""
     cum = np.cumsum(np.asarray(cash_flow, dtype=float), axis=-1)
     return np.maximum(0.0, -np.min(cum, axis=-1))
+
+
+def cumulative_profile(cash_flow, years: np.ndarray, out: np.ndarray | None = None) -> tuple:
+    """Cumulative cash flow, :func:`payback_year` and :func:`peak_funding` in one compiled pass.
+
+    Returns ``(cumulative, payback, peak)``: ``cumsum(CF)`` ``(..., T)`` [USD],
+    the payback year ``(...)`` [year] and the peak funding need ``(...)``
+    [USD], the same bits as the three numpy computations. ``out``, when
+    given, is a C-contiguous float array of ``cash_flow``'s shape that
+    receives the cumulative sums (and is returned).
+
+    Examples
+    --------
+    >>> cum, year, peak = cumulative_profile([-10.0, 5, 6, -2, 3], np.arange(2025, 2030))
+    >>> cum.tolist(), float(year), float(peak)
+    ([-10.0, -5.0, 1.0, -1.0, 2.0], 2029.0, 10.0)
+    """
+    from ._kernels import cumulative_rows
+
+    cf = np.asarray(cash_flow, dtype=float)
+    T = cf.shape[-1]
+    rows = np.ascontiguousarray(cf.reshape(-1, T))
+    if out is None:
+        out = np.empty(cf.shape)
+    payback = np.empty(rows.shape[0])
+    peak = np.empty(rows.shape[0])
+    cumulative_rows(rows, np.asarray(years, dtype=float), out.reshape(-1, T), payback, peak)
+    return out, payback.reshape(cf.shape[:-1]), peak.reshape(cf.shape[:-1])
 
 
 def window_sum(series, years: np.ndarray, start: int, length: int) -> np.ndarray:

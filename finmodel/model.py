@@ -26,7 +26,7 @@ from .cashflow import (
     revenue_per_usd_per_gw_year,
     schedule_shares,
 )
-from .metrics import irr, payback_year, peak_funding, window_sum
+from .metrics import cumulative_profile, irr, window_sum
 from .scenario import Scenario
 from .tax import depreciation_matrix, macrs_schedule, recapture, standalone_tax
 from .timeline import discount_factors, shift, trailing_window_sum
@@ -370,15 +370,18 @@ def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
     M = om_cost(P[..., 0, :, :], inp.life_years, inp.om_rate)[..., None, :]
     ebitda = R - W - M
     # Section 8: terminal value
+    last = np.arange(T) == T - 1
     if inp.terminal_book:
-        TVc = book_value(P, inp.life_years[..., None, :], inp.years, inp.end_year)
+        TVc = book_value(P, inp.life_years[..., None, :], inp.years, inp.end_year)  # (..., 1, C)
+        TV = TVc.sum(axis=-1)[..., None] * last
+        TV_line = TVc[..., None] * last  # broadcast over the cases below, not copied
         TVc = np.broadcast_to(TVc, np.broadcast_shapes(TVc.shape, remaining_basis.shape))
         gain = TVc.sum(axis=-1) - remaining_basis.sum(axis=-1)
     else:
         TVc = np.zeros(remaining_basis.shape)
         gain = np.zeros(remaining_basis.shape[:-1])
-    last = np.arange(T) == T - 1
-    TV = TVc.sum(axis=-1)[..., None] * last
+        TV = TVc.sum(axis=-1)[..., None] * last
+        TV_line = TVc[..., None] * last
     # Section 7: income tax
     TI = ebitda - _sum_categories(D) - RCt + gain[..., None] * last
     tax = _tax(TI, inp)
@@ -402,7 +405,9 @@ def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
         "ebitda": np.broadcast_to(ebitda, shape),
         "taxable_income": TI,
         "tax": tax,
-        "terminal_value": TVc[..., None] * last,
+        "terminal_value": np.broadcast_to(
+            TV_line, np.broadcast_shapes(TV_line.shape, remaining_basis.shape + (T,))
+        ),
         "cash_flow": CF,
         "fiscal_cost": fiscal,
         "operating_gw": np.broadcast_to(O[..., None, :], shape),
@@ -532,12 +537,24 @@ def _npv_at_revenue(inp: Inputs, lines, revenue: np.ndarray, df: np.ndarray | No
     ``df``: the discount factors ``(..., case, T)``, when already computed.
     """
     dr = revenue - inp.revenue_usd_per_gw_year
+    if df is None:
+        df = discount_factors(inp.discount_rate[..., None], inp.years, inp.valuation_year)
+    if not np.any(inp.standalone):  # tax linear in income: one compiled pass, the same bits
+        from ._kernels import npv_at_revenue_rows
+
+        T = len(inp.years)
+        parts = (lines["revenue_unit"], lines["taxable_income"], lines["cash_flow"], lines["tax"], df)
+        shape = np.broadcast_shapes(*(x.shape for x in parts), dr.shape + (T,))
+        rows = [np.broadcast_to(x, shape).reshape(-1, T) for x in parts]
+        lead = shape[:-1]
+        change = np.broadcast_to(dr, lead).reshape(-1)
+        rate = np.broadcast_to(inp.corporate_rate, lead).reshape(-1)
+        unit, ti, cf, tax, dfs = rows
+        return npv_at_revenue_rows(unit, change, ti, cf, tax, rate, dfs).reshape(lead)
     extra = lines["revenue_unit"] * dr[..., None]
     ti = lines["taxable_income"] + extra
     tax = _tax(ti, inp)
     cf = lines["cash_flow"] + extra - (tax - lines["tax"])
-    if df is None:
-        df = discount_factors(inp.discount_rate[..., None], inp.years, inp.valuation_year)
     return np.sum(cf * df, axis=-1)
 
 
@@ -591,16 +608,24 @@ def breakeven_revenue(
     return np.where(no_effect, np.nan, x1)
 
 
-def compute_metrics(inp: Inputs, lines: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per-case metrics of MODEL.md section 9 and the fiscal totals of section 10."""
+def compute_metrics(
+    inp: Inputs, lines: Mapping[str, np.ndarray], cumulative: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Per-case metrics of MODEL.md section 9 and the fiscal totals of section 10.
+
+    ``cumulative``, when given, is a C-contiguous float array of the cash
+    flow's shape ``(..., case, T)`` that receives the cumulative cash flow
+    (computed anyway for the payback year and the peak funding need). [USD]
+    """
     cf = lines["cash_flow"]
     df = discount_factors(inp.discount_rate[..., None], inp.years, inp.valuation_year)
     npv_usd = np.sum(cf * df, axis=-1)
+    _, payback, peak = cumulative_profile(cf, inp.years, out=cumulative)
     out = {
         "npv_usd": npv_usd,
         "irr": np.asarray(irr(cf), dtype=float),
-        "payback_year": payback_year(cf, inp.years),
-        "peak_funding_usd": peak_funding(cf),
+        "payback_year": payback,
+        "peak_funding_usd": peak,
         "credit_earned_usd": lines["credit_earned"].sum(axis=(-2, -1)),
         "pv_credit_usd": np.sum(lines["credit_cash"] * df, axis=-1),
         "breakeven_revenue_usd_per_gw_year": breakeven_revenue(inp, lines, df=df, npv_usd=npv_usd),

@@ -324,12 +324,14 @@ def run_montecarlo(
                 check_finite(lines, inp)
             except NumericalError as exc:
                 raise NumericalError(f"{exc} (draws {start} to {stop - 1})") from None
-        out = compute_metrics(inp, lines)
+        rows = cumulative[start:stop]
+        if lines["cash_flow"].shape == rows.shape:  # the cumulative sums written in place
+            out = compute_metrics(inp, lines, cumulative=rows)
+        else:  # nothing drawn varies per draw: the one cash flow, repeated
+            out = compute_metrics(inp, lines)
+            rows[...] = np.cumsum(lines["cash_flow"], axis=-1)
         for name in ALL_METRICS:
             metrics[name][start:stop] = np.broadcast_to(out[name], (stop - start, len(CASES)))
-        cumulative[start:stop] = np.cumsum(
-            np.broadcast_to(lines["cash_flow"], (stop - start, len(CASES), T)), axis=-1
-        )
         return stop - start
 
     starts = range(0, n, chunk_size)
