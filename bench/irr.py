@@ -125,17 +125,20 @@ def main(argv=None) -> int:
         cpu = cpu_per_series(values)
         r_px, r_npf = t_px / t_ours, t_npf / t_ours
         print(
-            f"\n[{name}] {n:,} series of {values.shape[1]} years; {np.isnan(ref).mean() * 100:.1f}% without a root (numpy-financial)"
+            f"\n[{name}] {n:,} series of {values.shape[1]} years; "
+            f"{np.isnan(ref).mean() * 100:.1f}% without a root (numpy-financial)"
         )
         print(
             f"  finmodel.metrics.irr : {t_ours * 1e6:8.3f} us/series  (all {n:,} at once, best of 5; "
             f"one core: {cpu * 1e6:.3f} us CPU)"
         )
         print(
-            f"  pyxirr.irr per series: {t_px * 1e6:8.3f} us/series  -> finmodel is {r_px:6.1f}x faster (target >= 10x)"
+            f"  pyxirr.irr per series: {t_px * 1e6:8.3f} us/series  "
+            f"-> finmodel is {r_px:6.1f}x faster (target >= 10x)"
         )
         print(
-            f"  npf.irr per series   : {t_npf * 1e6:8.3f} us/series  -> finmodel is {r_npf:6.1f}x faster (target >= 300x)"
+            f"  npf.irr per series   : {t_npf * 1e6:8.3f} us/series  "
+            f"-> finmodel is {r_npf:6.1f}x faster (target >= 300x)"
         )
         print(f"  roots differing from numpy-financial (> 1e-9, or NaN vs root): {bad_npf} of {m:,}")
         print(

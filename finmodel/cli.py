@@ -107,7 +107,10 @@ def cmd_run(args) -> int:
 
 
 def cmd_check(args) -> int:
-    """``finmodel run --check DIR``: re-run DIR/run.json's resolved scenario; compare summary.json and cashflows.csv."""
+    """``finmodel run --check DIR``: re-run DIR/run.json's resolved scenario.
+
+    Compare its summary.json and cashflows.csv with the fresh run.
+    """
     if args.scenario is not None or args.out is not None or args.force:
         raise _UsageError(
             "run --check DIR takes no scenario, --out or --force: it re-runs the scenario recorded in DIR"
@@ -160,7 +163,8 @@ def cmd_sources(args) -> int:
     print(_text_table(("parameter", "value", "unit", "set", "where", "source"), rows))
     n_set = int((table["status"] == "set").sum())
     print(
-        f"\n{n_set} of {len(table)} parameters set in the files, {len(table) - n_set} defaults (MODEL.md section 11)"
+        f"\n{n_set} of {len(table)} parameters set in the files, "
+        f"{len(table) - n_set} defaults (MODEL.md section 11)"
     )
     used = list(dict.fromkeys(i for ids in table["sources"] for i in ids.split("; ") if i))
     if used:
@@ -416,8 +420,10 @@ def cmd_montecarlo(args) -> int:
     print(montecarlo_table(result))
     p = result.probabilities()
     print(
-        f"\nP(delta NPV > 0) = {p['delta_npv_positive']:.3f}; P(NPV with > 0 and NPV without < 0) = {p['credit_turns_npv_positive']:.3f}; "
-        f"P(NPV without > 0) = {p['npv_without_positive']:.3f}; P(NPV with > 0) = {p['npv_with_positive']:.3f}"
+        f"\nP(delta NPV > 0) = {p['delta_npv_positive']:.3f}; "
+        f"P(NPV with > 0 and NPV without < 0) = {p['credit_turns_npv_positive']:.3f}; "
+        f"P(NPV without > 0) = {p['npv_without_positive']:.3f}; "
+        f"P(NPV with > 0) = {p['npv_with_positive']:.3f}"
     )
     for note in result.notes:
         print(f"note: {note}")
@@ -439,13 +445,15 @@ def cmd_sensitivity(args) -> int:
     for key in result.metrics:
         name, case = key
         print(
-            f"{METRIC_LABELS.get(name, name)} ({case}); scenario as written: {_stat_text(name, result.base[key])}"
+            f"{METRIC_LABELS.get(name, name)} ({case}); "
+            f"scenario as written: {_stat_text(name, result.base[key])}"
         )
         for b in result.bars[key]:
             lo = format_value(b.parameter, b.low, scenario.values)
             hi = format_value(b.parameter, b.high, scenario.values)
             print(
-                f"  {param_label(b.parameter):<28} {lo:>16} -> {_stat_text(name, b.at_low):>10}   {hi:>16} -> {_stat_text(name, b.at_high):>10}"
+                f"  {param_label(b.parameter):<28} {lo:>16} -> {_stat_text(name, b.at_low):>10}   "
+                f"{hi:>16} -> {_stat_text(name, b.at_high):>10}"
             )
         print()
     for note in result.notes:
@@ -536,15 +544,18 @@ def cmd_solve(args) -> int:
     print(f"{scenario.title}\n")
     print(f"{args.param} = {result.value:.12g}  ({value})")
     print(
-        f"{metric} ({args.case}) = {_stat_text(metric, result.achieved)} [{result.achieved:.12g}]; target {_stat_text(metric, target)}"
+        f"{metric} ({args.case}) = {_stat_text(metric, result.achieved)} [{result.achieved:.12g}]; "
+        f"target {_stat_text(metric, target)}"
     )
     print(
-        f"scenario as written: {args.param} = {format_value(args.param, scenario[args.param], scenario.values)}, "
+        f"scenario as written: {args.param} = "
+        f"{format_value(args.param, scenario[args.param], scenario.values)}, "
         f"{metric} ({args.case}) = {_stat_text(metric, result.base_metric)}"
     )
     if result.crossings > 1:
         print(
-            f"note: the metric crosses the target {result.crossings} times in [{result.bracket[0]:.6g}, {result.bracket[1]:.6g}]; "
+            f"note: the metric crosses the target {result.crossings} times in "
+            f"[{result.bracket[0]:.6g}, {result.bracket[1]:.6g}]; "
             "this is the crossing nearest the scenario's value"
         )
     if out is not None:
@@ -686,8 +697,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             stale = remove_stale(out, previous)
             if stale:
                 print(
-                    f"removed {len(stale)} file{'s' if len(stale) != 1 else ''} of an earlier run that this one "
-                    f"did not rewrite: {', '.join(stale)}"
+                    f"removed {len(stale)} file{'s' if len(stale) != 1 else ''} of an earlier run "
+                    f"that this one did not rewrite: {', '.join(stale)}"
                 )
         return code
     except ScenarioError as exc:

@@ -52,7 +52,8 @@ def prepare_out_dir(out: str | os.PathLike, force: bool = False) -> Path:
         raise OutputError(f"{path}: exists and is not a folder")
     if path.is_dir() and any(path.iterdir()) and not made_by_finmodel(path) and not force:
         raise OutputError(
-            f"{path}: folder is not empty and was not made by finmodel (no {MANIFEST}); choose another --out or pass --force"
+            f"{path}: folder is not empty and was not made by finmodel (no {MANIFEST}); "
+            "choose another --out or pass --force"
         )
     return path
 

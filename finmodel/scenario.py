@@ -796,7 +796,8 @@ def _parse_scalar(p: Param, value) -> Any:
     elif kind == "macrs":
         if isinstance(value, bool) or not isinstance(value, int) or value not in MACRS_CLASSES:
             raise UnitError(
-                f"must be a MACRS class of IRS Publication 946 ({', '.join(map(str, MACRS_CLASSES))}; 0 means expensed) or null for land, got {_show(value)}"
+                f"must be a MACRS class of IRS Publication 946 ({', '.join(map(str, MACRS_CLASSES))}; "
+                f"0 means expensed) or null for land, got {_show(value)}"
             )
         return value
     else:  # pragma: no cover - declaration error
@@ -1043,14 +1044,16 @@ def _validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> S
                 listing = ", ".join(f"{c} {s:g}" for c, s in zip(cat_names, shares, strict=True))
                 ctx.add(
                     ("categories",),
-                    f"category shares must sum to 1 (within 1e-9), got {total:.12g} ({listing}); shares are never rescaled",
+                    f"category shares must sum to 1 (within 1e-9), got {total:.12g} ({listing}); "
+                    "shares are never rescaled",
                 )
         for c in cat_names:
             group = values.get(f"categories.{c}.group")
             if isinstance(group, str) and not _NAME.match(group):
                 ctx.add(
                     ("categories", c, "group"),
-                    f"a group name must start with a letter and hold only letters, digits, _ or -, got {group!r}",
+                    "a group name must start with a letter and hold only letters, digits, _ or -, "
+                    f"got {group!r}",
                 )
         groups = {values.get(f"categories.{c}.group") for c in cat_names}
         for g in groups:
@@ -1072,14 +1075,17 @@ def _validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> S
                 key = ctx.latest(("analysis", "end_year"), ("program", "years"), ("program", "start_year"))
                 ctx.add(
                     key,
-                    f"spend runs to {last_spend} (start_year {start} + years {nyears} - 1) but the horizon ends in {end}",
+                    f"spend runs to {last_spend} (start_year {start} + years {nyears} - 1) "
+                    f"but the horizon ends in {end}",
                 )
             for c in cat_names:
                 lag = values.get(f"categories.{c}.in_service_lag_years")
                 if isinstance(lag, int) and lag > 0 and last_spend <= end < last_spend + lag:
                     ctx.add(
                         ("categories", c, "in_service_lag_years"),
-                        f"spend of {last_spend} would be placed in service in {last_spend + lag}, after analysis.end_year {end}; every spend must be placed in service within the horizon",
+                        f"spend of {last_spend} would be placed in service in {last_spend + lag}, "
+                        f"after analysis.end_year {end}; "
+                        "every spend must be placed in service within the horizon",
                     )
             if end - start + 1 > 200:
                 ctx.add(
@@ -1137,7 +1143,8 @@ def _validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> S
             tip = f"; did you mean '{hint[0]}'?" if hint else ""
             ctx.add(
                 ("program", "capacity_category"),
-                f"must name a category when capacity_gw > 0, got {cap_cat!r}{tip} (categories: {', '.join(cat_names)})",
+                f"must name a category when capacity_gw > 0, got {cap_cat!r}{tip} "
+                f"(categories: {', '.join(cat_names)})",
             )
         elif values.get(f"categories.{cap_cat}.share") == 0.0:
             ctx.add(

@@ -371,7 +371,8 @@ def solve(
     p = param_for(parameter, scenario.values)
     if p.kind not in ("money", "rate", "number", "rate_map"):
         raise ValueError(
-            f"{parameter} is a whole number of years; solve takes a continuous parameter (money, rate or number)"
+            f"{parameter} is a whole number of years; "
+            "solve takes a continuous parameter (money, rate or number)"
         )
     if p.kind == "rate_map":  # the rate in force in the first program year (or the first rate)
         base_map = scenario[parameter]
@@ -406,7 +407,8 @@ def solve(
         finite = g[np.isfinite(g)] + target
         span = f"from {finite.min():.6g} to {finite.max():.6g}" if finite.size else "undefined throughout"
         raise SolveError(
-            f"{metric} ({case}) does not reach {target:.6g} for {parameter} in [{lo:.6g}, {hi:.6g}]; it runs {span}"
+            f"{metric} ({case}) does not reach {target:.6g} for {parameter} in [{lo:.6g}, {hi:.6g}]; "
+            f"it runs {span}"
         )
     crossings = int(cells.size)
     mid = 0.5 * (xs[cells] + xs[cells + 1])
@@ -452,7 +454,10 @@ def solve(
 
 
 def _sign_changes(g: np.ndarray) -> np.ndarray:
-    """Indices ``i`` where ``g[i]`` and ``g[i + 1]`` differ in sign or ``g[i + 1]`` is 0 (finite values only)."""
+    """Indices ``i`` where ``g[i]`` and ``g[i + 1]`` differ in sign or ``g[i + 1]`` is 0.
+
+    Finite values only.
+    """
     a, b = g[:-1], g[1:]
     ok = np.isfinite(a) & np.isfinite(b)
     return np.flatnonzero(

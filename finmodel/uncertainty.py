@@ -212,8 +212,10 @@ def format_value(path: str, value: Any, values: Mapping[str, Any] | None = None)
 
     A rate by year shows its last rate (``35% from 2026``).
 
-    >>> format_value("program.commitment_usd", 1.4e12), format_value("policy.amic.rate", {2023: 0.25, 2026: 0.35})
-    ('$1,400B', '35% from 2026')
+    >>> format_value("program.commitment_usd", 1.4e12)
+    '$1,400B'
+    >>> format_value("policy.amic.rate", {2023: 0.25, 2026: 0.35})
+    '35% from 2026'
     """
     p = param_for(
         path,
@@ -261,8 +263,14 @@ def check_path(path: str, values: Mapping[str, Any], allow_schedule: bool = Fals
     if p.kind == "schedule" and allow_schedule:
         return None
     if p.kind == "schedule":
-        return "program.schedule cannot be varied here (it is not a number); draw it with dist: choice in uncertainty:"
-    return f"{path} cannot vary across draws: the engine reads it once per scenario ({p.kind}); change it in the scenario or compare scenario files"
+        return (
+            "program.schedule cannot be varied here (it is not a number); "
+            "draw it with dist: choice in uncertainty:"
+        )
+    return (
+        f"{path} cannot vary across draws: the engine reads it once per scenario ({p.kind}); "
+        "change it in the scenario or compare scenario files"
+    )
 
 
 def _whole_years(path: str) -> bool:
@@ -503,7 +511,8 @@ def sample(
     --------
     >>> spec = UncertaintySpec({"finance.discount_rate": Distribution("uniform", low=0.08, high=0.12)})
     >>> s = sample(spec, draws=4, seed=1)
-    >>> bool(((s.values["finance.discount_rate"] >= 0.08) & (s.values["finance.discount_rate"] <= 0.12)).all())
+    >>> x = s.values["finance.discount_rate"]
+    >>> bool(((x >= 0.08) & (x <= 0.12)).all())
     True
     """
     n = spec.draws if draws is None else int(draws)
@@ -680,7 +689,8 @@ def sensitivity_ranges(scenario: Scenario) -> tuple[dict[str, tuple[Any, Any]], 
             continue
         ranges[path] = (lo_hi[0], lo_hi[1])
     note = [
-        f"No sensitivity: block: each parameter at {1 - spread:g}x and {1 + spread:g}x its value (a rate by year: every year), within its allowed range."
+        f"No sensitivity: block: each parameter at {1 - spread:g}x and {1 + spread:g}x its value "
+        "(a rate by year: every year), within its allowed range."
     ]
     if skipped:
         note.append("Left out (value 0 or unset): " + ", ".join(skipped) + ".")
@@ -734,7 +744,8 @@ def _parse_schedule(ctx, where: tuple, raw, n_years: int | None) -> dict | None:
     if extra or ("shares" in raw) == ("ramp" in raw):
         ctx.add(
             where,
-            "a schedule gives exactly one of shares: [...] or ramp: flat|linear|s_curve (s_curve may add midpoint, steepness)",
+            "a schedule gives exactly one of shares: [...] or ramp: flat|linear|s_curve "
+            "(s_curve may add midpoint, steepness)",
         )
         return None
     if "shares" in raw:
@@ -749,7 +760,8 @@ def _parse_schedule(ctx, where: tuple, raw, n_years: int | None) -> dict | None:
         if any(s < 0 for s in shares) or abs(math.fsum(shares) - 1.0) > SHARE_TOLERANCE:
             ctx.add(
                 where + ("shares",),
-                f"shares must be >= 0 and sum to 1 (within 1e-9), got sum {math.fsum(shares):.12g}; shares are never rescaled",
+                f"shares must be >= 0 and sum to 1 (within 1e-9), got sum {math.fsum(shares):.12g}; "
+                "shares are never rescaled",
             )
             return None
         return {"shares": shares}
@@ -779,7 +791,8 @@ def _parse_distribution(ctx, where: tuple, path: str, spec, values: Mapping, sou
     if not isinstance(spec, Mapping):
         ctx.add(
             where,
-            f"must be a distribution {{dist: uniform|triangular|pert|normal|lognormal|choice, ...}}, got {units._show(spec)}",
+            "must be a distribution {dist: uniform|triangular|pert|normal|lognormal|choice, ...}, "
+            f"got {units._show(spec)}",
         )
         return None
     kind = spec.get("dist")
@@ -915,7 +928,8 @@ def _parse_distribution(ctx, where: tuple, path: str, spec, values: Mapping, sou
             ):
                 ctx.add(
                     where,
-                    f"the truncation [{lo:g}, {hi:g}] holds almost none of the distribution (mean {parsed['mean']:g}, sd {parsed['sd']:g})",
+                    f"the truncation [{lo:g}, {hi:g}] holds almost none of the distribution "
+                    f"(mean {parsed['mean']:g}, sd {parsed['sd']:g})",
                 )
                 return None
             support = (parsed["mean"], parsed["mean"]) if parsed["sd"] == 0 else (lo, hi)
@@ -923,7 +937,8 @@ def _parse_distribution(ctx, where: tuple, path: str, spec, values: Mapping, sou
                 if parsed["sd"] > 0 and bound is not None and side not in parsed:
                     ctx.add(
                         where + (side,),
-                        f"a normal distribution is unbounded; {path} must be {'>=' if side == 'low' else '<='} {bound:g}, so give {side}: to truncate it",
+                        f"a normal distribution is unbounded; {path} must be "
+                        f"{'>=' if side == 'low' else '<='} {bound:g}, so give {side}: to truncate it",
                     )
                     return None
         else:  # lognormal
@@ -937,7 +952,8 @@ def _parse_distribution(ctx, where: tuple, path: str, spec, values: Mapping, sou
             if parsed["sigma"] > 0 and p.hi is not None:
                 ctx.add(
                     where + ("dist",),
-                    f"a lognormal distribution is unbounded above but {path} must be <= {p.hi:g}; use pert, triangular or a truncated normal",
+                    f"a lognormal distribution is unbounded above but {path} must be <= {p.hi:g}; "
+                    "use pert, triangular or a truncated normal",
                 )
                 return None
         out.update(parsed)
@@ -963,7 +979,8 @@ def _parse_distribution(ctx, where: tuple, path: str, spec, values: Mapping, sou
     if path.endswith(".in_service_lag_years") and not _lag_fits(values, path, support[1]):
         ctx.add(
             where,
-            f"a lag of {support[1]:g} years would place the last year's spend in service after analysis.end_year",
+            f"a lag of {support[1]:g} years would place the last year's spend in service "
+            "after analysis.end_year",
         )
         return None
     return out
@@ -999,7 +1016,8 @@ def _parse_weights(ctx, where: tuple, spec: Mapping, n: int) -> list[float] | No
     if any(x < 0 for x in w) or abs(math.fsum(w) - 1.0) > SHARE_TOLERANCE:
         ctx.add(
             where + ("weights",),
-            f"weights must be >= 0 and sum to 1 (within 1e-9), got sum {math.fsum(w):.12g}; weights are never rescaled",
+            f"weights must be >= 0 and sum to 1 (within 1e-9), got sum {math.fsum(w):.12g}; "
+            "weights are never rescaled",
         )
         return None
     return w
@@ -1041,7 +1059,8 @@ def validate_uncertainty(block, ctx, values) -> dict | None:
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         ctx.add(
             top + ("seed",),
-            f"must be a whole number >= 0 (or left out for a fresh seed, recorded in run.json), got {units._show(seed)}",
+            "must be a whole number >= 0 (or left out for a fresh seed, recorded in run.json), "
+            f"got {units._show(seed)}",
         )
     else:
         out["seed"] = seed
@@ -1151,7 +1170,8 @@ def _parse_correlations(ctx, raw, parsed: Mapping, written: Mapping) -> list[dic
         if eig.min() <= 1e-10:
             ctx.add(
                 where,
-                f"the correlations are not consistent with each other (the correlation matrix is not positive definite; smallest eigenvalue {eig.min():.3g})",
+                "the correlations are not consistent with each other (the correlation matrix is "
+                f"not positive definite; smallest eigenvalue {eig.min():.3g})",
             )
             return []
     return out

@@ -140,7 +140,8 @@ def test_summary_and_probabilities_recomputed_by_hand(base):
     p = mc.probabilities()
     assert p["delta_npv_positive"] == np.mean(delta > 0)
     assert p["credit_turns_npv_positive"] == np.mean((npv[:, w] > 0) & (npv[:, wo] < 0))
-    # the credit is worth something in every draw here; delta NPV equals PV of credit cash minus the basis-reduction tax
+    # the credit is worth something in every draw here; delta NPV equals PV of credit cash
+    # minus the basis-reduction tax
     assert p["delta_npv_positive"] == 1.0
     fan = mc.fan("with")
     assert list(fan.columns) == ["p5", "p25", "p50", "p75", "p95"]
