@@ -31,6 +31,7 @@ PROFILE = settings(
     max_examples=40,
     deadline=None,
     derandomize=True,
+    database=None,  # the same examples on every machine and in any test order
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 
@@ -219,6 +220,29 @@ def test_deductions_plus_remaining_basis_equal_basis(data):
 # ---------- metrics against numpy-financial
 
 
+def _polished(cf: np.ndarray, root: float) -> float:
+    """numpy-financial's root refined by Newton steps in exact rational arithmetic.
+
+    ``npf.irr`` takes the root from the eigenvalues of a companion matrix, which
+    can be off by a few 1e-9 when the polynomial is nearly degenerate (a last
+    flow of about 1e-12 of the first); a few exact Newton steps from its root
+    give the true root to float precision, which is the reference we compare to.
+    """
+    if not np.isfinite(root):
+        return root
+    from fractions import Fraction
+
+    flows = [Fraction(float(v)) for v in cf]
+    x = Fraction(1) / (1 + Fraction(float(root)))  # x = 1/(1+r); NPV is a polynomial in x
+    for _ in range(4):
+        p = sum(c * x**t for t, c in enumerate(flows))
+        dp = sum(t * c * x ** (t - 1) for t, c in enumerate(flows) if t)
+        if dp == 0:
+            break
+        x = Fraction(float(x - p / dp))  # keep the numbers small: one float rounding per step
+    return float(1 / x - 1)
+
+
 @PROFILE
 @given(scenarios(valuation_at_start=True))
 def test_npv_and_irr_match_numpy_financial(data):
@@ -231,7 +255,7 @@ def test_npv_and_irr_match_numpy_financial(data):
         assert math.isclose(
             r.metrics["npv_usd"][k], expected, rel_tol=RTOL_MODEL, abs_tol=1e-9 * np.abs(cf).sum()
         )
-        root = npf.irr(cf)
+        root = _polished(cf, npf.irr(cf))
         if np.isfinite(root):
             # 1e-9 (relative for large rates: an IRR of 8,500% is known to ~1e-11 relative)
             assert math.isclose(r.metrics["irr"][k], root, rel_tol=1e-9, abs_tol=1e-9), (
