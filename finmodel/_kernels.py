@@ -5,8 +5,9 @@ the IRR of every series (:func:`irr_rows`, behind :func:`finmodel.metrics.irr`),
 a shift by a per-row lag (:func:`shift_rows`, behind
 :func:`finmodel.timeline.shift`) and the deductions of a MACRS table with
 bonus depreciation (:func:`deductions`), and a few fused passes over the
-yearly lines (:func:`book_rows`, :func:`cumulative_rows`,
-:func:`npv_at_revenue_rows`) that replace chains of numpy temporaries. Each
+yearly lines (:func:`basis_deductions`, :func:`scaled_shift_rows`,
+:func:`book_rows`, :func:`cumulative_rows`, :func:`npv_at_revenue_rows`)
+that replace chains of numpy temporaries. Each
 works row by row in a fixed order, so a row's result does not depend on how
 many rows are passed at once (Monte Carlo chunks are bitwise reproducible);
 the fused passes add in numpy's own order (:func:`pairwise_sum`), so they
@@ -633,4 +634,124 @@ def npv_at_revenue_rows(unit, change, taxable_income, cash_flow, tax, rate, disc
             new_tax = r * (taxable_income[i, t] + extra)
             prod[t] = (cash_flow[i, t] + extra - (new_tax - tax[i, t])) * discount[i, t]
         out[i] = 0.0 + pairwise_sum(prod, 0, T)
+    return out
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def scaled_shift_rows(x, scale, lag):
+    """``out[i, t] = x[i, t - lag[i]] * scale[i]``, 0 before the lag: ``shift(x * scale, lag)`` bit for bit.
+
+    ``x`` ``(n, T)``, ``scale`` ``(n,)``, ``lag`` ``(n,)`` in ``0..T``.
+    """
+    n, T = x.shape
+    out = np.empty((n, T))
+    for i in range(n):
+        k = min(lag[i], T)
+        s = scale[i]
+        for t in range(k):
+            out[i, t] = 0.0
+        for t in range(k, T):
+            out[i, t] = x[i, t - k] * s
+    return out
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _lane_sums(a, T, m, row, part, total):
+    """``total[j] = 0.0 + a[:T, j].sum()`` for ``j < m``, added in numpy's order (:func:`pairwise_sum`).
+
+    Up to 128 terms the eight partial sums of :func:`_block_sum` run with
+    the lane innermost (SIMD); longer columns go through :func:`pairwise_sum`.
+    """
+    if T > 128:
+        for j in range(m):
+            for y in range(T):
+                row[y] = a[y, j]
+            total[j] = 0.0 + pairwise_sum(row, 0, T)
+        return
+    if T < 8:
+        for j in range(m):
+            total[j] = 0.0
+        for y in range(T):
+            for j in range(m):
+                total[j] += a[y, j]
+        for j in range(m):
+            total[j] = 0.0 + total[j]
+        return
+    for q in range(8):
+        for j in range(m):
+            part[q, j] = a[q, j]
+    i = 8
+    while i < T - T % 8:
+        for q in range(8):
+            for j in range(m):
+                part[q, j] += a[i + q, j]
+        i += 8
+    for j in range(m):
+        total[j] = ((part[0, j] + part[1, j]) + (part[2, j] + part[3, j])) + (
+            (part[4, j] + part[5, j]) + (part[6, j] + part[7, j])
+        )
+    while i < T:
+        for j in range(m):
+            total[j] += a[i, j]
+        i += 1
+    for j in range(m):
+        total[j] = 0.0 + total[j]
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def basis_deductions(placed, earned, reduction, bonus, table, eligible, out, remaining):
+    """Depreciable basis, its deductions and the basis left, in one pass over the draws.
+
+    The basis of year ``y`` is ``B[y] = placed[y] - reduction * earned[y]``;
+    the deductions are those of :func:`deductions` (written to ``out``
+    ``(n, K, C, T)``) and ``remaining`` ``(n, K, C)`` receives
+    ``B.sum() - D.sum()`` over the years, each sum added in numpy's order
+    (:func:`pairwise_sum`): the same bits as the numpy expressions.
+    ``placed`` is ``(n, Kp, C, T)`` with ``Kp`` 1 (the same for every case)
+    or ``K``; ``earned`` ``(n, K, C, T)``, ``reduction`` ``(n, K)``,
+    ``bonus`` ``(n, K, T)``. Draws run in SIMD lanes as in :func:`deductions`.
+    """
+    n, K, C, T = earned.shape
+    Kp = placed.shape[1]
+    b = np.empty((T, DRAW_BLOCK))
+    bon = np.empty((T, DRAW_BLOCK))
+    acc = np.empty((T, DRAW_BLOCK))
+    red = np.empty(DRAW_BLOCK)
+    row = np.empty(T)
+    total = np.empty(DRAW_BLOCK)
+    total2 = np.empty(DRAW_BLOCK)
+    part = np.empty((8, DRAW_BLOCK))
+    for i0 in range(0, n, DRAW_BLOCK):
+        m = min(DRAW_BLOCK, n - i0)
+        for k in range(K):
+            kp = k if Kp > 1 else 0
+            for j in range(m):
+                red[j] = reduction[i0 + j, k]
+            for y in range(T):
+                for j in range(m):
+                    bon[y, j] = bonus[i0 + j, k, y]
+            for c in range(C):
+                for y in range(T):
+                    for j in range(m):
+                        b[y, j] = placed[i0 + j, kp, c, y] - red[j] * earned[i0 + j, k, c, y]
+                        acc[y, j] = 0.0
+                _lane_sums(b, T, m, row, part, total)
+                if eligible[c]:
+                    for y in range(T):
+                        for j in range(m):
+                            x = b[y, j]
+                            acc[y, j] = bon[y, j] * x
+                            b[y, j] = (1.0 - bon[y, j]) * x
+                for y in range(T):
+                    for t in range(y, T):
+                        w = table[c, y, t]
+                        if w != 0.0:
+                            for j in range(m):
+                                acc[t, j] += b[y, j] * w
+                for t in range(T):
+                    for j in range(m):
+                        out[i0 + j, k, c, t] = acc[t, j]
+                _lane_sums(acc, T, m, row, part, total2)
+                for j in range(m):
+                    remaining[i0 + j, k, c] = total[j] - total2[j]
     return out

@@ -316,6 +316,45 @@ def _deductions(basis: np.ndarray, inp: Inputs) -> np.ndarray:
     return deductions(B, b, inp.macrs_table, inp.bonus_eligible).reshape(lead + (C, T))
 
 
+def _depreciation(placed: np.ndarray, earned: np.ndarray, inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
+    """Depreciation ``(..., case, C, T)`` and the basis left ``(..., case, C)`` (MODEL.md section 5).
+
+    The basis is ``placed - basis_reduction * earned``; one compiled pass
+    (:func:`finmodel._kernels.basis_deductions`) gives the same bits as
+    ``D = _deductions(B, inp)`` and ``B.sum(axis=-1) - D.sum(axis=-1)``
+    without the basis as a full-size array.
+    """
+    from ._kernels import basis_deductions
+
+    C, T = earned.shape[-2:]
+    reduction, bonus = inp.basis_reduction, inp.bonus_rate
+    lead = np.broadcast_shapes(placed.shape[:-2], earned.shape[:-2], reduction.shape, bonus.shape[:-1])
+    n = int(np.prod(lead[:-1], dtype=np.int64))
+    K = lead[-1]
+
+    def rows(x, shape):
+        x = np.ascontiguousarray(np.broadcast_to(x, shape), dtype=float)
+        return x.reshape((n,) + shape[len(lead) - 1 :])
+
+    if placed.shape[:-3] == lead[:-1] and placed.shape[-3] == 1 and placed.flags.c_contiguous:
+        P = np.asarray(placed, dtype=float).reshape(n, 1, C, T)  # the same for every case: not copied
+    else:
+        P = rows(placed, lead + (C, T))
+    D = np.empty((n, K, C, T))
+    remaining = np.empty((n, K, C))
+    basis_deductions(
+        P,
+        rows(earned, lead + (C, T)),
+        rows(reduction, lead),
+        rows(bonus, lead + (T,)),
+        inp.macrs_table,
+        inp.bonus_eligible,
+        D,
+        remaining,
+    )
+    return D.reshape(lead + (C, T)), remaining.reshape(lead + (C,))
+
+
 def _tax(ti: np.ndarray, inp: Inputs) -> np.ndarray:
     rate = inp.corporate_rate[..., None]
     tax = rate * ti
@@ -355,9 +394,7 @@ def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
     RC = recapture(E, inp.life_years[..., None, :], inp.recapture[..., :, None])
     RCt = _sum_categories(RC)
     # Section 5: depreciation, (..., case, C, T)
-    B = P - inp.basis_reduction[..., :, None, None] * E
-    D = _deductions(B, inp)
-    remaining_basis = B.sum(axis=-1) - D.sum(axis=-1)
+    D, remaining_basis = _depreciation(P, E, inp)
     # Section 6: operations, (..., T) then (..., case, T)
     d = inp.capacity_index
     G = capacity_placed(P[..., 0, d, :], inp.capacity_gw)

@@ -153,13 +153,22 @@ def recapture(earned: np.ndarray, life_years: np.ndarray, enabled) -> np.ndarray
         Whole years in service; ``inf`` for ever.
     enabled : bool array broadcasting to ``(..., C)``
     """
-    from .timeline import shift
+    from ._kernels import scaled_shift_rows  # compiled: one pass, no full-size temporaries
 
     life = np.asarray(life_years, dtype=float)
     short = np.isfinite(life) & (life < 5)
     L = np.where(short, life, 0).astype(np.int64)
     pct = np.where(short & np.asarray(enabled, dtype=bool), RECAPTURE_PCT[np.clip(L, 0, 4)], 0.0)
-    return shift(earned * pct[..., None], L)
+    if np.any(L < 0):
+        raise ValueError("lag must be >= 0")
+    # shift(earned * pct[..., None], L), the same bits
+    x = np.asarray(earned, dtype=float)
+    T = x.shape[-1]
+    shape = np.broadcast_shapes(x.shape[:-1], pct.shape, L.shape)
+    rows = np.ascontiguousarray(np.broadcast_to(x, shape + (T,))).reshape(-1, T)
+    scale = np.ascontiguousarray(np.broadcast_to(pct, shape)).reshape(-1)
+    lags = np.ascontiguousarray(np.broadcast_to(np.minimum(L, T), shape)).reshape(-1)
+    return scaled_shift_rows(rows, scale, lags).reshape(shape + (T,))
 
 
 def standalone_tax(taxable_income: np.ndarray, rate, nol_limit) -> tuple[np.ndarray, np.ndarray]:
