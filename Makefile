@@ -29,11 +29,13 @@ report: $(VENV)/.installed
 compare: $(VENV)/.installed
 	$(BIN)/finmodel compare scenarios/*.yaml --out $(OUT)/compare --force
 
-test: $(VENV)/.installed-dev
+# The suite: lint and format check first (fast), then every test, doctest and notebook.
+test: lint
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check finmodel tests bench
+	$(BIN)/ruff format --check finmodel tests bench
 
 bench: $(VENV)/.installed-dev
 	$(PY) bench/engine.py

@@ -6,6 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# Property tests read no example database: every machine and every test order
+# checks the same examples (each test also fixes its own seed or derandomizes).
+settings.register_profile("finmodel", database=None)
+settings.load_profile("finmodel")
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
