@@ -16,7 +16,7 @@ import numpy as np
 
 from . import __version__, provenance
 from .check import CheckError, check_run
-from .model import METRICS, NumericalError, Results, run
+from .model import METRIC_LABELS, METRICS, NumericalError, Results, run
 from .report import OutputError, manifest_files, prepare_out_dir, remove_stale, write_run
 from .scenario import ScenarioError, load_scenario
 from .units import format_usd
@@ -46,15 +46,7 @@ def format_metric(name: str, value: float | None, delta: bool = False) -> str:
     return f"{value:g}"
 
 
-LABELS = {
-    "npv_usd": "NPV",
-    "irr": "IRR",
-    "payback_year": "Payback year",
-    "peak_funding_usd": "Peak funding need",
-    "credit_earned_usd": "Credit earned",
-    "pv_credit_usd": "PV of credit cash",
-    "breakeven_revenue_usd_per_gw_year": "Break-even revenue per GW-year",
-}
+LABELS = METRIC_LABELS
 
 
 def summary_table(results: Results) -> str:

@@ -47,6 +47,19 @@ METRICS: dict[str, str] = {
     "breakeven_revenue_usd_per_gw_year": "USD/GW-year",
 }
 
+#: Names of the metrics for tables and charts (section 9 metrics, then section 10 totals).
+METRIC_LABELS: dict[str, str] = {
+    "npv_usd": "NPV",
+    "irr": "IRR",
+    "payback_year": "Payback year",
+    "peak_funding_usd": "Peak funding need",
+    "credit_earned_usd": "Credit earned",
+    "pv_credit_usd": "PV of credit cash",
+    "breakeven_revenue_usd_per_gw_year": "Break-even revenue per GW-year",
+    "fiscal_cost_window_usd": "Treasury cost, budget window",
+    "fiscal_cost_pv_usd": "Treasury cost, present value",
+}
+
 #: Yearly lines, in the order they are written; True where a line is per category.
 LINES: dict[str, bool] = {
     "spend": True,

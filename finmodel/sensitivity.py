@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .model import CASES, build_inputs, compute_metrics, evaluate
+from .model import CASES, METRIC_LABELS, build_inputs, compute_metrics, evaluate
 from .montecarlo import ALL_METRICS
 from .scenario import Scenario
 from .uncertainty import category_share_overrides, check_path, param_for, sensitivity_ranges
@@ -49,18 +49,6 @@ __all__ = [
 
 CASE_CHOICES = ("without", "with", "delta")
 
-#: Names of the metrics for charts and tables.
-METRIC_LABELS = {
-    "npv_usd": "NPV",
-    "irr": "IRR",
-    "payback_year": "Payback year",
-    "peak_funding_usd": "Peak funding need",
-    "credit_earned_usd": "Credit earned",
-    "pv_credit_usd": "PV of credit cash",
-    "breakeven_revenue_usd_per_gw_year": "Break-even revenue per GW-year",
-    "fiscal_cost_window_usd": "Treasury cost, budget window",
-    "fiscal_cost_pv_usd": "Treasury cost, present value",
-}
 CASE_LABELS = {"without": "without AMIC", "with": "with AMIC", "delta": "with − without"}
 
 
