@@ -264,12 +264,62 @@ def _to_rate(side, w):
 
 
 @njit(cache=True, error_model="numpy")
+def _quiet_radius(c, lo, hi, side, f1, d1):
+    """A distance ``rho`` such that on ``1 - rho <= w <= 1`` the computed value and derivative
+    (:func:`_eval`) keep the signs of ``f1`` and ``d1`` (those at ``w = 1``); 0 if there is none.
+
+    With ``|w| <= 1``, ``|p(w) - p(1)| <= (1 - w) sum_j j |a_j|`` and
+    ``|p'(w) - p'(1)| <= (1 - w) sum_j j (j - 1) |a_j|``; the rounding of
+    Horner's rule is bounded (generously) by ``4 (m + 4) eps sum_j |a_j|``
+    for the value and ``8 (m + 4) eps sum_j (j + 1) |a_j|`` for the
+    derivative, allowed for twice (at ``w = 1`` and at ``w``).
+    """
+    m = hi - lo
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    for j in range(m + 1):
+        a = abs(c[lo + j] if side == 0 else c[hi - j])
+        s0 += a
+        s1 += j * a
+        s2 += j * (j - 1) * a
+    ef = 4.0 * (m + 4) * EPS * s0
+    ed = 8.0 * (m + 4) * EPS * (s0 + s1)
+    room_f = abs(f1) - 2.0 * ef
+    room_d = abs(d1) - 2.0 * ed
+    if not (room_f > 0.0 and room_d > 0.0 and s1 > 0.0):
+        return 0.0
+    rho = room_f / s1
+    if s2 > 0.0:
+        rho = min(rho, room_d / s2)
+    return 0.999 * min(rho, 0.5)
+
+
+@njit(cache=True, error_model="numpy")
 def _grid_search(c, lo, hi, side, f1, d1, limit, grid):
-    """Root of one side nearest ``r = 0`` with ``|r| <= limit`` by an outward grid search; NaN if none."""
+    """Root of one side nearest ``r = 0`` with ``|r| <= limit`` by an outward grid search; NaN if none.
+
+    The cells near ``r = 0`` where neither the value nor the derivative can
+    change sign (:func:`_quiet_radius`) are skipped without evaluating
+    them: the search goes on from the last grid point inside that radius,
+    with the values it would have had there, so the result is the same.
+    """
     w_prev, f_prev, d_prev = 1.0, f1, d1
     g_prev = 0.0
     n = grid.shape[0]
-    for j in range(n + 1):
+    start = 0
+    radius = _quiet_radius(c, lo, hi, side, f1, d1)
+    if radius > 0.0:
+        # side 0: 1 - w = g / (1 + g); side 1: 1 - w = g (and the search stops at g = 1)
+        g_max = radius / (1.0 - radius) if side == 0 else min(radius, 0.5)
+        g_max = min(g_max, limit)
+        q = np.searchsorted(grid, g_max, side="right") - 1
+        if q >= 0:
+            g_prev = grid[q]
+            w_prev = 1.0 / (1.0 + g_prev) if side == 0 else 1.0 - g_prev
+            f_prev, d_prev = _eval(c, lo, hi, side, w_prev)
+            start = q + 1
+    for j in range(start, n + 1):
         if g_prev > limit:
             return np.nan
         if j < n:
