@@ -313,29 +313,14 @@ def _sum_categories(x: np.ndarray) -> np.ndarray:
     return sum_middle(x.reshape(-1, C, T)).reshape(x.shape[:-2] + (T,))
 
 
-def _deductions(basis: np.ndarray, inp: Inputs) -> np.ndarray:
-    """Depreciation ``(..., case, C, T)`` of the basis ``(..., case, C, T)`` (MODEL.md section 5).
-
-    Equal to ``basis @ inp.depreciation`` row by row, without building a
-    ``(T, T)`` matrix per draw: a compiled loop over the MACRS table.
-    """
-    from ._kernels import deductions
-
-    bonus = inp.bonus_rate
-    lead = np.broadcast_shapes(basis.shape[:-2], bonus.shape[:-1])
-    C, T = basis.shape[-2:]
-    B = np.ascontiguousarray(np.broadcast_to(basis, lead + (C, T))).reshape(-1, lead[-1], C, T)
-    b = np.ascontiguousarray(np.broadcast_to(bonus, lead + (T,))).reshape(-1, lead[-1], T)
-    return deductions(B, b, inp.macrs_table, inp.bonus_eligible).reshape(lead + (C, T))
-
-
 def _depreciation(placed: np.ndarray, earned: np.ndarray, inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
     """Depreciation ``(..., case, C, T)`` and the basis left ``(..., case, C)`` (MODEL.md section 5).
 
     The basis is ``placed - basis_reduction * earned``; one compiled pass
-    (:func:`finmodel._kernels.basis_deductions`) gives the same bits as
-    ``D = _deductions(B, inp)`` and ``B.sum(axis=-1) - D.sum(axis=-1)``
-    without the basis as a full-size array.
+    (:func:`finmodel._kernels.basis_deductions`) gives ``D = B @
+    inp.depreciation`` row by row and the same bits as
+    ``B.sum(axis=-1) - D.sum(axis=-1)``, without the basis or a ``(T, T)``
+    matrix per draw as full-size arrays (tests/test_kernels.py checks both).
     """
     from ._kernels import basis_deductions
 
