@@ -371,6 +371,16 @@ def montecarlo_table(result) -> str:
     return "\n".join(lines)
 
 
+def _notes_and_write(result, out, args, writer, **options) -> int:
+    """Print a result's notes, then write its files with ``writer`` when ``--out`` was given."""
+    for note in result.notes:
+        print(f"note: {note}")
+    if out is not None:
+        written = writer(result, out, command=["finmodel", *args.argv], **options)
+        print(f"\nwrote {len(written)} files to {out}")
+    return EXIT_OK
+
+
 def cmd_montecarlo(args) -> int:
     from tqdm import tqdm
 
@@ -417,12 +427,7 @@ def cmd_montecarlo(args) -> int:
         f"P(NPV without > 0) = {p['npv_without_positive']:.3f}; "
         f"P(NPV with > 0) = {p['npv_with_positive']:.3f}"
     )
-    for note in result.notes:
-        print(f"note: {note}")
-    if out is not None:
-        written = write_montecarlo(result, out, command=["finmodel", *args.argv], draws_csv=args.csv)
-        print(f"\nwrote {len(written)} files to {out}")
-    return EXIT_OK
+    return _notes_and_write(result, out, args, write_montecarlo, draws_csv=args.csv)
 
 
 def cmd_sensitivity(args) -> int:
@@ -448,12 +453,7 @@ def cmd_sensitivity(args) -> int:
                 f"{hi:>16} -> {_stat_text(name, b.at_high):>10}"
             )
         print()
-    for note in result.notes:
-        print(f"note: {note}")
-    if out is not None:
-        written = write_sensitivity(result, out, command=["finmodel", *args.argv])
-        print(f"\nwrote {len(written)} files to {out}")
-    return EXIT_OK
+    return _notes_and_write(result, out, args, write_sensitivity)
 
 
 def cmd_sweep(args) -> int:
@@ -486,12 +486,7 @@ def cmd_sweep(args) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     for r in rows:
         print("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
-    for note in result.notes:
-        print(f"note: {note}")
-    if out is not None:
-        written = write_sweep(result, out, command=["finmodel", *args.argv])
-        print(f"\nwrote {len(written)} files to {out}")
-    return EXIT_OK
+    return _notes_and_write(result, out, args, write_sweep)
 
 
 def cmd_solve(args) -> int:
