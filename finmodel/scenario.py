@@ -49,6 +49,8 @@ __all__ = [
 MACRS_CLASSES = (0, 3, 5, 7, 10, 15, 20, 39)
 SHARE_TOLERANCE = 1e-9
 MAX_EXTENDS_DEPTH = 16
+#: The "file" named as the origin of a value set by :meth:`Scenario.override`.
+OVERRIDE_FILE = "<override>"
 
 
 # --------------------------------------------------------------------------- declarations
@@ -535,7 +537,21 @@ class Scenario:
             node[parts[-1]] = value
         merged = deep_merge(self.raw, nested)
         merged["name"] = name or self.name
-        return scenario_from_dict(merged, file=self.path or "<override>")
+        # Provenance: untouched keys keep the file and line they were written
+        # in; every key set here is reported as set in "<override>".
+        changed: dict[tuple, tuple[str, int | None]] = {}
+
+        def leaves(node, path):
+            if isinstance(node, Mapping) and node and not _is_wrapper(node):
+                for k, v in node.items():
+                    leaves(v, path + (k,))
+            else:
+                changed[path] = (OVERRIDE_FILE, None)
+
+        leaves(nested, ())
+        origins = _merge_origins(dict(self.origins), changed, nested)
+        files = self.files + (OVERRIDE_FILE,) if nested else self.files
+        return _validate(merged, origins, self.path or OVERRIDE_FILE, files)
 
 
 def _jsonable(value):

@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import SCENARIOS
 
 from finmodel import ScenarioError, load_scenario, scenario_from_dict
 
@@ -498,3 +499,21 @@ def test_sha256_depends_on_values_only(tmp_path):
     )
     assert a.sha256() == b.sha256()
     assert a.override({"program.years": 3}, name="x").sha256() != a.sha256()
+
+
+def test_override_keeps_the_origin_of_untouched_keys_and_names_its_own():
+    """Provenance after override: base keys keep file and line; changed keys say <override>."""
+    base = load_scenario(SCENARIOS / "base.yaml")
+    rate = {"value": 0.3, "source": "amic-obbba-35"}
+    changed = base.override({"operations.pue": 1.3, "policy.amic.rate": rate})
+    for path in ("program.commitment_usd", "categories.servers.share"):
+        assert changed.provenance[path] == base.provenance[path]
+    assert (changed.provenance["operations.pue"].file, changed.provenance["operations.pue"].line) == (
+        "<override>",
+        None,
+    )
+    assert changed.provenance["policy.amic.rate"].source == "amic-obbba-35"
+    assert changed["operations.pue"] == 1.3
+    with pytest.raises(ScenarioError) as err:
+        base.override({"tax.corporate_rate": 5})
+    assert str(err.value).startswith("<override>: tax.corporate_rate: must be >= 0 and < 1, got 5")
