@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .model import Results
+from .model import METRIC_LABELS, Results
 from .scenario import PARAMETERS, Problem, Scenario, ScenarioError
 from .timeline import discount_factors
 
@@ -41,6 +41,8 @@ __all__ = [
     "check_same_grid",
     "compare_table",
     "compare_markdown",
+    "stats_table",
+    "uncertainty_table",
 ]
 
 #: Source IDs that start with this are stated assumptions, not published sources
@@ -666,3 +668,86 @@ def compare_markdown(table: pd.DataFrame) -> str:
     )
     titles = "\n".join(f"- `{r['scenario']}`: {r['title']}" for _, r in table.iterrows())
     return _md_table(rows, "l" + "r" * 8) + "\n\n" + notes + "\n\n" + titles + "\n"
+
+
+def _stat_cell(metric: str, value: float, delta: bool) -> str:
+    """One statistic of a metric as memo text, in the metric's unit."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "n/a"
+    if metric == "payback_year":
+        if np.isinf(value):
+            return "never"
+        return f"{value:+.1f} y".replace("-", MINUS) if delta else f"{value:.0f}"
+    if metric == "irr":
+        return _pp(value) if delta else _pct(value)
+    return usd(value, sign=delta)
+
+
+def stats_table(frame: pd.DataFrame, columns: Sequence[str] = ("p5", "p50", "p95", "mean")) -> pd.DataFrame:
+    """A table of statistics by ``(metric, case)`` as memo text: money in $B, IRR in %, years as years.
+
+    ``frame`` is indexed by ``(metric, case)`` (as
+    :meth:`finmodel.montecarlo.MonteCarloResult.summary`); ``delta`` rows get
+    signs and percentage points. Returns strings, with readable metric names.
+
+    >>> df = pd.DataFrame({"p50": [1.957e11, 0.111]},
+    ...                   index=pd.MultiIndex.from_tuples([("npv_usd", "delta"), ("irr", "with")]))
+    >>> stats_table(df, ["p50"])["p50"].tolist()
+    ['+$195.7B', '11.1%']
+    """
+    rows = {}
+    for (metric, case), row in frame.iterrows():
+        label = (METRIC_LABELS.get(metric, _name(metric)), case)
+        rows[label] = [_stat_cell(metric, float(row[c]), case == "delta") for c in columns]
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(columns))
+    table.index = pd.MultiIndex.from_tuples(table.index, names=["metric", "case"])
+    return table
+
+
+def _distribution_text(path: str, d, values: Mapping[str, Any]) -> str:
+    """One drawn parameter's distribution in words and the parameter's unit."""
+    from .uncertainty import format_value
+    from .units import parse_rate
+
+    def f(x) -> str:
+        if isinstance(x, Mapping) and "shares" in x:  # a spend schedule
+            return "/".join(f"{parse_rate(v) * 100:g}" for v in x["shares"]) + "%"
+        if isinstance(x, Mapping) and "ramp" in x:
+            return f"{x['ramp']} ramp"
+        return format_value(path, x, values)
+
+    bounded = np.isfinite(d.low) or np.isfinite(d.high)
+    if d.kind == "uniform":
+        return f"{f(d.low)} to {f(d.high)}"
+    if d.kind in ("triangular", "pert"):
+        return f"{f(d.low)} / {f(d.mode)} / {f(d.high)} (low / most likely / high)"
+    if d.kind == "normal":
+        within = f", kept within {f(d.low)} to {f(d.high)}" if bounded else ""
+        return f"mean {f(d.mean)}, sd {f(d.sd)}{within}"
+    if d.kind == "lognormal":
+        return f"median {f(d.median)}, sigma {d.sigma:g} (of the log)"
+    if d.kind == "choice":
+        return "; ".join(f"{f(v)} ({w:.0%})" for v, w in zip(d.values, d.weights, strict=True))
+    return d.kind
+
+
+def uncertainty_table(scenario: Scenario) -> pd.DataFrame:
+    """The scenario's ``uncertainty:`` block as memo text: parameter, label, distribution, range.
+
+    Numbers are shown in each parameter's unit ($B, %, years); empty when the
+    scenario has no block.
+    """
+    from .uncertainty import param_label, uncertainty_spec
+
+    spec = uncertainty_spec(scenario)
+    rows = []
+    for path, d in (spec.parameters if spec else {}).items():
+        rows.append(
+            {
+                "parameter": path,
+                "label": param_label(path),
+                "distribution": d.kind,
+                "values": _distribution_text(path, d, scenario.values),
+            }
+        )
+    return pd.DataFrame(rows, columns=["parameter", "label", "distribution", "values"]).set_index("parameter")

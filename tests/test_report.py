@@ -290,3 +290,22 @@ def test_compare_refuses_different_year_grids(tmp_path, capsys, change, key):
 def test_compare_needs_two_scenarios(tmp_path):
     assert main(["compare", str(BASE), "--out", str(tmp_path / "one")]) == 2
     assert not (tmp_path / "one").exists()
+
+
+def test_uncertainty_and_stats_tables_read_in_units():
+    """The memo text tables of the uncertainty block and of Monte Carlo statistics use $B, %, years."""
+    import pandas as pd
+
+    from finmodel import memo
+
+    base = finmodel.load_scenario(SCENARIOS / "base.yaml")
+    table = memo.uncertainty_table(base)
+    assert table.loc["program.commitment_usd", "values"] == (
+        "$1,000B / $1,400B / $1,500B (low / most likely / high)"
+    )
+    assert table.loc["finance.discount_rate", "values"] == "mean 10%, sd 2%, kept within 7% to 15%"
+    index = pd.MultiIndex.from_tuples([("npv_usd", "delta"), ("irr", "with"), ("payback_year", "with")])
+    stats = pd.DataFrame({"p50": [1.957e11, 0.1305, 2033.0], "p95": [-1e9, -0.02, float("inf")]}, index=index)
+    text = memo.stats_table(stats, ["p50", "p95"])
+    assert text["p50"].tolist() == ["+$195.7B", "13.1%", "2033"]
+    assert text["p95"].tolist() == ["\u2212$1.0B", "\u22122.0%", "never"]
