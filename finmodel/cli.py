@@ -31,18 +31,22 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
-def format_metric(name: str, value: float | None, delta: bool = False) -> str:
-    """A metric for the terminal: money in $B, rates in %, years as years."""
-    if value is None:
-        return "n/a"
-    unit = METRICS.get(name, "")
+def format_metric(name: str, value: float | None, delta: bool = False, year_digits: int = 0) -> str:
+    """A metric for the terminal: money in $B, rates in %, years as years.
+
+    ``None`` and NaN give ``n/a``; an infinite payback year (never paid back,
+    in Monte Carlo statistics) gives ``never``.
+    """
+    if value is None or not np.isfinite(value):
+        return "never" if name == "payback_year" and value == np.inf else "n/a"
+    unit = METRICS.get(name) or ("USD" if name.startswith("fiscal_cost") else "")
     if unit.startswith("USD"):
         text = format_usd(value, "B", 1)
         return "+" + text if delta and value > 0 else text
     if unit == "fraction":
         return f"{value * 100:+.1f} pp" if delta else f"{value * 100:.1f}%"
     if unit == "year":
-        return f"{value:+.0f} y" if delta else f"{value:.0f}"
+        return f"{value:+.{year_digits}f} y" if delta else f"{value:.{year_digits}f}"
     return f"{value:g}"
 
 
@@ -321,19 +325,8 @@ def _out_for(args):
 
 
 def _stat_text(name: str, value: float, delta: bool = False) -> str:
-    from .montecarlo import ALL_METRICS
-
-    if value is None or not np.isfinite(value):
-        return "never" if name == "payback_year" and value == np.inf else "n/a"
-    unit = ALL_METRICS.get(name, "")
-    if unit.startswith("USD"):
-        text = format_usd(value, "B", 1)
-        return "+" + text if delta and value > 0 else text
-    if unit == "fraction":
-        return f"{value * 100:+.1f} pp" if delta else f"{value * 100:.1f}%"
-    if unit == "year":
-        return f"{value:+.1f} y" if delta else f"{value:.1f}"
-    return f"{value:g}"
+    """A statistic over draws: as :func:`format_metric`, years to one decimal (means)."""
+    return format_metric(name, value, delta, year_digits=1)
 
 
 def montecarlo_table(result) -> str:
