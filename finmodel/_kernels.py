@@ -67,46 +67,59 @@ def _binomial(n: int) -> np.ndarray:
 
 #: Binomial coefficients for the Taylor shift of series up to 64 years.
 BINOMIAL = _binomial(64)
+#: Series of up to this many flows are shifted on a fixed width (:func:`_descartes`).
+SHIFT_WIDTH = 16
+BINOMIAL16 = np.ascontiguousarray(BINOMIAL[:SHIFT_WIDTH, :SHIFT_WIDTH])
 
 #: Grid of |r| for the outward search: 15 points a decade from 1e-4 to 1e10,
 #: and points accumulating at |r| = 1 so that roots near r = -1 are separated.
 GRID = np.unique(np.concatenate([np.geomspace(1e-4, 1e10, 14 * 15 + 1), 1.0 - np.geomspace(0.5, 1e-15, 60)]))
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def _eval(c, lo, hi, side, w):
-    """Value and derivative at ``w`` of the side's polynomial ``sum_j a_j w ** j``.
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+def _eval(a, m, w):
+    """Value and derivative at ``w`` of ``p(w) = sum_{j <= m} a[j] w ** j``.
 
-    side 0 (``r >= 0``): ``a_j = c[lo + j]``, ``w = 1 / (1 + r)``;
-    side 1 (``r <= 0``): ``a_j = c[hi - j]``, ``w = 1 + r``.
-    Even and odd coefficients run as two Horner chains in ``y = w * w``
-    (``p = E(y) + w O(y)``, ``p' = 2 w E'(y) + O(y) + 2 y O'(y)``), which
-    halves the chain of dependent multiply-adds.
+    ``a`` holds zeros past ``m``, up to a multiple of 4.
+
+    Four Horner chains in ``y = w ** 4`` (``p = P0(y) + w P1(y) + w**2 P2(y) + w**3 P3(y)``,
+    ``p' = P1 + 2 w P2 + 3 w**2 P3 + 4 w**3 (P0' + w P1' + w**2 P2' + w**3 P3')``) run side by
+    side, a quarter of the dependent multiply-adds of one chain.
     """
-    m = hi - lo
-    base = lo if side == 0 else hi
-    step = 1 if side == 0 else -1
-    y = w * w
-    ne = m // 2  # E holds a_0, a_2, ..., a_{2 ne}
-    no = (m - 1) // 2  # O holds a_1, a_3, ..., a_{2 no + 1} (none when m == 0)
-    e = c[base + step * 2 * ne]
-    de = 0.0
-    o = c[base + step * (2 * no + 1)] if no >= 0 else 0.0
-    do = 0.0
-    for i in range(ne - 1, -1, -1):
-        de = de * y + e
-        e = e * y + c[base + step * 2 * i]
-        if i < no:
-            do = do * y + o
-            o = o * y + c[base + step * (2 * i + 1)]
-    return e + w * o, 2.0 * w * de + o + 2.0 * y * do
+    nq = m // 4 + 1
+    w2 = w * w
+    y = w2 * w2
+    k = 4 * (nq - 1)
+    p0 = a[k]
+    p1 = a[k + 1]
+    p2 = a[k + 2]
+    p3 = a[k + 3]
+    d0 = 0.0
+    d1 = 0.0
+    d2 = 0.0
+    d3 = 0.0
+    for i in range(nq - 2, -1, -1):
+        k = 4 * i
+        d0 = d0 * y + p0
+        d1 = d1 * y + p1
+        d2 = d2 * y + p2
+        d3 = d3 * y + p3
+        p0 = p0 * y + a[k]
+        p1 = p1 * y + a[k + 1]
+        p2 = p2 * y + a[k + 2]
+        p3 = p3 * y + a[k + 3]
+    w3 = w2 * w
+    f = (p0 + w * p1) + w2 * (p2 + w * p3)
+    df = (p1 + 2.0 * w * p2) + 3.0 * w2 * p3 + 4.0 * w3 * ((d0 + w * d1) + w2 * (d2 + w * d3))
+    return f, df
 
 
-@njit(cache=True, error_model="numpy")
-def _solve(c, lo, hi, side, a, fa, b, fb, w0):
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _solve(a_, m, a, fa, b, fb, w0):
     """Root in the bracket ``[a, b]`` (``fa * fb < 0``) by safeguarded Newton (rtsafe) from ``w0``.
 
-    A start ``w0`` outside the open bracket is replaced by the regula falsi point.
+    ``a_``, ``m``: the side's polynomial (:func:`_eval`). A start ``w0``
+    outside the open bracket is replaced by the regula falsi point.
     """
     if fa == 0.0:
         return a
@@ -123,7 +136,7 @@ def _solve(c, lo, hi, side, a, fa, b, fb, w0):
         w = 0.5 * (a + b)
     dxold = abs(b - a)
     dx = dxold
-    f, df = _eval(c, lo, hi, side, w)
+    f, df = _eval(a_, m, w)
     for _ in range(300):
         if f == 0.0:
             return w
@@ -144,7 +157,7 @@ def _solve(c, lo, hi, side, a, fa, b, fb, w0):
                 return w
         if abs(dx) <= 2.0 * EPS * abs(w):
             return w
-        f, df = _eval(c, lo, hi, side, w)
+        f, df = _eval(a_, m, w)
         if f < 0.0:
             xl = w
         else:
@@ -152,8 +165,8 @@ def _solve(c, lo, hi, side, a, fa, b, fb, w0):
     return w
 
 
-@njit(cache=True, error_model="numpy")
-def _split(c, lo, hi, side, a, fa, da, b, db):
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _split(a_, m, a, fa, da, b, db):
     """A point between ``a`` and ``b`` where ``f`` has the sign opposite to ``fa``, or NaN.
 
     ``f`` has the same sign at both ends and its derivative changes sign
@@ -163,44 +176,42 @@ def _split(c, lo, hi, side, a, fa, da, b, db):
     """
     side_a = 0
     for _ in range(100):
-        m = (a * db - b * da) / (db - da)
-        if not (min(a, b) < m < max(a, b)):
-            m = 0.5 * (a + b)
-        fm, dm = _eval(c, lo, hi, side, m)
-        if fm == 0.0 or (fm > 0.0) != (fa > 0.0):
-            return m
-        if dm == 0.0 or abs(b - a) <= 4.0 * EPS * max(abs(a), abs(b)):
+        x = (a * db - b * da) / (db - da)
+        if not (min(a, b) < x < max(a, b)):
+            x = 0.5 * (a + b)
+        fx, dx = _eval(a_, m, x)
+        if fx == 0.0 or (fx > 0.0) != (fa > 0.0):
+            return x
+        if dx == 0.0 or abs(b - a) <= 4.0 * EPS * max(abs(a), abs(b)):
             return np.nan
-        if (dm > 0.0) == (da > 0.0):
-            a, da = m, dm
+        if (dx > 0.0) == (da > 0.0):
+            a, da = x, dx
             if side_a == -1:
                 db *= 0.5
             side_a = -1
         else:
-            b, db = m, dm
+            b, db = x, dx
             if side_a == 1:
                 da *= 0.5
             side_a = 1
     return np.nan
 
 
-@njit(cache=True, error_model="numpy")
-def _cumulative_changes(c, lo, hi, side):
-    """Sign changes of the cumulative sums: a cheap bound on the roots on one side.
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _cumulative_changes(a, m):
+    """Sign changes of the cumulative sums: a cheap bound on the roots of the side's polynomial in ``(0, 1)``.
 
-    Side 0: the partial sums ``S_t = c[lo] + ... + c[t]`` are the
-    coefficients of ``p(x) / (1 - x)`` as a power series on ``(0, 1)``, so
-    their sign changes bound the roots with ``r > 0`` (Norstrom's
-    criterion); side 1 uses the sums from the last flow backwards. Returns -1
-    when a partial sum is too close to zero for its sign to be trusted.
+    The partial sums ``S_t = a[0] + ... + a[t]`` are the coefficients of
+    ``p(w) / (1 - w)`` as a power series on ``(0, 1)``, so their sign
+    changes bound the roots there (Norstrom's criterion). Returns -1 when a
+    partial sum is too close to zero for its sign to be trusted.
     """
-    m = hi - lo
     total = 0.0
     scale = 0.0
     changes = 0
     last = 0.0
     for j in range(m + 1):
-        v = c[lo + j] if side == 0 else c[hi - j]
+        v = a[j]
         total += v
         scale += abs(v)
         if total == 0.0:
@@ -213,31 +224,45 @@ def _cumulative_changes(c, lo, hi, side):
     return changes
 
 
-@njit(cache=True, error_model="numpy")
-def _descartes(c, lo, hi, side, buf, abuf):
-    """Sign changes of the Taylor-shifted coefficients: a bound on the roots on one side.
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _descartes(a, m, buf, abuf):
+    """Sign changes of the Taylor-shifted coefficients: a bound on the side's roots in ``(0, 1)``.
 
-    The side's polynomial is written in ``t = 1 + y`` (``y > 0`` maps onto
-    the side) and shifted, ``a'_i = sum_j C(j, i) a_j``, with the binomial
-    table :data:`BINOMIAL` (the loop over ``i`` is innermost, so it runs in
-    SIMD lanes). Returns -1 when a shifted coefficient is too close to zero
-    for its sign to be trusted.
+    The reversed polynomial ``sum_j a[m - j] t ** j`` (roots ``t = 1 / w``
+    in ``(1, inf)``) is written in ``t = 1 + y`` (the Moebius map onto
+    ``y > 0``) and shifted, ``a'_i = sum_j C(j, i) a[m - j]``, with the
+    binomial table :data:`BINOMIAL`. Up to 16 coefficients the product
+    runs on a fixed width of 16 (zeros above the diagonal), which the
+    compiler turns into a few vector multiply-adds per coefficient, and
+    the rounding is bounded with ``max_j |a_j| C(m + 1, i + 1)`` in place
+    of ``sum_j C(j, i) |a[m - j]|``. Returns -1 when a shifted coefficient
+    is too close to zero for its sign to be trusted.
     """
-    m = hi - lo
-    for i in range(m + 1):
-        buf[i] = 0.0
-        abuf[i] = 0.0
-    if m < BINOMIAL.shape[0]:
+    if m < SHIFT_WIDTH:
+        big = 0.0
+        for i in range(SHIFT_WIDTH):
+            buf[i] = 0.0
         for j in range(m + 1):
-            # side 0: sum_j c[hi - j] t^j ; side 1: sum_j c[lo + j] t^j
-            v = c[hi - j] if side == 0 else c[lo + j]
+            v = a[m - j]
+            big = max(big, abs(v))
+            for i in range(SHIFT_WIDTH):
+                buf[i] += BINOMIAL16[j, i] * v
+        # sum_j C(j, i) |a[m - j]| <= max |a| * C(m + 1, i + 1) (hockey stick)
+        for i in range(m + 1):
+            abuf[i] = big * BINOMIAL[m + 1, i + 1]
+    elif m < BINOMIAL.shape[0]:
+        for i in range(m + 1):
+            buf[i] = 0.0
+            abuf[i] = 0.0
+        for j in range(m + 1):
+            v = a[m - j]
             av = abs(v)
             for i in range(j + 1):
                 buf[i] += BINOMIAL[j, i] * v
                 abuf[i] += BINOMIAL[j, i] * av
     else:
         for j in range(m + 1):
-            v = c[hi - j] if side == 0 else c[lo + j]
+            v = a[m - j]
             buf[j] = v
             abuf[j] = abs(v)
         for i in range(m):
@@ -256,33 +281,32 @@ def _descartes(c, lo, hi, side, buf, abuf):
     return changes
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _to_rate(side, w):
     if side == 0:
         return 1.0 / w - 1.0
     return w - 1.0
 
 
-@njit(cache=True, error_model="numpy")
-def _quiet_radius(c, lo, hi, side, f1, d1):
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _quiet_radius(a, m, f1, d1):
     """A distance ``rho`` such that on ``1 - rho <= w <= 1`` the computed value and derivative
     (:func:`_eval`) keep the signs of ``f1`` and ``d1`` (those at ``w = 1``); 0 if there is none.
 
     With ``|w| <= 1``, ``|p(w) - p(1)| <= (1 - w) sum_j j |a_j|`` and
     ``|p'(w) - p'(1)| <= (1 - w) sum_j j (j - 1) |a_j|``; the rounding of
-    Horner's rule is bounded (generously) by ``4 (m + 4) eps sum_j |a_j|``
+    the evaluation is bounded (generously) by ``4 (m + 4) eps sum_j |a_j|``
     for the value and ``8 (m + 4) eps sum_j (j + 1) |a_j|`` for the
     derivative, allowed for twice (at ``w = 1`` and at ``w``).
     """
-    m = hi - lo
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
     for j in range(m + 1):
-        a = abs(c[lo + j] if side == 0 else c[hi - j])
-        s0 += a
-        s1 += j * a
-        s2 += j * (j - 1) * a
+        x = abs(a[j])
+        s0 += x
+        s1 += j * x
+        s2 += j * (j - 1) * x
     ef = 4.0 * (m + 4) * EPS * s0
     ed = 8.0 * (m + 4) * EPS * (s0 + s1)
     room_f = abs(f1) - 2.0 * ef
@@ -295,20 +319,33 @@ def _quiet_radius(c, lo, hi, side, f1, d1):
     return 0.999 * min(rho, 0.5)
 
 
-@njit(cache=True, error_model="numpy")
-def _grid_search(c, lo, hi, side, f1, d1, limit, grid):
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _root_free_below(a, m):
+    """Cauchy's lower bound on the roots of ``p``: none has ``|w| < |a_0| / (|a_0| + max_j |a_j|)``."""
+    a0 = abs(a[0])
+    big = 0.0
+    for j in range(1, m + 1):
+        x = abs(a[j])
+        if x > big:
+            big = x
+    return a0 / (a0 + big)
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _grid_search(a, m, side, f1, d1, limit, grid):
     """Root of one side nearest ``r = 0`` with ``|r| <= limit`` by an outward grid search; NaN if none.
 
     The cells near ``r = 0`` where neither the value nor the derivative can
     change sign (:func:`_quiet_radius`) are skipped without evaluating
     them: the search goes on from the last grid point inside that radius,
     with the values it would have had there, so the result is the same.
+    The search ends below Cauchy's bound on the roots (:func:`_root_free_below`).
     """
     w_prev, f_prev, d_prev = 1.0, f1, d1
     g_prev = 0.0
     n = grid.shape[0]
     start = 0
-    radius = _quiet_radius(c, lo, hi, side, f1, d1)
+    radius = _quiet_radius(a, m, f1, d1)
     if radius > 0.0:
         # side 0: 1 - w = g / (1 + g); side 1: 1 - w = g (and the search stops at g = 1)
         g_max = radius / (1.0 - radius) if side == 0 else min(radius, 0.5)
@@ -317,10 +354,11 @@ def _grid_search(c, lo, hi, side, f1, d1, limit, grid):
         if q >= 0:
             g_prev = grid[q]
             w_prev = 1.0 / (1.0 + g_prev) if side == 0 else 1.0 - g_prev
-            f_prev, d_prev = _eval(c, lo, hi, side, w_prev)
+            f_prev, d_prev = _eval(a, m, w_prev)
             start = q + 1
+    w_min = _root_free_below(a, m)
     for j in range(start, n + 1):
-        if g_prev > limit:
+        if g_prev > limit or w_prev <= w_min:
             return np.nan
         if j < n:
             g = grid[j]
@@ -330,34 +368,49 @@ def _grid_search(c, lo, hi, side, f1, d1, limit, grid):
         else:
             g = np.inf
             w = 0.0
-        f, d = _eval(c, lo, hi, side, w)
+        f, d = _eval(a, m, w)
         if f == 0.0:
             return _to_rate(side, w)
         if (f > 0.0) != (f_prev > 0.0):
-            return _to_rate(side, _solve(c, lo, hi, side, w, f, w_prev, f_prev, -1.0))
+            return _to_rate(side, _solve(a, m, w, f, w_prev, f_prev, -1.0))
         if d != 0.0 and d_prev != 0.0 and (d > 0.0) != (d_prev > 0.0):
-            s = _split(c, lo, hi, side, w_prev, f_prev, d_prev, w, d)
+            s = _split(a, m, w_prev, f_prev, d_prev, w, d)
             if not np.isnan(s):
-                fs, _ = _eval(c, lo, hi, side, s)
+                fs, _ = _eval(a, m, s)
                 if fs == 0.0:
                     return _to_rate(side, s)
-                return _to_rate(side, _solve(c, lo, hi, side, s, fs, w_prev, f_prev, -1.0))
+                return _to_rate(side, _solve(a, m, s, fs, w_prev, f_prev, -1.0))
         if side == 1 and g >= 1.0:
             return np.nan
         w_prev, f_prev, d_prev, g_prev = w, f, d, g
     return np.nan
 
 
-@njit(cache=True, error_model="numpy")
-def irr_row(c, buf, abuf, grid):
-    """IRR of one series ``c`` (scratch arrays ``buf``, ``abuf`` of the same length; ``grid`` of ``|r|``)."""
-    n = c.shape[0]
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _roots_bound(a, m, buf, abuf):
+    """A bound on the number of roots of the side's polynomial in ``(0, 1)`` (-1: unknown)."""
+    v = _cumulative_changes(a, m)
+    if v < 0 or v > 1:
+        v = _descartes(a, m, buf, abuf)
+    return v
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def irr_row(values, i, a0, a1, buf, abuf, grid):
+    """IRR of the series ``values[i]``.
+
+    Scratch: ``a0``, ``a1`` of length ``T + 4`` (the two sides' polynomials),
+    ``buf``, ``abuf`` of length ``max(T, 16)``; ``grid`` of ``|r|``. The
+    row is read in place and the scratch passed whole: a view per row
+    would cost two atomic reference counts each.
+    """
+    n = values.shape[1]
     lo = -1
     hi = -1
     changes = 0
     last = 0.0
     for k in range(n):
-        v = c[k]
+        v = values[i, k]
         if not np.isfinite(v):
             return np.nan
         if v != 0.0:
@@ -369,41 +422,60 @@ def irr_row(c, buf, abuf, grid):
             last = v
     if changes == 0:
         return np.nan
-    f1, d1 = _eval(c, lo, hi, 0, 1.0)  # value at r = 0
+    m = hi - lo
+    # side 0 (r >= 0): a_j = c[lo + j] in w = 1 / (1 + r); side 1 (r <= 0): a_j = c[hi - j] in w = 1 + r
+    f1 = 0.0  # value at r = 0 (w = 1 on either side)
+    slope0 = 0.0  # derivative at w = 1 of each side's polynomial
+    slope1 = 0.0
+    for j in range(m + 1):
+        a0[j] = values[i, lo + j]
+        a1[j] = values[i, hi - j]
+        f1 += a0[j]
+        slope0 += j * a0[j]
+        slope1 += j * a1[j]
+    for j in range(m + 1, m + 5):
+        a0[j] = 0.0
+        a1[j] = 0.0
     if f1 == 0.0:
         return 0.0
     if changes == 1:
         # Newton from r = 0 is a good start for the flows a model produces
-        if (f1 > 0.0) != (c[lo] > 0.0):  # root at x in (0, 1): r > 0
-            return _to_rate(0, _solve(c, lo, hi, 0, 0.0, c[lo], 1.0, f1, 1.0 - f1 / d1))
-        _, d1z = _eval(c, lo, hi, 1, 1.0)
-        return _to_rate(1, _solve(c, lo, hi, 1, 0.0, c[hi], 1.0, f1, 1.0 - f1 / d1z))
+        if (f1 > 0.0) != (a0[0] > 0.0):  # root at x in (0, 1): r > 0
+            return _to_rate(0, _solve(a0, m, 0.0, a0[0], 1.0, f1, 1.0 - f1 / slope0))
+        return _to_rate(1, _solve(a1, m, 0.0, a1[0], 1.0, f1, 1.0 - f1 / slope1))
+    # a side whose bound is 1 has exactly one root, bracketed by w = 0 and w = 1
     best = np.nan
-    pending0 = False
-    pending1 = False
-    for side in range(2):
-        v = _cumulative_changes(c, lo, hi, side)
-        if v < 0 or v > 1:
-            v = _descartes(c, lo, hi, side, buf, abuf)
-        f0 = c[lo] if side == 0 else c[hi]  # value at w = 0
-        if v == 1 and (f0 > 0.0) != (f1 > 0.0):
-            _, d1s = _eval(c, lo, hi, side, 1.0)
-            r = _to_rate(side, _solve(c, lo, hi, side, 0.0, f0, 1.0, f1, 1.0 - f1 / d1s))
-            if np.isnan(best) or abs(r) < abs(best):
-                best = r
-        elif v != 0:
-            if side == 0:
-                pending0 = True
-            else:
-                pending1 = True
-    for side in range(2):
-        if (side == 0 and pending0) or (side == 1 and pending1):
-            limit = np.inf if np.isnan(best) else abs(best)
-            _, d1s = _eval(c, lo, hi, side, 1.0)
-            r = _grid_search(c, lo, hi, side, f1, d1s, limit, grid)
-            if not np.isnan(r) and (np.isnan(best) or abs(r) < abs(best)):
-                best = r
+    v0 = _roots_bound(a0, m, buf, abuf)
+    pending0 = v0 != 0
+    if v0 == 1 and (a0[0] > 0.0) != (f1 > 0.0):
+        best = _to_rate(0, _solve(a0, m, 0.0, a0[0], 1.0, f1, 1.0 - f1 / slope0))
+        pending0 = False
+    v1 = _roots_bound(a1, m, buf, abuf)
+    pending1 = v1 != 0
+    if v1 == 1 and (a1[0] > 0.0) != (f1 > 0.0):
+        r = _to_rate(1, _solve(a1, m, 0.0, a1[0], 1.0, f1, 1.0 - f1 / slope1))
+        if np.isnan(best) or abs(r) < abs(best):
+            best = r
+        pending1 = False
+    # otherwise an outward search, no farther than the nearest root found so far
+    if pending0:
+        r = _grid_search(a0, m, 0, f1, slope0, np.inf if np.isnan(best) else abs(best), grid)
+        if not np.isnan(r) and (np.isnan(best) or abs(r) < abs(best)):
+            best = r
+    if pending1:
+        r = _grid_search(a1, m, 1, f1, slope1, np.inf if np.isnan(best) else abs(best), grid)
+        if not np.isnan(r) and (np.isnan(best) or abs(r) < abs(best)):
+            best = r
     return best
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _irr_range(values, start, stop, out, a0, a1, buf, abuf, grid):
+    """``out[i]`` = IRR of ``values[i]`` for ``start <= i < stop`` (compiled without reference
+    counting: the IRR kernels allocate nothing, and the atomic counts of the arrays passed
+    from call to call would otherwise cost a third of the time)."""
+    for i in range(start, stop):
+        out[i] = irr_row(values, i, a0, a1, buf, abuf, grid)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
@@ -411,10 +483,11 @@ def irr_rows(values, grid):
     """IRR of every row of a C-contiguous ``(n, T)`` float array (``grid``: :data:`GRID`), one thread."""
     n, T = values.shape
     out = np.empty(n)
-    buf = np.empty(T)
-    abuf = np.empty(T)
-    for i in range(n):
-        out[i] = irr_row(values[i], buf, abuf, grid)
+    a0 = np.empty(T + 4)
+    a1 = np.empty(T + 4)
+    buf = np.empty(max(T, SHIFT_WIDTH))
+    abuf = np.empty(max(T, SHIFT_WIDTH))
+    _irr_range(values, 0, n, out, a0, a1, buf, abuf, grid)
     return out
 
 
@@ -426,10 +499,11 @@ def irr_rows_parallel(values, grid):
     out = np.empty(n)
     nblocks = (n + BLOCK - 1) // BLOCK
     for b in prange(nblocks):
-        buf = np.empty(T)
-        abuf = np.empty(T)
-        for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-            out[i] = irr_row(values[i], buf, abuf, grid)
+        a0 = np.empty(T + 4)
+        a1 = np.empty(T + 4)
+        buf = np.empty(max(T, SHIFT_WIDTH))
+        abuf = np.empty(max(T, SHIFT_WIDTH))
+        _irr_range(values, b * BLOCK, min(n, (b + 1) * BLOCK), out, a0, a1, buf, abuf, grid)
     return out
 
 
