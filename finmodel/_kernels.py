@@ -76,7 +76,7 @@ BINOMIAL16 = np.ascontiguousarray(BINOMIAL[:SHIFT_WIDTH, :SHIFT_WIDTH])
 GRID = np.unique(np.concatenate([np.geomspace(1e-4, 1e10, 14 * 15 + 1), 1.0 - np.geomspace(0.5, 1e-15, 60)]))
 
 
-@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, fastmath={"contract"}, inline="always")
 def _eval(a, m, w):
     """Value and derivative at ``w`` of ``p(w) = sum_{j <= m} a[j] w ** j``.
 
@@ -114,7 +114,7 @@ def _eval(a, m, w):
     return f, df
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, error_model="numpy", _nrt=False, fastmath={"contract"})
 def _solve(a_, m, a, fa, b, fb, w0):
     """Root in the bracket ``[a, b]`` (``fa * fb < 0``) by safeguarded Newton (rtsafe) from ``w0``.
 
@@ -165,7 +165,7 @@ def _solve(a_, m, a, fa, b, fb, w0):
     return w
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, error_model="numpy", _nrt=False, fastmath={"contract"})
 def _split(a_, m, a, fa, da, b, db):
     """A point between ``a`` and ``b`` where ``f`` has the sign opposite to ``fa``, or NaN.
 
@@ -197,34 +197,73 @@ def _split(a_, m, a, fa, da, b, db):
     return np.nan
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
-def _cumulative_changes(a, m):
-    """Sign changes of the cumulative sums: a cheap bound on the roots of the side's polynomial in ``(0, 1)``.
+@njit(cache=True, error_model="numpy", _nrt=False, fastmath={"contract"})
+def _norstrom(partial, m, total, scale, slope0, slope1):
+    """Cheap bounds on the number of roots of each side in ``(0, 1)``, from cumulative sums.
 
-    The partial sums ``S_t = a[0] + ... + a[t]`` are the coefficients of
-    ``p(w) / (1 - w)`` as a power series on ``(0, 1)``, so their sign
-    changes bound the roots there (Norstrom's criterion). Returns -1 when a
-    partial sum is too close to zero for its sign to be trusted.
+    ``partial[j] = a_0 + ... + a_j`` (side 0's coefficients), ``total`` the
+    last of them, ``scale`` the sum of ``|a_j|``, ``slope0``, ``slope1`` the
+    sides' derivatives at ``w = 1``. Dividing ``p`` by ``(1 - w) ** k``
+    keeps its roots in ``(0, 1)``, so the sign changes of the power series
+    coefficients of ``p(w) / (1 - w) ** k`` bound them (Descartes' rule for
+    power series; ``k = 1`` is Norstrom's criterion). For ``k = 1`` they
+    are the partial sums (constant ``total`` from ``j = m`` on), for
+    ``k = 2`` the sums of those (``(n + 1) total - slope`` from ``n = m`` on,
+    a line, so the tail adds one change at most). Side 1's partial sums are
+    ``total - partial[m - 1 - j]``, the same sums from the other end. A sum
+    of exactly zero has no sign and is skipped. Returns, per side, the
+    ``k = 1`` count, or the ``k = 2`` count where the first is 2 or more,
+    or -1 where neither is below 2 or a sum is too close to zero for its
+    sign to be trusted.
     """
-    total = 0.0
-    scale = 0.0
-    changes = 0
-    last = 0.0
+    tol = 8.0 * (m + 1) * EPS * scale
+    tol2 = 8.0 * (m + 1) * (m + 1) * EPS * scale
+    v0 = 0
+    v1 = 0
+    u0 = 0
+    u1 = 0
+    bad0 = False
+    bad1 = False
+    neg0 = partial[0] < 0.0
+    neg1 = (total - partial[m - 1] if m > 0 else total) < 0.0
+    c0 = 0.0
+    c1 = 0.0
+    sg0 = neg0
+    sg1 = neg1
     for j in range(m + 1):
-        v = a[j]
-        total += v
-        scale += abs(v)
-        if total == 0.0:
-            continue
-        if abs(total) <= 4.0 * (m + 1) * EPS * scale:
-            return -1
-        if last != 0.0 and (total > 0.0) != (last > 0.0):
-            changes += 1
-        last = total
-    return changes
+        x = partial[j]
+        y = total - partial[m - 1 - j] if j < m else total  # side 1's partial sum j
+        c0 += x
+        c1 += y
+        bad0 |= (x != 0.0 and abs(x) <= tol) or (c0 != 0.0 and abs(c0) <= tol2)
+        bad1 |= (y != 0.0 and abs(y) <= tol) or (c1 != 0.0 and abs(c1) <= tol2)
+        now0 = x < 0.0 if x != 0.0 else neg0
+        now1 = y < 0.0 if y != 0.0 else neg1
+        v0 += now0 != neg0
+        v1 += now1 != neg1
+        neg0 = now0
+        neg1 = now1
+        s0 = c0 < 0.0 if c0 != 0.0 else sg0
+        s1 = c1 < 0.0 if c1 != 0.0 else sg1
+        u0 += s0 != sg0
+        u1 += s1 != sg1
+        sg0 = s0
+        sg1 = s1
+    end = total < 0.0  # the sign of both tails at infinity (total != 0)
+    u0 += sg0 != end
+    u1 += sg1 != end
+    if bad0:
+        v0 = -1
+    elif v0 > 1:
+        v0 = u0 if u0 < 2 else -1
+    if bad1:
+        v1 = -1
+    elif v1 > 1:
+        v1 = u1 if u1 < 2 else -1
+    return v0, v1
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, error_model="numpy", _nrt=False, fastmath={"contract"})
 def _descartes(a, m, buf, abuf):
     """Sign changes of the Taylor-shifted coefficients: a bound on the side's roots in ``(0, 1)``.
 
@@ -281,14 +320,14 @@ def _descartes(a, m, buf, abuf):
     return changes
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, error_model="numpy", _nrt=False, fastmath={"contract"})
 def _to_rate(side, w):
     if side == 0:
         return 1.0 / w - 1.0
     return w - 1.0
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, error_model="numpy", _nrt=False, fastmath={"contract"})
 def _quiet_radius(a, m, f1, d1):
     """A distance ``rho`` such that on ``1 - rho <= w <= 1`` the computed value and derivative
     (:func:`_eval`) keep the signs of ``f1`` and ``d1`` (those at ``w = 1``); 0 if there is none.
@@ -319,7 +358,7 @@ def _quiet_radius(a, m, f1, d1):
     return 0.999 * min(rho, 0.5)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, error_model="numpy", _nrt=False, fastmath={"contract"})
 def _root_free_below(a, m):
     """Cauchy's lower bound on the roots of ``p``: none has ``|w| < |a_0| / (|a_0| + max_j |a_j|)``."""
     a0 = abs(a[0])
@@ -331,7 +370,7 @@ def _root_free_below(a, m):
     return a0 / (a0 + big)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, error_model="numpy", _nrt=False, fastmath={"contract"})
 def _grid_search(a, m, side, f1, d1, limit, grid):
     """Root of one side nearest ``r = 0`` with ``|r| <= limit`` by an outward grid search; NaN if none.
 
@@ -386,16 +425,7 @@ def _grid_search(a, m, side, f1, d1, limit, grid):
     return np.nan
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
-def _roots_bound(a, m, buf, abuf):
-    """A bound on the number of roots of the side's polynomial in ``(0, 1)`` (-1: unknown)."""
-    v = _cumulative_changes(a, m)
-    if v < 0 or v > 1:
-        v = _descartes(a, m, buf, abuf)
-    return v
-
-
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, error_model="numpy", _nrt=False, fastmath={"contract"})
 def irr_row(values, i, a0, a1, buf, abuf, grid):
     """IRR of the series ``values[i]``.
 
@@ -405,34 +435,40 @@ def irr_row(values, i, a0, a1, buf, abuf, grid):
     would cost two atomic reference counts each.
     """
     n = values.shape[1]
-    lo = -1
-    hi = -1
-    changes = 0
-    last = 0.0
-    for k in range(n):
-        v = values[i, k]
-        if not np.isfinite(v):
-            return np.nan
-        if v != 0.0:
-            if lo < 0:
-                lo = k
-            hi = k
-            if last != 0.0 and (v > 0.0) != (last > 0.0):
-                changes += 1
-            last = v
-    if changes == 0:
+    lo = 0
+    while lo < n and values[i, lo] == 0.0:
+        lo += 1
+    if lo == n:
         return np.nan
+    hi = n - 1
+    while values[i, hi] == 0.0:
+        hi -= 1
     m = hi - lo
-    # side 0 (r >= 0): a_j = c[lo + j] in w = 1 / (1 + r); side 1 (r <= 0): a_j = c[hi - j] in w = 1 + r
-    f1 = 0.0  # value at r = 0 (w = 1 on either side)
-    slope0 = 0.0  # derivative at w = 1 of each side's polynomial
+    # side 0 (r >= 0): a_j = c[lo + j] in w = 1 / (1 + r); side 1 (r <= 0): a_j = c[hi - j] in w = 1 + r.
+    # One pass: the copies, the partial sums S_j (kept in ``buf``), the value at r = 0
+    # (w = 1 on either side), each side's derivative there, the sign changes of the flows.
+    f1 = 0.0
+    scale = 0.0
+    slope0 = 0.0
     slope1 = 0.0
+    changes = 0
+    finite = True
+    neg = values[i, lo] < 0.0
     for j in range(m + 1):
-        a0[j] = values[i, lo + j]
-        a1[j] = values[i, hi - j]
-        f1 += a0[j]
-        slope0 += j * a0[j]
-        slope1 += j * a1[j]
+        v = values[i, lo + j]
+        a0[j] = v
+        a1[m - j] = v
+        f1 += v
+        buf[j] = f1
+        scale += abs(v)
+        slope0 += j * v
+        slope1 += (m - j) * v
+        finite &= v - v == 0.0  # False for NaN and infinities
+        now = v < 0.0 if v != 0.0 else neg
+        changes += now != neg
+        neg = now
+    if not finite or changes == 0:
+        return np.nan
     for j in range(m + 1, m + 5):
         a0[j] = 0.0
         a1[j] = 0.0
@@ -443,14 +479,18 @@ def irr_row(values, i, a0, a1, buf, abuf, grid):
         if (f1 > 0.0) != (a0[0] > 0.0):  # root at x in (0, 1): r > 0
             return _to_rate(0, _solve(a0, m, 0.0, a0[0], 1.0, f1, 1.0 - f1 / slope0))
         return _to_rate(1, _solve(a1, m, 0.0, a1[0], 1.0, f1, 1.0 - f1 / slope1))
-    # a side whose bound is 1 has exactly one root, bracketed by w = 0 and w = 1
+    # Norstrom's bounds from the partial sums; where one is not 0 or 1, Descartes'.
+    # A side whose bound is 1 has exactly one root, bracketed by w = 0 and w = 1.
+    v0, v1 = _norstrom(buf, m, f1, scale, slope0, slope1)
     best = np.nan
-    v0 = _roots_bound(a0, m, buf, abuf)
+    if v0 < 0 or v0 > 1:
+        v0 = _descartes(a0, m, buf, abuf)
     pending0 = v0 != 0
     if v0 == 1 and (a0[0] > 0.0) != (f1 > 0.0):
         best = _to_rate(0, _solve(a0, m, 0.0, a0[0], 1.0, f1, 1.0 - f1 / slope0))
         pending0 = False
-    v1 = _roots_bound(a1, m, buf, abuf)
+    if v1 < 0 or v1 > 1:
+        v1 = _descartes(a1, m, buf, abuf)
     pending1 = v1 != 0
     if v1 == 1 and (a1[0] > 0.0) != (f1 > 0.0):
         r = _to_rate(1, _solve(a1, m, 0.0, a1[0], 1.0, f1, 1.0 - f1 / slope1))
@@ -469,7 +509,7 @@ def irr_row(values, i, a0, a1, buf, abuf, grid):
     return best
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, error_model="numpy", _nrt=False, fastmath={"contract"})
 def _irr_range(values, start, stop, out, a0, a1, buf, abuf, grid):
     """``out[i]`` = IRR of ``values[i]`` for ``start <= i < stop`` (compiled without reference
     counting: the IRR kernels allocate nothing, and the atomic counts of the arrays passed
