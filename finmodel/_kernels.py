@@ -210,53 +210,52 @@ def _norstrom(partial, m, total, scale, slope0, slope1):
     are the partial sums (constant ``total`` from ``j = m`` on), for
     ``k = 2`` the sums of those (``(n + 1) total - slope`` from ``n = m`` on,
     a line, so the tail adds one change at most). Side 1's partial sums are
-    ``total - partial[m - 1 - j]``, the same sums from the other end. A sum
-    of exactly zero has no sign and is skipped. Returns, per side, the
-    ``k = 1`` count, or the ``k = 2`` count where the first is 2 or more,
-    or -1 where neither is below 2 or a sum is too close to zero for its
-    sign to be trusted.
+    ``total - partial[m - 1 - j]``, the same sums from the other end.
+    Returns, per side, the ``k = 1`` count, or the ``k = 2`` count where
+    the first is 2 or more, or -1 where neither is below 2 or a sum is too
+    close to zero (or zero) for its sign to be trusted.
     """
     tol = 8.0 * (m + 1) * EPS * scale
     tol2 = 8.0 * (m + 1) * (m + 1) * EPS * scale
+    small0 = False  # bitwise ``|`` and ``!=`` on the signs: no branch to mispredict
+    small1 = False
     v0 = 0
     v1 = 0
     u0 = 0
     u1 = 0
-    bad0 = False
-    bad1 = False
-    neg0 = partial[0] < 0.0
-    neg1 = (total - partial[m - 1] if m > 0 else total) < 0.0
     c0 = 0.0
     c1 = 0.0
-    sg0 = neg0
-    sg1 = neg1
+    p0 = partial[0] < 0.0
+    p1 = (total - partial[m - 1]) < 0.0
+    q0 = p0
+    q1 = p1
     for j in range(m + 1):
         x = partial[j]
         y = total - partial[m - 1 - j] if j < m else total  # side 1's partial sum j
         c0 += x
         c1 += y
-        bad0 |= (x != 0.0 and abs(x) <= tol) or (c0 != 0.0 and abs(c0) <= tol2)
-        bad1 |= (y != 0.0 and abs(y) <= tol) or (c1 != 0.0 and abs(c1) <= tol2)
-        now0 = x < 0.0 if x != 0.0 else neg0
-        now1 = y < 0.0 if y != 0.0 else neg1
-        v0 += now0 != neg0
-        v1 += now1 != neg1
-        neg0 = now0
-        neg1 = now1
-        s0 = c0 < 0.0 if c0 != 0.0 else sg0
-        s1 = c1 < 0.0 if c1 != 0.0 else sg1
-        u0 += s0 != sg0
-        u1 += s1 != sg1
-        sg0 = s0
-        sg1 = s1
-    end = total < 0.0  # the sign of both tails at infinity (total != 0)
-    u0 += sg0 != end
-    u1 += sg1 != end
-    if bad0:
+        small0 |= (abs(x) <= tol) | (abs(c0) <= tol2)
+        small1 |= (abs(y) <= tol) | (abs(c1) <= tol2)
+        n0 = x < 0.0
+        n1 = y < 0.0
+        m0 = c0 < 0.0
+        m1 = c1 < 0.0
+        v0 += n0 != p0
+        v1 += n1 != p1
+        u0 += m0 != q0
+        u1 += m1 != q1
+        p0 = n0
+        p1 = n1
+        q0 = m0
+        q1 = m1
+    end = total < 0.0  # the sign of both tails at infinity
+    u0 += q0 != end
+    u1 += q1 != end
+    if small0:
         v0 = -1
     elif v0 > 1:
         v0 = u0 if u0 < 2 else -1
-    if bad1:
+    if small1:
         v1 = -1
     elif v1 > 1:
         v1 = u1 if u1 < 2 else -1
