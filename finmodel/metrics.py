@@ -69,14 +69,15 @@ def irr(values) -> np.ndarray:
     Notes
     -----
     Each series is solved in compiled code (numba, :mod:`finmodel._kernels`),
-    on every core for large inputs, with no Python loop: about 0.1 us per series for flows
-    with one sign change and well under 1 us for series with many.
+    on every core for large inputs, with no Python loop: under 0.1 us of one core per series
+    for flows with one sign change and about 0.25 us for random flows with many.
     On either side of ``r = 0`` the flows are a polynomial in a variable in
     (0, 1) (``1/(1+r)`` for ``r > 0``, ``1+r`` for ``r < 0``), so no power
     overflows and 1e12-dollar flows are as safe as unit flows. One sign
     change in the flows means exactly one root (Descartes' rule of signs),
-    refined by safeguarded Newton from ``r = 0``; with several, Descartes'
-    rule on each side decides whether that side has no root, exactly one,
+    refined by safeguarded Newton from ``r = 0``; with several, bounds from
+    Descartes' rule on each side (on cumulative sums, then on Taylor-shifted
+    coefficients) decide whether that side has no root, exactly one,
     or possibly more, and in the last case the side is searched outward
     from ``r = 0`` on a fine grid of ``|r|``, splitting a cell at its
     stationary point so that a pair of roots inside one cell is still found.
