@@ -6,7 +6,8 @@ Prints, measured in this run:
    overrides=one_draw)`` for a few hundred draws of the base scenario's
    ``uncertainty:`` block (the same draws as the Monte Carlo), per draw;
 2. ``run_montecarlo`` in this process for the same block, per draw, and the
-   ratio to (1);
+   ratio to (1) (after ``tune_allocator()``, as the command does; it holds
+   for both);
 3. the command ``finmodel montecarlo scenarios/base.yaml --draws N`` (default
    1,000,000) in a fresh process: wall time (process start to exit, imports
    and the loading of the compiled kernels included) and peak memory
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import finmodel  # noqa: E402
-from finmodel.montecarlo import run_montecarlo  # noqa: E402
+from finmodel.montecarlo import run_montecarlo, tune_allocator  # noqa: E402
 from finmodel.uncertainty import sample, to_overrides, uncertainty_spec  # noqa: E402
 
 BASE = ROOT / "scenarios" / "base.yaml"
@@ -82,6 +83,7 @@ def main(argv=None) -> int:
         f"python {platform.python_version()}, numpy {np.__version__}, cores {os.cpu_count()}, "
         f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '')!r}"
     )
+    tune_allocator()  # as the command does (both the loop and the draws run in this process)
     scenario = finmodel.load_scenario(BASE)
     spec = uncertainty_spec(scenario)
     print(

@@ -905,13 +905,18 @@ def basis_deductions(placed, earned, reduction, bonus, table, eligible, out, rem
             kp = k if Kp > 1 else 0
             for j in range(m):
                 red[j] = reduction[i0 + j, k]
-            for y in range(T):
-                for j in range(m):
+            # reads and the final write with the draw outermost (contiguous in the
+            # inputs; with the year outermost the compiler gathers and scatters)
+            for j in range(m):
+                for y in range(T):
                     bon[y, j] = bonus[i0 + j, k, y]
             for c in range(C):
+                for j in range(m):
+                    r = red[j]
+                    for y in range(T):
+                        b[y, j] = placed[i0 + j, kp, c, y] - r * earned[i0 + j, k, c, y]
                 for y in range(T):
                     for j in range(m):
-                        b[y, j] = placed[i0 + j, kp, c, y] - red[j] * earned[i0 + j, k, c, y]
                         acc[y, j] = 0.0
                 _lane_sums(b, T, m, row, part, total)
                 if eligible[c]:
@@ -926,8 +931,8 @@ def basis_deductions(placed, earned, reduction, bonus, table, eligible, out, rem
                         if w != 0.0:
                             for j in range(m):
                                 acc[t, j] += b[y, j] * w
-                for t in range(T):
-                    for j in range(m):
+                for j in range(m):
+                    for t in range(T):
                         out[i0 + j, k, c, t] = acc[t, j]
                 _lane_sums(acc, T, m, row, part, total2)
                 for j in range(m):

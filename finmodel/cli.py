@@ -377,9 +377,10 @@ def _notes_and_write(result, out, args, writer, **options) -> int:
 def cmd_montecarlo(args) -> int:
     from tqdm import tqdm
 
-    from .montecarlo import NoUncertaintyError, run_montecarlo
+    from .montecarlo import NoUncertaintyError, run_montecarlo, tune_allocator
     from .report import write_montecarlo
 
+    tune_allocator()  # this process exists for the run: keep freed chunk memory for reuse
     scenario = load_scenario(args.scenario)
     out = _out_for(args)
     if args.draws is not None and args.draws < 1:

@@ -250,6 +250,31 @@ def _payback_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(a), np.inf, a) < np.where(np.isnan(b), np.inf, b)
 
 
+def tune_allocator() -> bool:
+    """Let the C allocator keep the memory a large run frees, for the rest of the process (glibc).
+
+    Each chunk allocates and frees a few MB of temporaries per thread. By
+    default glibc returns such blocks to the system and the next chunk
+    faults them in again page by page (up to a fifth of a million-draw
+    run). This raises the trim threshold to 1 GB and fixes the mmap
+    threshold at glibc's maximum (32 MB), so freed chunks are reused. It
+    changes the whole process's allocator, so it is the caller's choice:
+    ``finmodel montecarlo`` calls it; a library user may. Returns False
+    where the C library has no ``mallopt`` (not glibc); results never
+    depend on it.
+    """
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+    settings = ((m_mmap_threshold, 32 << 20), (m_trim_threshold, 1 << 30), (m_top_pad, 64 << 20))
+    return all([mallopt(option, value) == 1 for option, value in settings])
+
+
 def _default_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 

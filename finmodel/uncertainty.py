@@ -536,19 +536,24 @@ def sample(
             zc[i] = acc
         z = zc
 
-    def one(i: int) -> np.ndarray:
+    def one(i: int, lo: int = 0, hi: int | None = None) -> np.ndarray:
         d = spec.parameters[paths[i]]
+        zi = z[i, lo:hi]
         if d.kind == "choice" and d.values and isinstance(d.values[0], Mapping):
-            return d.index(z[i])
-        return d.transform(z[i])
+            return d.index(zi)
+        return d.transform(zi)
 
-    # each parameter's inverse CDF is independent of the others: two at a time
-    # (numpy and scipy release the GIL), the same numbers in any order
-    if n >= 100_000 and len(paths) > 1:
+    # every inverse CDF works draw by draw: each parameter's draws are cut in
+    # two halves, transformed two at a time (numpy and scipy release the GIL)
+    # and joined, the same numbers in any order
+    if n >= 100_000:
         from concurrent.futures import ThreadPoolExecutor
 
+        cut = n // 2
+        tasks = [(i, lo, hi) for i in range(len(paths)) for lo, hi in ((0, cut), (cut, n))]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            values = dict(zip(paths, pool.map(one, range(len(paths))), strict=True))
+            parts = list(pool.map(lambda task: one(*task), tasks))
+        values = {path: np.concatenate(parts[2 * i : 2 * i + 2]) for i, path in enumerate(paths)}
     else:
         values = {path: one(i) for i, path in enumerate(paths)}
     return Samples(spec=spec, values=values, seed=seed if not isinstance(seed, np.random.Generator) else None)

@@ -288,3 +288,38 @@ def test_cli_montecarlo_without_block_is_bad_input(tmp_path, capsys):
 
 def test_metric_names_cover_model_metrics():
     assert list(ALL_METRICS)[: len(METRICS)] == list(METRICS)
+
+
+# ------------------------------------------------------------ speed settings that must not change a bit
+
+
+@pytest.mark.parametrize(
+    "dist",
+    [
+        Distribution("uniform", low=1.0, high=3.0),
+        Distribution("triangular", low=0.0, mode=0.2, high=1.0),
+        Distribution("pert", low=0.1, mode=0.35, high=0.9),
+        Distribution("normal", mean=10.0, sd=2.0),
+        Distribution("normal", mean=10.0, sd=2.0, low=7.0, high=12.0),
+        Distribution("lognormal", median=1e12, sigma=0.3),
+        Distribution("choice", values=(3.0, 5.0, 6.0), weights=(0.2, 0.5, 0.3)),
+    ],
+    ids=lambda d: d.kind,
+)
+def test_every_distribution_transforms_draw_by_draw(dist):
+    """Large runs transform each parameter's scores in two halves (on two threads); that is exact
+    only if a draw's value does not depend on the others or its position (vector loops, tails)."""
+    z = np.random.default_rng(1).standard_normal(100_003)
+    whole = dist.transform(z)
+    for lo, hi in ((0, 50_001), (50_001, 100_003), (3, 17), (1, 2)):
+        assert _same(dist.transform(z[lo:hi]), whole[lo:hi]), (lo, hi)
+
+
+def test_tuning_the_allocator_changes_no_result(base):
+    from finmodel.montecarlo import tune_allocator
+
+    before = run_montecarlo(base, draws=500, seed=3)
+    assert tune_allocator()  # glibc: every mallopt call accepted
+    after = run_montecarlo(base, draws=500, seed=3)
+    for name in ALL_METRICS:
+        assert _same(after.metrics[name], before.metrics[name]), name
