@@ -342,15 +342,16 @@ def _to_rate(side, w):
 
 
 @njit(cache=True, error_model="numpy", _nrt=False, fastmath={"contract"})
-def _quiet_radius(a, m, f1, d1):
-    """A distance ``rho`` such that on ``1 - rho <= w <= 1`` the computed value and derivative
-    (:func:`_eval`) keep the signs of ``f1`` and ``d1`` (those at ``w = 1``); 0 if there is none.
+def _root_free_radius(a, m, f1, d1):
+    """A distance ``rho`` such that ``p`` has no root with ``1 - rho <= w <= 1``; 0 if none is known.
 
-    With ``|w| <= 1``, ``|p(w) - p(1)| <= (1 - w) sum_j j |a_j|`` and
-    ``|p'(w) - p'(1)| <= (1 - w) sum_j j (j - 1) |a_j|``; the rounding of
-    the evaluation is bounded (generously) by ``4 (m + 4) eps sum_j |a_j|``
-    for the value and ``8 (m + 4) eps sum_j (j + 1) |a_j|`` for the
-    derivative, allowed for twice (at ``w = 1`` and at ``w``).
+    Taylor at ``w = 1``: ``p(1 - u) = f1 - d1 u + R`` with ``|R| <= s2 u**2 / 2``,
+    ``s2 = sum_j j (j - 1) |a_j|`` (``|p''|`` on ``[0, 1]``). Where ``-d1 u``
+    has the sign of ``f1`` (moving inward takes ``|p|`` away from zero) no root
+    is possible while ``|f1| + |d1| u > s2 u**2 / 2``, otherwise while
+    ``|f1| - |d1| u > s2 u**2 / 2``. ``f1`` and ``d1`` are computed values:
+    their rounding (bounded generously by ``4 (m + 4) eps sum_j |a_j|`` and
+    ``8 (m + 4) eps sum_j (j + 1) |a_j|``) is allowed for.
     """
     s0 = 0.0
     s1 = 0.0
@@ -360,16 +361,17 @@ def _quiet_radius(a, m, f1, d1):
         s0 += x
         s1 += j * x
         s2 += j * (j - 1) * x
-    ef = 4.0 * (m + 4) * EPS * s0
+    room = abs(f1) - 8.0 * (m + 4) * EPS * s0
     ed = 8.0 * (m + 4) * EPS * (s0 + s1)
-    room_f = abs(f1) - 2.0 * ef
-    room_d = abs(d1) - 2.0 * ed
-    if not (room_f > 0.0 and room_d > 0.0 and s1 > 0.0):
+    if not room > 0.0:
         return 0.0
-    rho = room_f / s1
-    if s2 > 0.0:
-        rho = min(rho, room_d / s2)
-    return 0.999 * min(rho, 0.5)
+    if (f1 > 0.0) != (d1 > 0.0):  # moving inward, |p| grows at first
+        b = max(abs(d1) - ed, 0.0)
+        u = np.inf if s2 == 0.0 else (b + np.sqrt(b * b + 2.0 * s2 * room)) / s2
+    else:
+        b = abs(d1) + ed
+        u = 2.0 * room / (b + np.sqrt(b * b + 2.0 * s2 * room))
+    return 0.999 * min(u, 0.5)
 
 
 @njit(cache=True, error_model="numpy", _nrt=False, fastmath={"contract"})
@@ -384,21 +386,38 @@ def _root_free_below(a, m):
     return a0 / (a0 + big)
 
 
+@njit(cache=True, error_model="numpy", _nrt=False, fastmath={"contract"}, inline="always")
+def _no_pair(fa, da, fb, db, h, curvature, margin):
+    """True when ``p`` cannot reach zero in a cell of width ``h`` (values ``fa``, ``fb`` of one sign,
+    derivatives ``da`` at its lower end ``a`` and ``db`` at its upper end ``a + h``).
+
+    With ``|p''| <= curvature``, ``p(a + t) >= fa + da t - curvature t**2 / 2`` and
+    ``p(a + h - t) >= fb - db t - curvature t**2 / 2`` (for positive values; negative
+    ones by symmetry). Each bound is concave, so on ``[0, h / 2]`` it is smallest at
+    an end: if all four ends stay above the rounding ``margin``, the cell holds no
+    root and the search need not look for its stationary point.
+    """
+    if fa < 0.0:
+        fa, da, fb, db = -fa, -da, -fb, -db
+    q = curvature * h * h / 8.0
+    half = 0.5 * h
+    return min(fa, fa + da * half - q, fb, fb - db * half - q) > margin
+
+
 @njit(cache=True, error_model="numpy", _nrt=False, fastmath={"contract"})
 def _grid_search(a, m, side, f1, d1, limit, grid):
     """Root of one side nearest ``r = 0`` with ``|r| <= limit`` by an outward grid search; NaN if none.
 
-    The cells near ``r = 0`` where neither the value nor the derivative can
-    change sign (:func:`_quiet_radius`) are skipped without evaluating
-    them: the search goes on from the last grid point inside that radius,
-    with the values it would have had there, so the result is the same.
+    The cells near ``r = 0`` where the side can have no root
+    (:func:`_root_free_radius`) are skipped: the search starts from the last
+    grid point inside that radius.
     The search ends below Cauchy's bound on the roots (:func:`_root_free_below`).
     """
     w_prev, f_prev, d_prev = 1.0, f1, d1
     g_prev = 0.0
     n = grid.shape[0]
     start = 0
-    radius = _quiet_radius(a, m, f1, d1)
+    radius = _root_free_radius(a, m, f1, d1)
     if radius > 0.0:
         # side 0: 1 - w = g / (1 + g); side 1: 1 - w = g (and the search stops at g = 1)
         g_max = radius / (1.0 - radius) if side == 0 else min(radius, 0.5)
@@ -410,6 +429,12 @@ def _grid_search(a, m, side, f1, d1, limit, grid):
             f_prev, d_prev = _eval(a, m, w_prev)
             start = q + 1
     w_min = _root_free_below(a, m)
+    curvature = 0.0  # |p''| <= sum_j j (j - 1) |a_j| on [0, 1]
+    scale = 0.0
+    for k in range(m + 1):
+        curvature += k * (k - 1) * abs(a[k])
+        scale += abs(a[k])
+    margin = 8.0 * (m + 4) * EPS * scale  # twice the rounding of a computed value
     for j in range(start, n + 1):
         if g_prev > limit or w_prev <= w_min:
             return np.nan
@@ -426,7 +451,12 @@ def _grid_search(a, m, side, f1, d1, limit, grid):
             return _to_rate(side, w)
         if (f > 0.0) != (f_prev > 0.0):
             return _to_rate(side, _solve(a, m, w, f, w_prev, f_prev, -1.0))
-        if d != 0.0 and d_prev != 0.0 and (d > 0.0) != (d_prev > 0.0):
+        if (
+            d != 0.0
+            and d_prev != 0.0
+            and (d > 0.0) != (d_prev > 0.0)
+            and not _no_pair(f, d, f_prev, d_prev, w_prev - w, curvature, margin)
+        ):
             s = _split(a, m, w_prev, f_prev, d_prev, w, d)
             if not np.isnan(s):
                 fs, _ = _eval(a, m, s)
