@@ -37,12 +37,13 @@ of 1e12 USD or 200 years cannot overflow.
   ``(0, inf)`` after the Moebius map ``w = 1 / (1 + y)``). A side with no
   change has no root; a side with one has exactly one, solved as above; a
   side with more (or with a coefficient too close to zero to trust its
-  sign) is searched outward from ``r = 0`` on a grid of ``|r|``, from the
-  radius where the value and derivative cannot change sign to Cauchy's
+  sign) is searched outward from ``r = 0`` on a grid of ``|r|``, from a
+  root-free radius (a second-order Taylor bound at ``r = 0``) to Cauchy's
   bound on the roots. A cell without a sign change whose derivative
-  changes sign is split at its stationary point, so a pair of roots
-  inside one cell is still found. The root with the smaller ``|r|`` of
-  the two sides is returned.
+  changes sign is split at its stationary point (unless a curvature bound
+  shows the value cannot reach zero there), so a pair of roots inside one
+  cell is still found. The root with the smaller ``|r|`` of the two sides
+  is returned.
 
 Speed: the IRR kernels allocate nothing and are compiled without numba's
 reference counting (``_nrt=False``; an atomic count for every array passed
