@@ -9,10 +9,12 @@ written only if it is new, empty, or was made by finmodel (it holds a
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
 import platform
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -125,6 +127,41 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         tmp_path.unlink(missing_ok=True)
         raise
     return path
+
+
+#: The time written into spreadsheets: the zip format's epoch, so that the same
+#: tables give the same bytes (the run's own record is run.json).
+XLSX_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def save_workbook(wb, path: str | os.PathLike) -> Path:
+    """Save an openpyxl workbook atomically, with no time stamp: the same cells give the same bytes.
+
+    openpyxl stamps the document's modification time and each zip member's
+    time with the clock; both are set to :data:`XLSX_TIME` here, the members
+    rewritten in the same order with the same compression.
+    """
+    import datetime
+    import zipfile
+
+    stamp = datetime.datetime(*XLSX_TIME)
+
+    def write(tmp: Path) -> None:
+        wb.properties.created = stamp
+        buffer = io.BytesIO()
+        wb.save(buffer)  # sets properties.modified to now: replaced below
+        when = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+        with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as src, zipfile.ZipFile(tmp, "w") as dst:
+            for info in src.infolist():
+                data = src.read(info.filename)
+                if info.filename == "docProps/core.xml":
+                    data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>" + when + rb"\g<2>", data)
+                member = zipfile.ZipInfo(info.filename, date_time=XLSX_TIME)
+                member.compress_type = info.compress_type
+                member.external_attr = info.external_attr
+                dst.writestr(member, data)
+
+    return atomic_write(path, write)
 
 
 def _umask() -> int:
@@ -439,7 +476,7 @@ def write_pack_xlsx(results: Results, path: str | os.PathLike) -> Path:
     )
     ws.freeze_panes = "A2"
     wb.properties.creator = f"finmodel {__version__}"
-    return atomic_write(path, lambda p: wb.save(p))
+    return save_workbook(wb, path)
 
 
 def _digests(out: Path, paths: Sequence[Path]) -> dict[str, str]:
@@ -568,7 +605,7 @@ def write_compare(
     _xlsx_table(ws, table, 1, formats=fmt, widths={"scenario": 24, "title": 50})
     ws.freeze_panes = "B2"
     wb.properties.creator = f"finmodel {__version__}"
-    written.append(atomic_write(out / "compare.xlsx", lambda p: wb.save(p)))
+    written.append(save_workbook(wb, out / "compare.xlsx"))
     for stem, chart in charts.COMPARE_CHARTS.items():
         written += write_figure(chart(results).figure, out, stem)
     written.append(write_json(out / MANIFEST, manifest(results, command, files=[p.name for p in written])))

@@ -179,6 +179,22 @@ def test_tables_xlsx_sheets(pack):
     assert sources["lehane-letter"][2] is False and sources["altman-30gw"][2] is True
 
 
+def test_tables_xlsx_carries_no_clock_time(pack, tmp_path):
+    """The same results give the same bytes: no member or document time stamp from the clock."""
+    import zipfile
+
+    from finmodel.report import XLSX_TIME, write_pack_xlsx
+
+    with zipfile.ZipFile(pack / "tables.xlsx") as z:
+        assert {info.date_time for info in z.infolist()} == {XLSX_TIME}
+        core = z.read("docProps/core.xml").decode()
+    assert core.count("1980-01-01T00:00:00Z") == 2, core  # created and modified
+    again = write_pack_xlsx(finmodel.run(finmodel.load_scenario(BASE)), tmp_path / "tables.xlsx")
+    assert again.read_bytes() == (pack / "tables.xlsx").read_bytes()
+    wb = openpyxl.load_workbook(again)
+    assert wb.properties.creator.startswith("finmodel ")
+
+
 def test_bad_scenario_writes_nothing(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(f"extends: {BASE}\nname: bad\npolicy:\n  amic:\n    rate: 3.5\n")
