@@ -3,13 +3,28 @@
 An output folder holds ``run.json`` (the manifest of :func:`finmodel.report.manifest`)
 with the resolved scenario (``extends`` followed, defaults applied) and its
 SHA-256. :func:`check_run` rebuilds the scenario from that resolved form
-alone, runs it again and compares every figure of ``summary.json`` and
-``cashflows.csv`` with the recorded ones: exactly, as written (the same
+alone, runs it again as the recorded command did and compares every figure
+it can regenerate with the recorded one: exactly, as written (the same
 formatting, so identical figures give identical text).
+
+What is re-run depends on the command the manifest records (:func:`folder_kind`):
+
+- ``finmodel run`` and ``report``: the scenario; ``summary.json`` and ``cashflows.csv``.
+- ``finmodel montecarlo``: the draws, with the recorded seed and number of
+  draws (bitwise reproducible for any chunk size or thread count);
+  ``montecarlo.json``, ``montecarlo_summary.csv``, ``fan_percentiles.csv``
+  and, when the folder has it, ``draws.csv`` (compared line by line as it
+  is read, so its size does not matter).
+- ``finmodel sensitivity``: the tornado; ``sensitivity.json`` and ``tornado.csv``.
+
+``sweep`` and ``solve`` folders are refused: their grids and targets are
+command-line options that the manifest keeps only as the command's text.
+Charts and workbooks are never compared (listed in ``not_compared``).
 
 Problems with the folder itself (no manifest, a manifest that is not
 finmodel's, a resolved scenario that no longer validates, a SHA-256 that does
-not match) raise :class:`CheckError` or :class:`~finmodel.yamlio.ScenarioError`.
+not match, a Monte Carlo folder without its seed) raise :class:`CheckError`
+or :class:`~finmodel.yamlio.ScenarioError`.
 """
 
 from __future__ import annotations
@@ -20,13 +35,15 @@ import io
 import json
 import math
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .model import run
-from .report import MANIFEST, render_run
+from .report import MANIFEST, json_text, render_run
 from .scenario import Scenario, scenario_from_dict
 
 __all__ = [
@@ -35,15 +52,31 @@ __all__ = [
     "CheckReport",
     "read_manifest",
     "scenario_from_manifest",
+    "folder_kind",
     "check_run",
     "compare_summary",
     "compare_cashflows",
+    "compare_csv",
 ]
 
-#: The files that ``check_run`` can regenerate and compare.
-CHECKED = ("summary.json", "cashflows.csv")
-#: Keys of summary.json that are not figures (a new version may change them).
+#: The files that ``check_run`` regenerates and compares, per kind of folder, in that order.
+REGENERATED = {
+    "run": ("summary.json", "cashflows.csv"),
+    "montecarlo": ("montecarlo.json", "montecarlo_summary.csv", "fan_percentiles.csv", "draws.csv"),
+    "sensitivity": ("sensitivity.json", "tornado.csv"),
+}
+#: The files of a ``finmodel run`` folder (the kind checked first).
+CHECKED = REGENERATED["run"]
+#: The kind of folder each recorded command writes (``report`` packs hold a run's files).
+COMMAND_KINDS = {"run": "run", "report": "run", "montecarlo": "montecarlo", "sensitivity": "sensitivity"}
+#: How many leading columns name a row of each CSV compared by :func:`compare_csv`.
+KEY_COLUMNS = {"montecarlo_summary.csv": 2, "fan_percentiles.csv": 2, "draws.csv": 1, "tornado.csv": 3}
+#: Keys of the JSON files that are not figures (a new version may change them), at any depth.
 NOT_FIGURES = ("finmodel_version",)
+#: Differences kept in a report (the rest are counted): a different seed changes every draw.
+DIFFERENCES_KEPT = 1000
+#: Rows of draws.csv rendered at a time while it is compared.
+DRAWS_BLOCK = 65536
 
 
 class CheckError(ValueError):
@@ -65,7 +98,12 @@ class Difference:
 
 @dataclass
 class CheckReport:
-    """The outcome of :func:`check_run`. ``identical`` is True when no figure differs."""
+    """The outcome of :func:`check_run`. ``identical`` is True when no figure differs.
+
+    ``differences`` holds the first :data:`DIFFERENCES_KEPT`; ``more`` counts
+    the rest. ``kind`` is ``run``, ``montecarlo`` or ``sensitivity``;
+    ``seed`` and ``draws`` are those a Monte Carlo check re-ran with.
+    """
 
     folder: str
     scenario: str
@@ -74,10 +112,26 @@ class CheckReport:
     not_compared: list[str] = field(default_factory=list)
     differences: list[Difference] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    kind: str = "run"
+    seed: int | None = None
+    draws: int | None = None
+    more: int = 0
 
     @property
     def identical(self) -> bool:
-        return not self.differences
+        return not self.differences and not self.more
+
+    @property
+    def n_differences(self) -> int:
+        return len(self.differences) + self.more
+
+    def add(self, differences: Iterable[Difference]) -> None:
+        """Keep the first :data:`DIFFERENCES_KEPT` differences, count the others."""
+        for diff in differences:
+            if len(self.differences) < DIFFERENCES_KEPT:
+                self.differences.append(diff)
+            else:
+                self.more += 1
 
 
 def read_manifest(folder: str | os.PathLike) -> dict:
@@ -86,7 +140,10 @@ def read_manifest(folder: str | os.PathLike) -> dict:
     if not Path(folder).is_dir():
         raise CheckError(f"{folder}: not a folder")
     if not path.is_file():
-        raise CheckError(f"{path}: not found; --check needs a folder written by finmodel run --out")
+        raise CheckError(
+            f"{path}: not found; --check needs a folder written by finmodel run, report, "
+            "montecarlo or sensitivity --out"
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -159,7 +216,11 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def compare_summary(recorded_text: str, fresh_text: str, file: str = "summary.json") -> list[Difference]:
-    """Every figure of two summary.json texts that differs (parsed numbers compared exactly)."""
+    """Every figure of two JSON texts that differs (parsed numbers compared exactly).
+
+    For ``summary.json``, ``montecarlo.json`` and ``sensitivity.json``; a figure
+    is named by its path (``metrics.npv_usd.delta.p50``).
+    """
     try:
         recorded = _leaves(json.loads(recorded_text))
     except ValueError as exc:
@@ -167,7 +228,7 @@ def compare_summary(recorded_text: str, fresh_text: str, file: str = "summary.js
     fresh = _leaves(json.loads(fresh_text))
     out = []
     for key in list(fresh) + [k for k in recorded if k not in fresh]:
-        if key in NOT_FIGURES:
+        if key.rsplit(".", 1)[-1] in NOT_FIGURES:
             continue
         a, b = recorded.get(key, "(missing)"), fresh.get(key, "(missing)")
         if not _same(a, b):
@@ -208,41 +269,217 @@ def compare_cashflows(recorded_text: str, fresh_text: str, file: str = "cashflow
     return out
 
 
-def check_run(folder: str | os.PathLike) -> CheckReport:
-    """Re-run the scenario recorded in ``folder/run.json`` and compare the figures.
+def compare_csv(
+    recorded_lines: Iterable[str], fresh_lines: Iterable[str], file: str, key_columns: int = 1
+) -> Iterator[Difference]:
+    """The cells of two CSV texts, given as lines, that differ; row by row, as the lines come.
 
-    Compares ``summary.json`` and ``cashflows.csv`` when the manifest lists
-    them; other files (charts, workbooks) are listed in ``not_compared``.
+    Rows are matched by position (the files are written in a fixed order) and
+    named by their first ``key_columns`` cells (``draw=17``), cells by their
+    column (``draw=17 npv_usd.with``). Lines are compared as text first, so
+    only differing rows are parsed and the inputs may be as long as wanted
+    (a file object, a generator).
+    """
+    recorded, fresh = iter(recorded_lines), iter(fresh_lines)
+    head_a, head_b = _cells(next(recorded, "")), _cells(next(fresh, ""))
+    if head_a != head_b:
+        yield Difference(file, "header", ",".join(head_a), ",".join(head_b))
+        return
+    for n, (a, b) in enumerate(zip_longest(recorded, fresh), start=1):
+        a = a.rstrip("\r\n") if a is not None else None
+        b = b.rstrip("\r\n") if b is not None else None
+        if a == b:
+            continue
+        row_a, row_b = _cells(a), _cells(b)
+        named = row_b if b is not None else row_a
+        row = " ".join(f"{k}={v}" for k, v in zip(head_b[:key_columns], named, strict=False)) or f"row {n}"
+        if a is None or b is None:  # a row that only one of the files has
+            recorded_row, fresh_row = (a, "(missing)") if b is None else ("(missing)", b)
+            yield Difference(file, f"{row} (whole row)", recorded_row, fresh_row)
+            continue
+        for j in range(max(len(row_a), len(row_b), len(head_b))):
+            x = row_a[j] if j < len(row_a) else "(missing)"
+            y = row_b[j] if j < len(row_b) else "(missing)"
+            if x != y:
+                column = head_b[j] if j < len(head_b) else f"column {j + 1}"
+                yield Difference(file, f"{row} {column}", x, y)
+
+
+def _cells(line: str | None) -> list[str]:
+    return next(csv.reader([line]), []) if line else []
+
+
+def folder_kind(data: dict) -> str:
+    """What wrote a folder: ``run``, ``montecarlo``, ``sensitivity``, or another command's name.
+
+    The recorded command decides (``finmodel report`` counts as ``run``). A
+    manifest written through the Python API records the interpreter's command
+    line instead; then the files it lists decide.
+    """
+    command = data.get("command")
+    if isinstance(command, list) and len(command) >= 2 and command[0] == "finmodel":
+        return COMMAND_KINDS.get(str(command[1]), str(command[1]))
+    files = data.get("files") or []
+    for kind in ("montecarlo", "sensitivity"):
+        if any(name in files for name in REGENERATED[kind]):
+            return kind
+    return "run"
+
+
+def _command_text(data: dict) -> str:
+    return " ".join(str(c) for c in data.get("command") or []) or "another command"
+
+
+def check_run(folder: str | os.PathLike) -> CheckReport:
+    """Re-run what ``folder/run.json`` records and compare the figures.
+
+    Compares the files of :data:`REGENERATED` for the folder's kind (see
+    :func:`folder_kind`) that the manifest lists; other files (charts,
+    workbooks) are listed in ``not_compared``.
     """
     folder = Path(folder)
     data = read_manifest(folder)
-    scenario, notes = scenario_from_manifest(data, file=str(folder / MANIFEST))
-    listed = data.get("files") or list(CHECKED)
-    if not any(name in listed for name in CHECKED):
-        command = " ".join(str(c) for c in data.get("command") or []) or "another command"
+    kind = folder_kind(data)
+    if kind not in REGENERATED:
         raise CheckError(
-            f"{folder}: written by '{command}'; --check re-runs folders of 'finmodel run' "
-            f"({', '.join(CHECKED)}), and this one has neither"
+            f"{folder}: written by '{_command_text(data)}'; --check re-runs folders of finmodel run, "
+            f"report, montecarlo and sensitivity (a {kind} folder's options are not recorded apart "
+            "from the command's text)"
         )
-    report = CheckReport(folder=str(folder), scenario=scenario.name, sha256=scenario.sha256(), notes=notes)
+    scenario, notes = scenario_from_manifest(data, file=str(folder / MANIFEST))
+    listed = [str(f) for f in data.get("files") or (CHECKED if kind == "run" else ())]
+    names = [name for name in REGENERATED[kind] if name in listed]
+    if not names:
+        raise CheckError(
+            f"{folder}: written by '{_command_text(data)}'; --check re-runs folders of 'finmodel {kind}' "
+            f"({', '.join(REGENERATED[kind])}), and this one has none of them"
+        )
+    report = CheckReport(
+        folder=str(folder), scenario=scenario.name, sha256=scenario.sha256(), notes=notes, kind=kind
+    )
     if data.get("finmodel_version") != __version__:
         report.notes.append(
             f"recorded with finmodel {data.get('finmodel_version')}, checked with {__version__}"
         )
-    report.not_compared = sorted(str(f) for f in listed if f not in CHECKED)
-    fresh = render_run(run(scenario))
-    compare = {"summary.json": compare_summary, "cashflows.csv": compare_cashflows}
-    for name in CHECKED:
-        if name not in listed:
-            continue
-        path = folder / name
-        try:
-            recorded = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            report.differences.append(
-                Difference(name, "(whole file)", f"unreadable ({exc.__class__.__name__})", "regenerated")
-            )
-            continue
-        report.compared.append(name)
-        report.differences.extend(compare[name](recorded, fresh[name], name))
+    report.not_compared = sorted(f for f in listed if f not in names)
+    if kind == "montecarlo":
+        fresh = _rerun_montecarlo(folder, data, scenario, names, report)
+    elif kind == "sensitivity":
+        fresh = _rerun_sensitivity(scenario)
+    else:
+        fresh = render_run(run(scenario))
+    for name in names:
+        _compare_file(folder, name, fresh[name], report)
     return report
+
+
+def _compare_file(folder: Path, name: str, fresh: str | Iterable[str], report: CheckReport) -> None:
+    """Compare ``folder/name`` with its fresh text (or lines); unreadable: one whole-file difference."""
+    path = folder / name
+    try:
+        if name.endswith(".json") or name == "cashflows.csv":
+            recorded = path.read_text(encoding="utf-8")
+            compare = compare_summary if name.endswith(".json") else compare_cashflows
+            report.add(compare(recorded, fresh, name))
+        else:
+            lines = fresh.splitlines() if isinstance(fresh, str) else fresh
+            with open(path, encoding="utf-8", newline="") as recorded_lines:
+                report.add(compare_csv(recorded_lines, lines, name, KEY_COLUMNS.get(name, 1)))
+    except (OSError, UnicodeDecodeError) as exc:
+        report.add(
+            [Difference(name, "(whole file)", f"unreadable ({exc.__class__.__name__})", "regenerated")]
+        )
+        return
+    report.compared.append(name)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _rerun_montecarlo(
+    folder: Path, data: dict, scenario: Scenario, names: list[str], report: CheckReport
+) -> dict[str, str | Iterator[str]]:
+    """The draws again with the recorded seed and count; the texts of ``write_montecarlo``.
+
+    The renderings repeat :func:`finmodel.report.write_montecarlo`'s, file by file.
+    """
+    import pandas as pd
+
+    from .montecarlo import NoUncertaintyError, run_montecarlo
+
+    seed, draws = data.get("seed"), data.get("draws")
+    if not _whole(seed):
+        raise CheckError(
+            f"{folder}: written by '{_command_text(data)}', but {MANIFEST} records no seed "
+            f"(seed: {json.dumps(seed)}), so its draws cannot be repeated"
+        )
+    if draws is None:  # manifests written before run.json recorded the draws
+        draws = _draws_from_montecarlo_json(folder)
+        report.notes.append(f"{MANIFEST} records no number of draws; took {draws} from montecarlo.json")
+    if not _whole(draws) or draws < 1:
+        raise CheckError(f"{folder / MANIFEST}: draws must be a whole number >= 1, got {json.dumps(draws)}")
+    try:
+        result = run_montecarlo(scenario, draws=draws, seed=seed)
+    except NoUncertaintyError:
+        raise CheckError(
+            f"{folder}: written by '{_command_text(data)}', but the scenario recorded in {MANIFEST} "
+            "has no uncertainty: block to draw from"
+        ) from None
+    report.seed, report.draws = result.seed, result.draws
+    fresh: dict[str, str | Iterator[str]] = {}
+    if "montecarlo.json" in names:
+        fresh["montecarlo.json"] = json_text(result.to_dict())
+    if "montecarlo_summary.csv" in names:
+        fresh["montecarlo_summary.csv"] = (
+            result.summary().reset_index().to_csv(index=False, lineterminator="\n")
+        )
+    if "fan_percentiles.csv" in names:
+        fans = []
+        for case in ("without", "with"):
+            fan = result.fan(case).reset_index()
+            fan.insert(0, "case", case)
+            fans.append(fan)
+        fresh["fan_percentiles.csv"] = pd.concat(fans, ignore_index=True).to_csv(
+            index=False, float_format="%.6f", lineterminator="\n"
+        )
+    if "draws.csv" in names:
+        fresh["draws.csv"] = _csv_lines(result.draws_frame())
+    return fresh
+
+
+def _draws_from_montecarlo_json(folder: Path) -> Any:
+    path = folder / "montecarlo.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["draws"]
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
+        raise CheckError(
+            f"{path}: {MANIFEST} records no number of draws and this file does not say either "
+            f"({exc.__class__.__name__})"
+        ) from None
+
+
+def _csv_lines(frame, block: int | None = None) -> Iterator[str]:
+    """``frame.to_csv(index=False)``'s lines, rendered :data:`DRAWS_BLOCK` rows at a time."""
+    block = block or DRAWS_BLOCK
+    for start in range(0, max(len(frame), 1), block):
+        part = frame.iloc[start : start + block]
+        yield from part.to_csv(index=False, header=start == 0, lineterminator="\n").splitlines()
+
+
+def _rerun_sensitivity(scenario: Scenario) -> dict[str, str]:
+    """The tornado again; the texts of :func:`finmodel.report.write_sensitivity`."""
+    from .sensitivity import tornado
+
+    result = tornado(scenario)
+    frame = result.frame()
+    data = {
+        "scenario": result.scenario.name,
+        "notes": list(result.notes),
+        "base": {f"{m}.{c}": v for (m, c), v in result.base.items()},
+        "bars": json.loads(frame.to_json(orient="records")),
+    }
+    return {
+        "tornado.csv": frame.to_csv(index=False, lineterminator="\n"),
+        "sensitivity.json": json_text(data),
+    }

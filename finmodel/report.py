@@ -210,8 +210,9 @@ def manifest(
     seed: int | None = None,
     files: Sequence[str] = (),
     outputs: Mapping[str, str] | None = None,
+    draws: int | None = None,
 ) -> dict:
-    """What ``run.json`` records: version, resolved scenarios and their SHA-256, seed, command line.
+    """What ``run.json`` records: version, resolved scenarios and their SHA-256, seed, draws, command line.
 
     ``outputs`` maps each written file name to the SHA-256 of its bytes;
     ``environment`` names the versions that can change a figure's last bits.
@@ -224,6 +225,7 @@ def manifest(
         "finmodel_version": __version__,
         "command": list(command) if command is not None else list(sys.argv),
         "seed": seed,
+        "draws": draws,
         "environment": {
             "python": platform.python_version(),
             "numpy": numpy.__version__,
@@ -625,6 +627,7 @@ def _finish(
     base: Results,
     command: Sequence[str] | None,
     seed: int | None = None,
+    draws: int | None = None,
 ) -> list[Path]:
     """Write rendered texts and figures, then ``run.json`` listing them with their SHA-256."""
     written = [write_text(out / name, text) for name, text in texts.items()]
@@ -633,7 +636,8 @@ def _finish(
     names = [str(p.relative_to(out)) for p in written]
     written.append(
         write_json(
-            out / MANIFEST, manifest([base], command, seed=seed, files=names, outputs=_digests(out, written))
+            out / MANIFEST,
+            manifest([base], command, seed=seed, files=names, outputs=_digests(out, written), draws=draws),
         )
     )
     return written
@@ -645,7 +649,7 @@ def write_montecarlo(
     """Monte Carlo outputs: ``montecarlo.json`` (settings, notes, P5/P50/P95/mean, probabilities),
     ``montecarlo_summary.csv``, ``fan_percentiles.csv``, the charts of
     :data:`finmodel.charts.MONTECARLO_CHARTS`, ``draws.csv`` (every draw's
-    inputs and outputs) only if ``draws_csv``, and ``run.json`` with the seed.
+    inputs and outputs) only if ``draws_csv``, and ``run.json`` with the seed and draws.
 
     Every text and figure is rendered before the first file is written.
     """
@@ -669,7 +673,7 @@ def write_montecarlo(
     if draws_csv:
         texts["draws.csv"] = result.draws_frame().to_csv(index=False, lineterminator="\n")
     figures = {stem: chart(result).figure for stem, chart in charts.MONTECARLO_CHARTS.items()}
-    return _finish(out, texts, figures, result.base, command, seed=result.seed)
+    return _finish(out, texts, figures, result.base, command, seed=result.seed, draws=result.draws)
 
 
 def write_sensitivity(result, out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:

@@ -1,0 +1,256 @@
+"""``finmodel run --check DIR`` on Monte Carlo and sensitivity folders.
+
+The oracle throughout is the folder itself: a montecarlo run is bitwise
+reproducible for the same scenario, seed and draws, so a fresh folder must
+check identical, and a figure edited after the run must be named with the
+value it had (which the re-run gives back).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import SCENARIOS
+
+from finmodel import check
+from finmodel.check import DIFFERENCES_KEPT, Difference, compare_csv
+from finmodel.cli import main
+
+BASE = SCENARIOS / "base.yaml"
+MC_ARGS = ["montecarlo", str(BASE), "--draws", "2000", "--seed", "5"]
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory) -> dict[str, Path]:
+    """One montecarlo folder without draws.csv, one with, one sensitivity folder: written once."""
+    root = tmp_path_factory.mktemp("written")
+    folders = {"mc": root / "mc", "mc_csv": root / "mc_csv", "sens": root / "sens"}
+    assert main([*MC_ARGS, "--out", str(folders["mc"])]) == 0
+    assert main([*MC_ARGS, "--out", str(folders["mc_csv"]), "--csv"]) == 0
+    assert main(["sensitivity", str(BASE), "--out", str(folders["sens"])]) == 0
+    return folders
+
+
+@pytest.fixture
+def folder(written, tmp_path, request) -> Path:
+    """A private copy of one written folder (``indirect`` parameter: its key), free to edit."""
+    copy = tmp_path / request.param
+    shutil.copytree(written[request.param], copy)
+    return copy
+
+
+def run_check(folder: Path, capsys) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["run", "--check", str(folder)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def edit_json(path: Path, change) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data, indent=2))
+
+
+# --------------------------------------------------------------------------- identical
+
+
+@pytest.mark.parametrize("folder", ["mc"], indirect=True)
+def test_montecarlo_folder_checks_identical_and_is_left_unchanged(folder, capsys):
+    before = tree(folder)
+    code, out, _ = run_check(folder, capsys)
+    assert code == 0
+    assert (
+        f"{folder}: identical: every figure of montecarlo.json, montecarlo_summary.csv, "
+        "fan_percentiles.csv reproduced (scenario base, SHA-256 " in out
+    )
+    assert "2,000 draws, seed 5)" in out
+    assert "draws.csv" not in out  # written without --csv: nothing to compare, nothing claimed
+    not_compared = next(line for line in out.splitlines() if line.startswith("not compared"))
+    assert "montecarlo_fan.png" in not_compared and "montecarlo.json" not in not_compared
+    assert tree(folder) == before  # --check writes nothing
+
+
+@pytest.mark.parametrize("folder", ["mc_csv"], indirect=True)
+def test_draws_csv_is_compared_when_present(folder, capsys, monkeypatch):
+    # render the fresh draws.csv in blocks that do not divide 2000: the streamed
+    # text must still equal the file that write_montecarlo rendered whole
+    monkeypatch.setattr(check, "DRAWS_BLOCK", 333)
+    code, out, _ = run_check(folder, capsys)
+    assert code == 0
+    assert "fan_percentiles.csv, draws.csv reproduced" in out
+
+
+@pytest.mark.parametrize("folder", ["mc"], indirect=True)
+def test_manifest_without_draws_takes_them_from_montecarlo_json(folder, capsys):
+    """Folders written before run.json recorded the number of draws still check."""
+    edit_json(folder / "run.json", lambda d: d.pop("draws"))
+    code, out, _ = run_check(folder, capsys)
+    assert code == 0 and "identical" in out
+    assert "note: run.json records no number of draws; took 2000 from montecarlo.json" in out
+
+
+@pytest.mark.parametrize("folder", ["mc"], indirect=True)
+def test_version_strings_are_not_figures(folder, capsys):
+    """montecarlo.json nests the base run's summary, with its finmodel_version: not a figure."""
+    edit_json(folder / "montecarlo.json", lambda d: d["base"].update(finmodel_version="0.0.0"))
+    code, out, _ = run_check(folder, capsys)
+    assert code == 0 and "identical" in out
+
+
+# --------------------------------------------------------------------------- different
+
+
+@pytest.mark.parametrize("folder", ["mc"], indirect=True)
+def test_edited_montecarlo_json_figure_is_named(folder, capsys):
+    path = folder / "montecarlo.json"
+    original = json.loads(path.read_text())["metrics"]["npv_usd"]["delta"]["p50"]
+
+    def bump(d):
+        d["metrics"]["npv_usd"]["delta"]["p50"] += 1.0
+
+    edit_json(path, bump)
+    code, out, _ = run_check(folder, capsys)
+    assert code == 1
+    assert "DIFFERENT: 1 figure of montecarlo.json, montecarlo_summary.csv, fan_percentiles.csv differ" in out
+    assert (
+        f"montecarlo.json: metrics.npv_usd.delta.p50: recorded {json.dumps(original + 1.0)}, "
+        f"now {json.dumps(original)}"
+    ) in out
+
+
+@pytest.mark.parametrize("folder", ["mc_csv"], indirect=True)
+def test_edited_draws_csv_cell_and_lost_row_are_named(folder, capsys):
+    path = folder / "draws.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    column = header.index("npv_usd.with")
+    row = lines[18].rstrip("\n").split(",")  # draw 17
+    assert row[0] == "17"
+    original = row[column]
+    row[column] = "1.5"
+    lines[18] = ",".join(row) + "\n"
+    path.write_text("".join(lines[:-1]))  # and the last draw lost
+    code, out, _ = run_check(folder, capsys)
+    assert code == 1
+    assert "DIFFERENT: 2 figures of" in out
+    assert f"draws.csv: draw=17 npv_usd.with: recorded 1.5, now {original}" in out
+    assert f"draws.csv: draw=1999 (whole row): recorded (missing), now {lines[-1].rstrip()}" in out
+
+
+@pytest.mark.parametrize("folder", ["mc_csv"], indirect=True)
+def test_edited_seed_reruns_other_draws_and_says_so(folder, capsys):
+    """The seed is not under the scenario's SHA-256: a changed seed shows as changed figures."""
+    edit_json(folder / "run.json", lambda d: d.update(seed=6))
+    code, out, _ = run_check(folder, capsys)
+    assert code == 1
+    assert "2,000 draws, seed 6" in out
+    assert "montecarlo.json: seed: recorded 5, now 6" in out  # the first difference shown
+    report = check.check_run(folder)
+    assert len(report.differences) == DIFFERENCES_KEPT and report.more > 0  # kept, then counted
+    assert f"... and {report.n_differences - 10:,} more" in out
+    # every compared file differs; the kept ones come in the order compared
+    files = [d.file for d in report.differences]
+    every = ["montecarlo.json", "montecarlo_summary.csv", "fan_percentiles.csv", "draws.csv"]
+    assert list(dict.fromkeys(files)) == report.compared == every
+
+
+@pytest.mark.parametrize("folder", ["mc"], indirect=True)
+def test_edited_draws_reruns_that_many(folder, capsys):
+    edit_json(folder / "run.json", lambda d: d.update(draws=1999))
+    code, out, _ = run_check(folder, capsys)
+    assert code == 1
+    assert "montecarlo.json: draws: recorded 2000, now 1999" in out
+
+
+# --------------------------------------------------------------------------- bad folders (exit 2)
+
+
+@pytest.mark.parametrize("folder", ["mc"], indirect=True)
+def test_edited_resolved_scenario_is_refused(folder, capsys):
+    edit_json(folder / "run.json", lambda d: d["scenarios"][0]["resolved"]["uncertainty"].update(draws=7))
+    code, out, err = run_check(folder, capsys)
+    assert code == 2 and out == ""
+    assert "the resolved scenario does not match its recorded SHA-256" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("folder", ["mc"], indirect=True)
+def test_montecarlo_folder_without_manifest(folder, capsys):
+    (folder / "run.json").unlink()
+    code, _, err = run_check(folder, capsys)
+    assert code == 2
+    assert f"{folder / 'run.json'}: not found; --check needs a folder written by finmodel run" in err
+    assert "montecarlo" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.update(seed=None), "records no seed (seed: null), so its draws cannot be repeated"),
+        (lambda d: d.update(draws=0), "draws must be a whole number >= 1, got 0"),
+        (lambda d: d.update(draws="2000"), 'draws must be a whole number >= 1, got "2000"'),
+    ],
+)
+@pytest.mark.parametrize("folder", ["mc"], indirect=True)
+def test_unusable_seed_or_draws(folder, capsys, change, message):
+    edit_json(folder / "run.json", change)
+    code, _, err = run_check(folder, capsys)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("folder", ["mc"], indirect=True)
+def test_sweep_folders_are_refused_by_name(folder, capsys):
+    edit_json(folder / "run.json", lambda d: d.update(command=["finmodel", "sweep", "x.yaml"]))
+    code, _, err = run_check(folder, capsys)
+    assert code == 2
+    assert "written by 'finmodel sweep x.yaml'; --check re-runs folders of finmodel run, report," in err
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+
+@pytest.mark.parametrize("folder", ["sens"], indirect=True)
+def test_sensitivity_folder_identical_then_edited(folder, capsys):
+    code, out, _ = run_check(folder, capsys)
+    assert code == 0
+    assert "identical: every figure of sensitivity.json, tornado.csv reproduced" in out
+    assert "tornado_delta_npv.png" in out  # not compared, and said so
+
+    path = folder / "tornado.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text())))
+    head = rows[0]
+    original = rows[1][head.index("at_high")]
+    rows[1][head.index("at_high")] = "0.0"
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    path.write_text(buffer.getvalue())
+    code, out, _ = run_check(folder, capsys)
+    assert code == 1
+    where = f"metric={rows[1][0]} case={rows[1][1]} parameter={rows[1][2]} at_high"
+    assert f"tornado.csv: {where}: recorded 0.0, now {original}" in out
+
+
+# --------------------------------------------------------------------------- compare_csv
+
+
+def test_compare_csv_names_rows_by_their_key_columns():
+    head = "metric,case,p5,p50\n"
+    a = [head, "npv_usd,with,1.0,2.0\n", "irr,with,0.1,0.2\n"]
+    b = [head.rstrip("\n"), "npv_usd,with,1.0,2.5", "irr,with,0.1,0.2", "irr,delta,0.0,0.0"]
+    assert list(compare_csv(a, b, "t.csv", key_columns=2)) == [
+        Difference("t.csv", "metric=npv_usd case=with p50", "2.0", "2.5"),
+        Difference("t.csv", "metric=irr case=delta (whole row)", "(missing)", "irr,delta,0.0,0.0"),
+    ]
+    assert list(compare_csv(a, a, "t.csv", key_columns=2)) == []
+    blank = list(compare_csv([*a, "\n"], a, "t.csv", key_columns=2))  # an extra empty line, recorded
+    assert blank == [Difference("t.csv", "row 3 (whole row)", "", "(missing)")]
+    assert list(compare_csv(["a,b\n"], ["a,c\n"], "t.csv")) == [Difference("t.csv", "header", "a,b", "a,c")]
