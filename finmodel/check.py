@@ -43,7 +43,7 @@ from typing import Any
 
 from . import __version__
 from .model import run
-from .report import MANIFEST, json_text, render_run
+from .report import MANIFEST, draws_csv_lines, montecarlo_texts, render_run, sensitivity_texts
 from .scenario import Scenario, scenario_from_dict
 
 __all__ = [
@@ -75,8 +75,6 @@ KEY_COLUMNS = {"montecarlo_summary.csv": 2, "fan_percentiles.csv": 2, "draws.csv
 NOT_FIGURES = ("finmodel_version",)
 #: Differences kept in a report (the rest are counted): a different seed changes every draw.
 DIFFERENCES_KEPT = 1000
-#: Rows of draws.csv rendered at a time while it is compared.
-DRAWS_BLOCK = 65536
 
 
 class CheckError(ValueError):
@@ -402,10 +400,8 @@ def _rerun_montecarlo(
 ) -> dict[str, str | Iterator[str]]:
     """The draws again with the recorded seed and count; the texts of ``write_montecarlo``.
 
-    The renderings repeat :func:`finmodel.report.write_montecarlo`'s, file by file.
+    Rendered by the same functions as :func:`finmodel.report.write_montecarlo`.
     """
-    import pandas as pd
-
     from .montecarlo import NoUncertaintyError, run_montecarlo
 
     seed, draws = data.get("seed"), data.get("draws")
@@ -427,24 +423,11 @@ def _rerun_montecarlo(
             "has no uncertainty: block to draw from"
         ) from None
     report.seed, report.draws = result.seed, result.draws
-    fresh: dict[str, str | Iterator[str]] = {}
-    if "montecarlo.json" in names:
-        fresh["montecarlo.json"] = json_text(result.to_dict())
-    if "montecarlo_summary.csv" in names:
-        fresh["montecarlo_summary.csv"] = (
-            result.summary().reset_index().to_csv(index=False, lineterminator="\n")
-        )
-    if "fan_percentiles.csv" in names:
-        fans = []
-        for case in ("without", "with"):
-            fan = result.fan(case).reset_index()
-            fan.insert(0, "case", case)
-            fans.append(fan)
-        fresh["fan_percentiles.csv"] = pd.concat(fans, ignore_index=True).to_csv(
-            index=False, float_format="%.6f", lineterminator="\n"
-        )
+    fresh: dict[str, str | Iterator[str]] = {
+        name: text for name, text in montecarlo_texts(result).items() if name in names
+    }
     if "draws.csv" in names:
-        fresh["draws.csv"] = _csv_lines(result.draws_frame())
+        fresh["draws.csv"] = draws_csv_lines(result)
     return fresh
 
 
@@ -459,27 +442,8 @@ def _draws_from_montecarlo_json(folder: Path) -> Any:
         ) from None
 
 
-def _csv_lines(frame, block: int | None = None) -> Iterator[str]:
-    """``frame.to_csv(index=False)``'s lines, rendered :data:`DRAWS_BLOCK` rows at a time."""
-    block = block or DRAWS_BLOCK
-    for start in range(0, max(len(frame), 1), block):
-        part = frame.iloc[start : start + block]
-        yield from part.to_csv(index=False, header=start == 0, lineterminator="\n").splitlines()
-
-
 def _rerun_sensitivity(scenario: Scenario) -> dict[str, str]:
-    """The tornado again; the texts of :func:`finmodel.report.write_sensitivity`."""
+    """The tornado again; the texts of :func:`finmodel.report.sensitivity_texts`."""
     from .sensitivity import tornado
 
-    result = tornado(scenario)
-    frame = result.frame()
-    data = {
-        "scenario": result.scenario.name,
-        "notes": list(result.notes),
-        "base": {f"{m}.{c}": v for (m, c), v in result.base.items()},
-        "bars": json.loads(frame.to_json(orient="records")),
-    }
-    return {
-        "tornado.csv": frame.to_csv(index=False, lineterminator="\n"),
-        "sensitivity.json": json_text(data),
-    }
+    return sensitivity_texts(tornado(scenario))

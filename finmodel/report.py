@@ -17,7 +17,7 @@ import platform
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -643,45 +643,60 @@ def _finish(
     return written
 
 
-def write_montecarlo(
-    result, out: str | os.PathLike, command: Sequence[str] | None = None, draws_csv: bool = False
-) -> list[Path]:
-    """Monte Carlo outputs: ``montecarlo.json`` (settings, notes, P5/P50/P95/mean, probabilities),
-    ``montecarlo_summary.csv``, ``fan_percentiles.csv``, the charts of
-    :data:`finmodel.charts.MONTECARLO_CHARTS`, ``draws.csv`` (every draw's
-    inputs and outputs) only if ``draws_csv``, and ``run.json`` with the seed and draws.
+#: Rows of ``draws.csv`` rendered at a time (a million draws never sit in memory as one text).
+DRAWS_BLOCK = 65536
 
-    Every text and figure is rendered before the first file is written.
-    """
-    from . import charts
 
-    out = Path(out)
+def montecarlo_texts(result) -> dict[str, str]:
+    """The texts of a Monte Carlo folder: ``montecarlo.json``, ``montecarlo_summary.csv``,
+    ``fan_percentiles.csv`` (what :func:`write_montecarlo` writes and ``run --check`` compares)."""
+    import pandas
+
     fans = []
     for case in ("without", "with"):
         fan = result.fan(case).reset_index()
         fan.insert(0, "case", case)
         fans.append(fan)
-    import pandas
-
-    texts = {
+    return {
         "montecarlo.json": json_text(result.to_dict()),
         "montecarlo_summary.csv": result.summary().reset_index().to_csv(index=False, lineterminator="\n"),
         "fan_percentiles.csv": pandas.concat(fans, ignore_index=True).to_csv(
             index=False, float_format="%.6f", lineterminator="\n"
         ),
     }
+
+
+def draws_csv_lines(result, block: int | None = None) -> Iterator[str]:
+    """The lines of ``draws.csv`` (every draw's inputs and outputs), rendered ``block`` rows at a time
+    (default :data:`DRAWS_BLOCK`); the same lines for any block size."""
+    block = block or DRAWS_BLOCK
+    frame = result.draws_frame()
+    for start in range(0, max(len(frame), 1), block):
+        part = frame.iloc[start : start + block]
+        yield from part.to_csv(index=False, header=start == 0, lineterminator="\n").splitlines()
+
+
+def write_montecarlo(
+    result, out: str | os.PathLike, command: Sequence[str] | None = None, draws_csv: bool = False
+) -> list[Path]:
+    """Monte Carlo outputs: :func:`montecarlo_texts`, the charts of
+    :data:`finmodel.charts.MONTECARLO_CHARTS`, ``draws.csv`` (:func:`draws_csv_lines`)
+    only if ``draws_csv``, and ``run.json`` with the seed and draws.
+
+    Every text and figure is rendered before the first file is written.
+    """
+    from . import charts
+
+    out = Path(out)
+    texts = montecarlo_texts(result)
     if draws_csv:
-        texts["draws.csv"] = result.draws_frame().to_csv(index=False, lineterminator="\n")
+        texts["draws.csv"] = "".join(line + "\n" for line in draws_csv_lines(result))
     figures = {stem: chart(result).figure for stem, chart in charts.MONTECARLO_CHARTS.items()}
     return _finish(out, texts, figures, result.base, command, seed=result.seed, draws=result.draws)
 
 
-def write_sensitivity(result, out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
-    """Tornado outputs: ``tornado.csv``, ``sensitivity.json`` and one chart per metric, then ``run.json``."""
-    from . import charts
-    from .model import run
-
-    out = Path(out)
+def sensitivity_texts(result) -> dict[str, str]:
+    """The texts of a tornado folder: ``tornado.csv`` and ``sensitivity.json``."""
     frame = result.frame()
     data = {
         "scenario": result.scenario.name,
@@ -689,10 +704,19 @@ def write_sensitivity(result, out: str | os.PathLike, command: Sequence[str] | N
         "base": {f"{m}.{c}": v for (m, c), v in result.base.items()},
         "bars": json.loads(frame.to_json(orient="records")),
     }
-    texts = {
+    return {
         "tornado.csv": frame.to_csv(index=False, lineterminator="\n"),
         "sensitivity.json": json_text(data),
     }
+
+
+def write_sensitivity(result, out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
+    """Tornado outputs: :func:`sensitivity_texts` and one chart per metric, then ``run.json``."""
+    from . import charts
+    from .model import run
+
+    out = Path(out)
+    texts = sensitivity_texts(result)
     stems = {
         ("npv_usd", "delta"): "tornado_delta_npv",
         ("fiscal_cost_window_usd", "with"): "tornado_treasury_cost",

@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 from conftest import SCENARIOS
 
-from finmodel import check
+import finmodel
+from finmodel import check, report
 from finmodel.check import DIFFERENCES_KEPT, Difference, compare_csv
 from finmodel.cli import main
+from finmodel.montecarlo import run_montecarlo
 
 BASE = SCENARIOS / "base.yaml"
 MC_ARGS = ["montecarlo", str(BASE), "--draws", "2000", "--seed", "5"]
@@ -84,10 +86,17 @@ def test_montecarlo_folder_checks_identical_and_is_left_unchanged(folder, capsys
 def test_draws_csv_is_compared_when_present(folder, capsys, monkeypatch):
     # render the fresh draws.csv in blocks that do not divide 2000: the streamed
     # text must still equal the file that write_montecarlo rendered whole
-    monkeypatch.setattr(check, "DRAWS_BLOCK", 333)
+    monkeypatch.setattr(report, "DRAWS_BLOCK", 333)
     code, out, _ = run_check(folder, capsys)
     assert code == 0
     assert "fan_percentiles.csv, draws.csv reproduced" in out
+
+
+def test_draws_csv_lines_are_the_whole_frame_in_any_block_size():
+    result = run_montecarlo(finmodel.load_scenario(BASE), draws=50, seed=2)
+    whole = result.draws_frame().to_csv(index=False, lineterminator="\n")
+    for block in (1, 7, 50, 1000):
+        assert "".join(line + "\n" for line in report.draws_csv_lines(result, block)) == whole
 
 
 @pytest.mark.parametrize("folder", ["mc"], indirect=True)
@@ -155,13 +164,13 @@ def test_edited_seed_reruns_other_draws_and_says_so(folder, capsys):
     assert code == 1
     assert "2,000 draws, seed 6" in out
     assert "montecarlo.json: seed: recorded 5, now 6" in out  # the first difference shown
-    report = check.check_run(folder)
-    assert len(report.differences) == DIFFERENCES_KEPT and report.more > 0  # kept, then counted
-    assert f"... and {report.n_differences - 10:,} more" in out
+    checked = check.check_run(folder)
+    assert len(checked.differences) == DIFFERENCES_KEPT and checked.more > 0  # kept, then counted
+    assert f"... and {checked.n_differences - 10:,} more" in out
     # every compared file differs; the kept ones come in the order compared
-    files = [d.file for d in report.differences]
+    files = [d.file for d in checked.differences]
     every = ["montecarlo.json", "montecarlo_summary.csv", "fan_percentiles.csv", "draws.csv"]
-    assert list(dict.fromkeys(files)) == report.compared == every
+    assert list(dict.fromkeys(files)) == checked.compared == every
 
 
 @pytest.mark.parametrize("folder", ["mc"], indirect=True)
