@@ -437,11 +437,11 @@ def test_check_bad_folders(tmp_path, capsys, content, message):
 
 def test_check_names_the_command_of_other_folders(recorded, capsys):
     data = json.loads((recorded / "run.json").read_text())
-    data["files"] = ["montecarlo.json"]
-    data["command"] = ["finmodel", "montecarlo", "x.yaml"]
+    data["files"] = ["sweep.csv"]
+    data["command"] = ["finmodel", "sweep", "x.yaml", "--x", "policy.amic.rate=0.25,0.35"]
     (recorded / "run.json").write_text(json.dumps(data))
     assert main(["run", "--check", str(recorded)]) == 2
-    assert "written by 'finmodel montecarlo x.yaml'" in capsys.readouterr().err
+    assert "written by 'finmodel sweep x.yaml --x policy.amic.rate=0.25,0.35'" in capsys.readouterr().err
 
 
 def test_check_lists_files_it_does_not_regenerate(tmp_path, capsys):
