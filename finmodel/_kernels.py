@@ -3,9 +3,9 @@
 The engine's few operations that numpy cannot do in one pass over the data:
 the IRR of every series (:func:`irr_rows`, behind :func:`finmodel.metrics.irr`),
 a shift by a per-row lag (:func:`shift_rows`, behind
-:func:`finmodel.timeline.shift`) and the deductions of a MACRS table with
-bonus depreciation (:func:`deductions`), and a few fused passes over the
-yearly lines (:func:`basis_deductions`, :func:`scaled_shift_rows`,
+:func:`finmodel.timeline.shift`), the basis and deductions of a MACRS table
+with bonus depreciation (:func:`basis_deductions`), and a few fused passes
+over the yearly lines (:func:`scaled_shift_rows`,
 :func:`book_rows`, :func:`cumulative_rows`, :func:`npv_at_revenue_rows`)
 that replace chains of numpy temporaries. Each
 works row by row in a fixed order, so a row's result does not depend on how
@@ -67,7 +67,7 @@ BLOCK = 256
 #: about its square, far below 1e-12 (a double root, where Newton is only
 #: linear, never shrinks a step a thousandfold and runs to rounding).
 NEWTON_DONE = 1e-7
-#: Draws per block in :func:`deductions`.
+#: Draws per block in :func:`basis_deductions`.
 DRAW_BLOCK = 64
 
 
@@ -643,57 +643,6 @@ def trailing_rows(x, lag):
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def deductions(basis, bonus, table, eligible):
-    """Depreciation deducted in each year from each year's basis.
-
-    ``basis`` ``(n, K, C, T)`` by placed-in-service year, ``bonus`` ``(n, K, T)``
-    by placed-in-service year, ``table[c, y, t]`` the share of year-``y``
-    basis deducted in year ``t`` without bonus, ``eligible`` ``(C,)``. For an
-    eligible category the year-``t`` deduction is ``bonus[t] * B[t]`` plus
-    ``sum_y (1 - bonus[y]) * B[y] * table[y, t]``; otherwise
-    ``sum_y B[y] * table[y, t]``, summed over ``y`` in increasing order.
-    Returns ``(n, K, C, T)``.
-
-    Draws are processed in blocks of :data:`DRAW_BLOCK` with the draw
-    innermost, so the arithmetic runs in SIMD lanes; each lane is one draw
-    and never mixes with another, so a draw's result does not depend on
-    the block it falls in.
-    """
-    n, K, C, T = basis.shape
-    out = np.empty((n, K, C, T))
-    b = np.empty((T, DRAW_BLOCK))
-    bon = np.empty((T, DRAW_BLOCK))
-    acc = np.empty((T, DRAW_BLOCK))
-    for i0 in range(0, n, DRAW_BLOCK):
-        m = min(DRAW_BLOCK, n - i0)
-        for k in range(K):
-            for y in range(T):
-                for j in range(m):
-                    bon[y, j] = bonus[i0 + j, k, y]
-            for c in range(C):
-                for y in range(T):
-                    for j in range(m):
-                        b[y, j] = basis[i0 + j, k, c, y]
-                        acc[y, j] = 0.0
-                if eligible[c]:
-                    for y in range(T):
-                        for j in range(m):
-                            x = b[y, j]
-                            acc[y, j] = bon[y, j] * x
-                            b[y, j] = (1.0 - bon[y, j]) * x
-                for y in range(T):
-                    for t in range(y, T):
-                        w = table[c, y, t]
-                        if w != 0.0:
-                            for j in range(m):
-                                acc[t, j] += b[y, j] * w
-                for t in range(T):
-                    for j in range(m):
-                        out[i0 + j, k, c, t] = acc[t, j]
-    return out
-
-
-@njit(cache=True, error_model="numpy", nogil=True)
 def _block_sum(a, lo, n):
     """numpy's sum of ``a[lo:lo + n]`` for ``n <= 128`` (see :func:`pairwise_sum`)."""
     if n < 8:
@@ -911,14 +860,23 @@ def _lane_sums(a, T, m, row, part, total):
 def basis_deductions(placed, earned, reduction, bonus, table, eligible, out, remaining):
     """Depreciable basis, its deductions and the basis left, in one pass over the draws.
 
-    The basis of year ``y`` is ``B[y] = placed[y] - reduction * earned[y]``;
-    the deductions are those of :func:`deductions` (written to ``out``
-    ``(n, K, C, T)``) and ``remaining`` ``(n, K, C)`` receives
-    ``B.sum() - D.sum()`` over the years, each sum added in numpy's order
-    (:func:`pairwise_sum`): the same bits as the numpy expressions.
+    The basis of year ``y`` is ``B[y] = placed[y] - reduction * earned[y]``.
+    ``table[c, y, t]`` is the share of year-``y`` basis deducted in year ``t``
+    without bonus and ``eligible`` ``(C,)`` marks the categories with bonus
+    depreciation: for those the year-``t`` deduction is ``bonus[t] * B[t]``
+    plus ``sum_y (1 - bonus[y]) * B[y] * table[y, t]``, otherwise
+    ``sum_y B[y] * table[y, t]``, summed over ``y`` in increasing order
+    (written to ``out`` ``(n, K, C, T)``). ``remaining`` ``(n, K, C)``
+    receives ``B.sum() - D.sum()`` over the years, each sum added in numpy's
+    order (:func:`pairwise_sum`): the same bits as the numpy expressions.
     ``placed`` is ``(n, Kp, C, T)`` with ``Kp`` 1 (the same for every case)
     or ``K``; ``earned`` ``(n, K, C, T)``, ``reduction`` ``(n, K)``,
-    ``bonus`` ``(n, K, T)``. Draws run in SIMD lanes as in :func:`deductions`.
+    ``bonus`` ``(n, K, T)``.
+
+    Draws are processed in blocks of :data:`DRAW_BLOCK` with the draw
+    innermost, so the arithmetic runs in SIMD lanes; each lane is one draw
+    and never mixes with another, so a draw's result does not depend on
+    the block it falls in.
     """
     n, K, C, T = earned.shape
     Kp = placed.shape[1]
