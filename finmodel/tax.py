@@ -178,6 +178,16 @@ def standalone_tax(taxable_income: np.ndarray, rate, nol_limit) -> tuple[np.ndar
     ``tax = rate * (TI - use)``; in a year with ``TI <= 0``:
     ``NOL += -TI`` and ``tax = 0`` (MODEL.md section 7).
 
+    Parameters
+    ----------
+    taxable_income : array ``(..., T)``
+        Taxable income by year [USD].
+    rate, nol_limit : float or array ``(...)``
+        Corporate tax rate and the share of a year's income that NOLs may
+        offset [fraction]. The leading axes of the three inputs broadcast
+        together: a rate that varies by row applies to every row of an
+        income that does not.
+
     Returns
     -------
     tax, nol_end : arrays ``(..., T)``
@@ -190,15 +200,17 @@ def standalone_tax(taxable_income: np.ndarray, rate, nol_limit) -> tuple[np.ndar
     ([0.0, 2.1, 29.4], [100.0, 60.0, 0.0])
     """
     ti = np.asarray(taxable_income, dtype=float)
-    rate = np.broadcast_to(np.asarray(rate, dtype=float), ti.shape[:-1]) if np.ndim(rate) else rate
-    limit = (
-        np.broadcast_to(np.asarray(nol_limit, dtype=float), ti.shape[:-1])
-        if np.ndim(nol_limit)
-        else nol_limit
-    )
-    tax = np.zeros_like(ti)
-    nol_end = np.zeros_like(ti)
-    nol = np.zeros(ti.shape[:-1])
+    rate = np.asarray(rate, dtype=float)
+    limit = np.asarray(nol_limit, dtype=float)
+    # Any of the three may carry the leading axes (a sweep or draws of the
+    # rate alone leave the income unchanged): broadcast all to one shape.
+    lead = np.broadcast_shapes(ti.shape[:-1], rate.shape, limit.shape)
+    ti = np.broadcast_to(ti, lead + ti.shape[-1:])
+    rate = np.broadcast_to(rate, lead)
+    limit = np.broadcast_to(limit, lead)
+    tax = np.zeros(ti.shape)
+    nol_end = np.zeros(ti.shape)
+    nol = np.zeros(lead)
     for t in range(ti.shape[-1]):
         x = ti[..., t]
         positive = x > 0

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import numpy_financial as npf
 import pytest
-from conftest import ATOL_DOC_5DP, SCENARIOS
+from conftest import ATOL_DOC_5DP, RTOL_MODEL, SCENARIOS
 
 import finmodel
 from finmodel.cli import main
@@ -114,6 +114,22 @@ def test_rate_by_year_drawn_as_one_rate_applies_in_every_year(base):
     mc = run_montecarlo(base, draws=3, seed=1, spec=spec)
     det = finmodel.run(base.override({"policy.amic.rate": 0.30}))
     assert _same(mc.metrics["npv_usd"][0], det.metrics["npv_usd"])
+
+
+def test_drawing_only_the_tax_rate_with_nols_equals_single_runs():
+    # The rate alone leaves taxable income unchanged: the NOL rule gets one
+    # income and a rate per draw (once an internal error).
+    s = finmodel.load_scenario(SCENARIOS / "standalone_tax.yaml")
+    spec = UncertaintySpec({"tax.corporate_rate": Distribution("uniform", low=0.15, high=0.28)})
+    mc = run_montecarlo(s, draws=12, seed=4, chunk_size=5, spec=spec)
+    rates = mc.inputs["tax.corporate_rate"]
+    assert len(set(rates.tolist())) == mc.draws
+    for d in range(mc.draws):
+        single = finmodel.run(s.override({"tax.corporate_rate": float(rates[d])}))
+        for name in ALL_METRICS:
+            np.testing.assert_allclose(
+                mc.metrics[name][d], single.metrics[name], rtol=RTOL_MODEL, atol=0, err_msg=f"{name} draw {d}"
+            )
 
 
 def test_no_block_is_an_error():

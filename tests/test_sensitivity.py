@@ -79,6 +79,29 @@ def test_sweep_over_standalone_tax_with_nols():
         assert result.values[0, i] == single(s, {"operations.revenue_usd_per_gw_year": v}, "npv_usd", "delta")
 
 
+@pytest.mark.parametrize(
+    "x",
+    [("tax.corporate_rate", [0.15, 0.21, 0.28]), ("tax.nol_limit", [0.6, 0.8, 1.0])],
+)
+def test_sweep_of_the_tax_rate_or_nol_limit_alone_with_nols(x):
+    # The rate and the limit leave taxable income unchanged: the NOL rule
+    # gets one income and a rate (or limit) per cell (once an internal error).
+    s = finmodel.load_scenario(SCENARIOS / "standalone_tax.yaml")
+    for metric in ("npv_usd", "irr"):
+        result = sweep(s, x, None, metric, "delta")
+        for i, v in enumerate(x[1]):
+            assert result.values[0, i] == pytest.approx(single(s, {x[0]: v}, metric, "delta"), rel=RTOL_MODEL)
+    assert len(set(sweep(s, x, None, "npv_usd", "delta").values[0])) == 3  # the parameter has an effect
+
+
+def test_cli_sweep_of_the_tax_rate_on_the_standalone_scenario(capsys):
+    args = ["sweep", str(SCENARIOS / "standalone_tax.yaml"), "--x", "tax.corporate_rate=0.15,0.21,0.28"]
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    assert "internal error" not in err
+    assert "tax.corporate_rate" in out
+
+
 def test_tornado_bars_equal_single_runs(base):
     ranges = {
         "program.commitment_usd": (1.0e12, 1.6e12),

@@ -225,6 +225,32 @@ def test_standalone_tax_hand_case():
     np.testing.assert_allclose(nol, [100.0, 60.0, 36.0, 0.0], rtol=RTOL_MODEL)
 
 
+def test_standalone_tax_rate_per_row_on_one_income():
+    # One income for every row, a rate (or limit) per row: the shape of a
+    # sweep or Monte Carlo of tax.corporate_rate / tax.nol_limit alone.
+    # TI: -100, 50, 200; limit 0.8:
+    # 1: loss -> NOL 100, tax 0
+    # 2: use min(100, 0.8*50 = 40) = 40 -> taxed 10, NOL 60
+    # 3: use min(60, 0.8*200 = 160) = 60 -> taxed 140, NOL 0
+    # rate 0.15: 1.5, 21.0; rate 0.21: 2.1, 29.4; rate 0.28: 2.8, 39.2
+    ti = np.array([-100.0, 50.0, 200.0])
+    tax, nol = standalone_tax(ti, np.array([0.15, 0.21, 0.28]), 0.8)
+    assert tax.shape == nol.shape == (3, 3)
+    np.testing.assert_allclose(tax, [[0.0, 1.5, 21.0], [0.0, 2.1, 29.4], [0.0, 2.8, 39.2]], rtol=RTOL_MODEL)
+    np.testing.assert_allclose(nol, [[100.0, 60.0, 0.0]] * 3, atol=1e-12)
+    # limit per row, rate 0.2: limit 0.5 -> year 2 uses 25 (taxed 25, NOL 75),
+    # year 3 uses min(75, 100) = 75 (taxed 125): tax 5, 25
+    # limit 1.0 -> year 2 uses 50 (taxed 0, NOL 50), year 3 uses 50 (taxed 150): tax 0, 30
+    tax, nol = standalone_tax(ti, 0.2, np.array([0.5, 1.0]))
+    np.testing.assert_allclose(tax, [[0.0, 5.0, 25.0], [0.0, 0.0, 30.0]], rtol=RTOL_MODEL, atol=1e-12)
+    np.testing.assert_allclose(nol, [[100.0, 75.0, 0.0], [100.0, 50.0, 0.0]], atol=1e-12)
+    # all three with different leading axes: income (2, 1, T), rate (3,), limit (1, 1)
+    ti2 = np.stack([ti, 2 * ti])[:, None, :]
+    tax, _ = standalone_tax(ti2, np.array([0.15, 0.21, 0.28]), np.array([[0.8]]))
+    assert tax.shape == (2, 3, 3)
+    np.testing.assert_allclose(tax[1, 1], [0.0, 4.2, 58.8], rtol=RTOL_MODEL)  # every figure doubled
+
+
 def test_standalone_tax_broadcasts_rates_per_row():
     ti = np.array([[-10.0, 20.0], [-10.0, 20.0]])
     # row 0: limit 1.0 -> use 10, tax 0.2*10 = 2; row 1: limit 0.5 -> use 10, tax 0.3*10 = 3
