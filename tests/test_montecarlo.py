@@ -3,8 +3,9 @@
 Oracles: bitwise identity across chunk sizes, thread counts and repeated
 seeds; with zero-width distributions every draw equals the deterministic run
 (``finmodel.run``) bit for bit; numpy-financial's ``irr`` (its documented
-examples and 10,000 seeded random series); percentiles and probabilities
-recomputed here from the per-draw arrays.
+examples, 10,000 seeded random series, and ``irr`` and ``npv`` on every
+draw's cash flow); percentiles and probabilities recomputed here from the
+per-draw arrays.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import math
 import numpy as np
 import numpy_financial as npf
 import pytest
-from conftest import ATOL_DOC_5DP, RTOL_MODEL, SCENARIOS
+from conftest import ATOL_DOC_5DP, ATOL_USD, RTOL_MODEL, SCENARIOS
 
 import finmodel
 from finmodel.cli import main
@@ -227,13 +228,28 @@ def test_irr_random_series_at_1e12_and_conventional():
     _compare(rng.standard_normal((1_000, 40)))
 
 
-def test_irr_of_the_engine_cash_flows(base):
+def test_irr_and_npv_of_every_draw_equal_numpy_financial_on_its_cash_flow(base):
+    # Oracle: numpy-financial 1.0 on each draw's own cash flow, both cases.
+    # npf.irr picks the real root closest to zero, as ours does (the
+    # convention test_metrics.py checks); npf.npv leaves the first flow
+    # undiscounted, so it is moved from the first year to the valuation year.
     mc = run_montecarlo(base, draws=300, seed=9)
-    # recompute one draw's cash flows through a deterministic run and compare with numpy-financial
+    cf = np.diff(mc.cumulative_cash_flow, axis=-1, prepend=0.0)  # (draw, case, year) [USD]
+    rates = mc.inputs["finance.discount_rate"]
+    assert np.ptp(rates) > 0.05  # the discount rate is drawn: each NPV uses its own
+    shift = (1.0 + rates) ** -float(mc.years[0] - base["finance.valuation_year"])
+    irr_ref = np.array([[npf.irr(flows) for flows in draw] for draw in cf])
+    npv_ref = np.array(
+        [[npf.npv(r, flows) * f for flows in draw] for draw, r, f in zip(cf, rates, shift, strict=True)]
+    )
+    assert irr_ref.shape == npv_ref.shape == (300, len(CASES))
+    assert not np.any(np.isnan(irr_ref))  # every draw has an IRR to compare
+    np.testing.assert_allclose(mc.metrics["irr"], irr_ref, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(mc.metrics["npv_usd"], npv_ref, rtol=RTOL_MODEL, atol=ATOL_USD)
+    # and the deterministic run, on the engine's own yearly lines
     det = finmodel.run(base)
     for k in range(len(CASES)):
         assert det.metrics["irr"][k] == pytest.approx(npf.irr(det.lines["cash_flow"][k]), abs=1e-9)
-    assert np.all(np.isfinite(mc.metrics["irr"]))
 
 
 def test_irr_shapes_and_undefined():
