@@ -106,7 +106,14 @@ def test_cumulative_cash_flow_lines_trough_and_payback(base):
         assert payback.get_xdata()[0] == base.metric("payback_year", case)
         assert payback.get_ydata()[0] >= 0
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend[1] == "With AMIC: trough −$236.5B in 2029, payback 2033"  # summary table: $236.5B, 2033
+    for k, case in enumerate(("without", "with")):
+        # the trough is -peak_funding_usd, in the year of the lowest cumulative cash flow
+        cum = np.cumsum(base.lines["cash_flow"][base.cases.index(case)])
+        trough = style.usd_text(-base.metric("peak_funding_usd", case))
+        year = base.years[int(np.argmin(cum))]
+        label = memo.CASE_LABELS[case]
+        assert legend[k] == f"{label}: trough {trough} in {year}, payback {base.metric('payback_year', case)}"
+    assert legend[1].startswith("With AMIC: trough −$")  # a true minus before the dollar sign
 
 
 def test_credit_bars_are_credit_earned_by_group_and_line_is_cash(base):
@@ -152,7 +159,7 @@ def test_treasury_bars_window_band_and_total(base):
     window_total = base.fiscal()["fiscal_cost_window_usd"]
     assert sum(inside) == pytest.approx(window_total, rel=1e-12)
     (text,) = [t for t in ax.texts if t.get_gid() == "fiscal-window-total"]
-    assert "10-year window 2026–2035: $334.1B" in text.get_text()
+    assert f"10-year window 2026–2035: {style.usd_text(window_total)}" in text.get_text()
 
 
 def test_waterfall_bars_add_up_and_match_the_model(base):

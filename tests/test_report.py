@@ -124,8 +124,12 @@ def test_summary_md_sentences_state_the_headline_numbers(pack):
     )
     be = [data["cases"][c]["breakeven_revenue_usd_per_gw_year"] for c in ("without", "with")]
     assert f"from {memo.usd(be[0], 2)} to {memo.usd(be[1], 2)} per GW-year" in sentences
-    # hand check of the base figures (cli summary table): +$195.7B, $334.1B, $12.15B -> $9.30B
-    assert "$195.7B" in sentences and "$334.1B" in sentences and "$9.30B" in sentences
+    # the same figures from the results object of a fresh run, not from the file
+    r = finmodel.run(finmodel.load_scenario(BASE))
+    assert f"by {memo.usd(r.delta('npv_usd'))}" in sentences
+    assert f"{memo.usd(r.fiscal()['fiscal_cost_window_usd'])} in the 10-year budget window" in sentences
+    be = [r.metric("breakeven_revenue_usd_per_gw_year", c) for c in ("without", "with")]
+    assert f"from {memo.usd(be[0], 2)} to {memo.usd(be[1], 2)} per GW-year" in sentences
 
 
 def test_tables_xlsx_sheets(pack):
