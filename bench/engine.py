@@ -4,7 +4,8 @@ Prints the time of one engine run, ``build_inputs + evaluate +
 compute_metrics`` (median of many runs, after a warm-up that also compiles
 the numba kernels), the time of 1,000 such runs in a loop, and, for scale,
 the same 1,000 runs as one vectorized call (1,000 draws of the credit rate)
-and the IRR alone against numpy-financial. Target: one base run under 20 ms.
+and the IRR alone against numpy-financial. Target: one base run under 20 ms;
+exits 0 when it is met, 1 when it is missed.
 
     python bench/engine.py [--runs N] [--scenario PATH]
 """
