@@ -96,6 +96,8 @@ def cmd_run(args) -> int:
     results = run(scenario)
     print(f"{scenario.title}\n")
     print(summary_table(results))
+    for note in results.notes:
+        print(f"note: {note}")
     if out is not None:
         written = write_run(results, out, command=["finmodel", *args.argv])
         print(f"\nwrote {', '.join(str(p) for p in written)}")

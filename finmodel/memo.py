@@ -429,6 +429,10 @@ def summary_markdown(results: Results, version: str | None = None) -> str:
         "per GW-year at "
         "which the NPV is zero, all else fixed.",
         "",
+    ]
+    if results.notes:
+        lines += ["Notes:", ""] + [f"- {note[0].upper()}{note[1:]}." for note in results.notes] + [""]
+    lines += [
         f"Sources: {', '.join(sources_used(s)) or 'none cited'}; "
         "full citations in tables.xlsx (sheet Sources).",
     ]

@@ -28,9 +28,9 @@ from .cashflow import (
 )
 from .metrics import cumulative_profile, irr, window_sum
 from .scenario import Scenario
-from .tax import depreciation_matrix, macrs_schedule, recapture, standalone_tax
+from .tax import depreciation_matrix, macrs_schedule, recapture, retirement_table, standalone_tax
 from .timeline import discount_factors, shift, trailing_window_sum
-from .units import year_map_values
+from .units import format_usd, year_map_values
 
 __all__ = ["CASES", "METRICS", "Inputs", "build_inputs", "evaluate", "run", "Results", "NumericalError"]
 
@@ -126,6 +126,7 @@ class Inputs:
     qualified_fraction: np.ndarray  # (..., C)
     life_years: np.ndarray  # (..., C) float, inf = for ever
     macrs_table: np.ndarray  # (C, T, T) share of year-y basis deducted in year t, before bonus
+    macrs_schedules: tuple[np.ndarray, ...]  # per category, the full MACRS fractions (empty for land)
     bonus_rate: np.ndarray  # (..., case, T) bonus depreciation by placed-in-service year
     bonus_eligible: np.ndarray  # (C,) bool
     credit_rate: np.ndarray  # (..., case, T) by placed-in-service year
@@ -151,7 +152,8 @@ class Inputs:
     om_rate: np.ndarray  # (...)
     discount_rate: np.ndarray  # (..., case)
     terminal_book: bool
-    fiscal_window: tuple[int, int]  # (start, years)
+    fiscal_window: tuple[int, int]  # (start, years), clipped to the horizon
+    fiscal_window_requested: tuple[int, int]  # (start, years) as the scenario gives them
     fiscal_discount_rate: np.ndarray  # (...)
 
     @property
@@ -249,12 +251,18 @@ def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None)
     eligible = np.zeros((len(CASES), len(names)), dtype=bool)
     for k in range(len(CASES)):
         listed = set(v("policy.amic.eligible", k))
-        eligible[k] = [c in listed or g in listed for c, g in zip(names, groups, strict=True)]
+        # land (macrs_years: null) is never qualified property, even when listed (MODEL.md section 4)
+        eligible[k] = [
+            (c in listed or g in listed) and m is not None
+            for c, g, m in zip(names, groups, macrs, strict=True)
+        ]
 
     credit_rate = np.stack(
         np.broadcast_arrays(*[year_map("policy.amic.rate", k) for k in range(len(CASES))]), axis=-2
     )
     cap_cat = scenario["program.capacity_category"]
+    window_start, window_years = int(scenario["fiscal.window_start"]), int(scenario["fiscal.window_years"])
+    first, last = max(window_start, int(years[0])), min(window_start + window_years - 1, int(years[-1]))
     return Inputs(
         cases=CASES,
         categories=names,
@@ -270,6 +278,7 @@ def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None)
         qualified_fraction=per_cat("qualified_fraction"),
         life_years=life_years,
         macrs_table=macrs_table,
+        macrs_schedules=tuple(schedules),
         bonus_rate=bonus,
         bonus_eligible=bonus_ok,
         credit_rate=credit_rate,
@@ -297,7 +306,8 @@ def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None)
         om_rate=arr("operations.om_rate"),
         discount_rate=per_case("finance.discount_rate"),
         terminal_book=scenario["analysis.terminal_value"] == "book",
-        fiscal_window=(int(scenario["fiscal.window_start"]), int(scenario["fiscal.window_years"])),
+        fiscal_window=(first, last - first + 1),
+        fiscal_window_requested=(window_start, window_years),
         fiscal_discount_rate=arr("fiscal.discount_rate"),
     )
 
@@ -326,7 +336,10 @@ def _depreciation(placed: np.ndarray, earned: np.ndarray, inp: Inputs) -> tuple[
 
     C, T = earned.shape[-2:]
     reduction, bonus = inp.basis_reduction, inp.bonus_rate
-    lead = np.broadcast_shapes(placed.shape[:-2], earned.shape[:-2], reduction.shape, bonus.shape[:-1])
+    life = np.asarray(inp.life_years, dtype=float)  # (..., C): drawn lives add draws
+    lead = np.broadcast_shapes(
+        placed.shape[:-2], earned.shape[:-2], reduction.shape, bonus.shape[:-1], life.shape[:-1] + (1,)
+    )
     n = int(np.prod(lead[:-1], dtype=np.int64))
     K = lead[-1]
 
@@ -338,18 +351,24 @@ def _depreciation(placed: np.ndarray, earned: np.ndarray, inp: Inputs) -> tuple[
         P = np.asarray(placed, dtype=float).reshape(n, 1, C, T)  # the same for every case: not copied
     else:
         P = rows(placed, lead + (C, T))
+    E, red, bon = rows(earned, lead + (C, T)), rows(reduction, lead), rows(bonus, lead + (T,))
     D = np.empty((n, K, C, T))
     remaining = np.empty((n, K, C))
-    basis_deductions(
-        P,
-        rows(earned, lead + (C, T)),
-        rows(reduction, lead),
-        rows(bonus, lead + (T,)),
-        inp.macrs_table,
-        inp.bonus_eligible,
-        D,
-        remaining,
-    )
+    # Early retirement moves later deductions to the retirement year (MODEL.md section 5): one
+    # table per distinct set of lives (lives are whole years, so drawn lives give a few tables).
+    if life.ndim == 1 or n == 1:
+        table = retirement_table(inp.macrs_table, inp.macrs_schedules, life.reshape(-1, C)[0])
+        basis_deductions(P, E, red, bon, table, inp.bonus_eligible, D, remaining)
+    else:
+        life_rows = np.broadcast_to(life, lead[:-1] + (C,)).reshape(n, C)
+        distinct, group = np.unique(life_rows, axis=0, return_inverse=True)
+        group = group.reshape(-1)
+        for g, lives in enumerate(distinct):
+            idx = np.flatnonzero(group == g)
+            table = retirement_table(inp.macrs_table, inp.macrs_schedules, lives)
+            Dg, remg = np.empty((len(idx), K, C, T)), np.empty((len(idx), K, C))
+            basis_deductions(P[idx], E[idx], red[idx], bon[idx], table, inp.bonus_eligible, Dg, remg)
+            D[idx], remaining[idx] = Dg, remg
     return D.reshape(lead + (C, T)), remaining.reshape(lead + (C,))
 
 
@@ -418,7 +437,8 @@ def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
         TV = TVc.sum(axis=-1)[..., None] * last
         TV_line = TVc[..., None] * last
     # Section 7: income tax
-    TI = ebitda - _sum_categories(D) - RCt + gain[..., None] * last
+    # recapture restores basis_reduction * RC of basis, deducted at once on retirement (section 4)
+    TI = ebitda - _sum_categories(D) - inp.basis_reduction[..., None] * RCt + gain[..., None] * last
     tax = _tax(TI, inp)
     # Section 9: cash flow
     Kt = _sum_categories(K)
@@ -665,6 +685,10 @@ def compute_metrics(
         "pv_credit_usd": np.sum(lines["credit_cash"] * df, axis=-1),
         "breakeven_revenue_usd_per_gw_year": breakeven_revenue(inp, lines, df=df, npv_usd=npv_usd),
     }
+    # credit earned in the last `lag` years is paid after end_year (MODEL.md section 4)
+    T = len(inp.years)
+    after_end = inp.t_index > T - 1 - inp.payment_lag_years[..., None]  # (..., case, T)
+    out["credit_paid_after_end_usd"] = np.sum(_sum_categories(lines["credit_earned"]) * after_end, axis=-1)
     start, n = inp.fiscal_window
     fdf = discount_factors(inp.fiscal_discount_rate[..., None, None], inp.years, inp.valuation_year)
     out["fiscal_cost_window_usd"] = window_sum(lines["fiscal_cost"], inp.years, start, n)
@@ -715,12 +739,24 @@ class Results:
         return start, start + n - 1
 
     def fiscal(self, case: str = "with") -> dict[str, Any]:
+        """The Treasury's cost of ``case`` against ``without`` (MODEL.md section 10).
+
+        ``window`` gives the years actually summed (the budget window clipped
+        to the horizon); ``credit_paid_after_end_usd`` the credit earned in the
+        case but paid after ``end_year`` (in no cash flow or cost). [USD]
+        """
         k = self.cases.index(case)
         return {
             "fiscal_cost_window_usd": float(self.metrics["fiscal_cost_window_usd"][k]),
             "fiscal_cost_pv_usd": float(self.metrics["fiscal_cost_pv_usd"][k]),
             "window": list(self.fiscal_window),
+            "credit_paid_after_end_usd": float(self.metrics["credit_paid_after_end_usd"][k]),
         }
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What a reader must know about this run's figures (MODEL.md sections 4 and 10)."""
+        return run_notes(self.scenario, self.inputs, self.metrics)
 
     def summary(self) -> pd.DataFrame:
         """Metrics table: rows are metrics, columns ``without``, ``with``, ``delta``."""
@@ -737,6 +773,7 @@ class Results:
             "cases": {c: {m: self.metric(m, c) for m in METRICS} for c in self.cases},
             "delta": {m: self.delta(m) for m in METRICS},
             "fiscal": self.fiscal("with"),
+            "notes": list(self.notes),
         }
 
     @property
@@ -798,6 +835,41 @@ class Results:
         )
         table.index.name = "category"
         return table
+
+
+def run_notes(scenario: Scenario, inp: Inputs, metrics: Mapping[str, np.ndarray]) -> tuple[str, ...]:
+    """Notes on a single run: land listed as eligible, a clipped budget window, credit paid late."""
+    notes = []
+    listed = set(scenario["policy.amic.eligible"])
+    land = [
+        c
+        for c, g in zip(inp.categories, inp.groups, strict=True)
+        if scenario[f"categories.{c}.macrs_years"] is None and (c in listed or g in listed)
+    ]
+    if land:
+        names = ", ".join(f"'{c}'" for c in land)
+        notes.append(
+            f"{'category' if len(land) == 1 else 'categories'} {names} (land, macrs_years: null) "
+            f"listed in policy.amic.eligible {'earns' if len(land) == 1 else 'earn'} no credit: "
+            "land is never qualified property"
+        )
+    (start, n), (asked_start, asked_n) = inp.fiscal_window, inp.fiscal_window_requested
+    if (start, n) != (asked_start, asked_n):
+        notes.append(
+            f"the budget window {asked_start}-{asked_start + asked_n - 1} is clipped to the horizon "
+            f"{int(inp.years[0])}-{inp.end_year}: the Treasury's cost is summed over {start}-{start + n - 1}"
+        )
+    for k, case in enumerate(inp.cases):
+        late = float(np.asarray(metrics["credit_paid_after_end_usd"])[..., k].max())
+        if late > 0:
+            lag = int(np.asarray(inp.payment_lag_years)[..., k].max())
+            years = f"{lag} year{'s' if lag != 1 else ''}"
+            notes.append(
+                f"{format_usd(late, digits=2)} of credit earned in the last {years} "
+                f"of case '{case}' is paid after {inp.end_year}: counted in credit earned, not in the "
+                "cash flows, the PV of credit cash or the Treasury's cost"
+            )
+    return tuple(notes)
 
 
 def run(scenario: Scenario, overrides: Mapping[str, Any] | None = None) -> Results:

@@ -570,9 +570,14 @@ def _jsonable(value):
 def deep_merge(parent: Mapping, child: Mapping) -> dict:
     """Child wins; a mapping merges into a mapping; anything else replaces.
 
-    A value wrapper ``{value, source, note}`` and a distribution ``{dist: ...}``
-    (``uncertainty:`` block) replace as a whole: a child's ``{dist: uniform,
-    low, high}`` must not inherit its parent's ``mean`` and ``sd``.
+    A value wrapper ``{value, source, note}``, a distribution ``{dist: ...}``
+    (``uncertainty:`` block) and a year map ``{2027: 0.35}`` replace as a
+    whole (MODEL.md section 11): a child's ``{dist: uniform, low, high}`` must
+    not inherit its parent's ``mean`` and ``sd``, and a child's ``rate:
+    {2027: 0.35}`` drops the parent's 2023 and 2026 steps.
+
+    >>> deep_merge({"rate": {2023: 0.25, 2026: 0.35}, "lag": 1}, {"rate": {2027: 0.35}})
+    {'rate': {2027: 0.35}, 'lag': 1}
     """
     out = copy.deepcopy(dict(parent))
     for key, value in child.items():
@@ -587,9 +592,18 @@ def _is_wrapper(value) -> bool:
     return isinstance(value, Mapping) and "value" in value and set(value) <= _WRAPPER_KEYS
 
 
+def _is_year_map(value) -> bool:
+    """A non-empty mapping whose keys are all calendar years (integers): one value, a step function."""
+    return (
+        isinstance(value, Mapping)
+        and bool(value)
+        and all(isinstance(k, int) and not isinstance(k, bool) for k in value)
+    )
+
+
 def _is_atomic(value) -> bool:
     """A mapping that a child replaces whole rather than merges into (see :func:`deep_merge`)."""
-    return _is_wrapper(value) or (isinstance(value, Mapping) and "dist" in value)
+    return _is_wrapper(value) or _is_year_map(value) or (isinstance(value, Mapping) and "dist" in value)
 
 
 def _merge_origins(parent: dict, child: dict, child_data: Mapping) -> dict:
@@ -1115,26 +1129,15 @@ def _validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> S
                 f"must lie within 100 years of the horizon {start}-{end}, got {vy}",
             )
         ws, wn = values.get("fiscal.window_start"), values.get("fiscal.window_years")
-        if isinstance(ws, int) and isinstance(wn, int) and end >= start:
-            if ws < start or ws + wn - 1 > end:
-                defaults = [
-                    k
-                    for k in ("window_start", "window_years")
-                    if prov.get(f"fiscal.{k}") is None or prov[f"fiscal.{k}"].is_default
-                ]
-                shown = {
-                    "window_start": "fiscal.window_start (default start_year + 1)",
-                    "window_years": "fiscal.window_years (default 10)",
-                }
-                hint = (
-                    f"; set {' and '.join(shown[k] for k in defaults)} for a horizon this short"
-                    if defaults
-                    else ""
-                )
-                ctx.add(
-                    ("fiscal", "window_start") if (ws < start or ws > end) else ("fiscal", "window_years"),
-                    f"the budget window {ws}-{ws + wn - 1} must lie within the horizon {start}-{end}{hint}",
-                )
+        if isinstance(ws, int) and isinstance(wn, int) and end >= start and (ws > end or ws + wn - 1 < start):
+            # A window that only partly overlaps the horizon is clipped to it (MODEL.md section 10).
+            ctx.add(
+                ctx.latest(("fiscal", "window_start"), ("fiscal", "window_years"))
+                if ws + wn - 1 < start
+                else ("fiscal", "window_start"),
+                f"the budget window {ws}-{ws + wn - 1} does not overlap the horizon {start}-{end}; "
+                "it must share at least one year with it",
+            )
 
     for c in cat_names:
         macrs = values.get(f"categories.{c}.macrs_years")

@@ -23,6 +23,7 @@ __all__ = [
     "macrs_percentages",
     "macrs_schedule",
     "depreciation_matrix",
+    "retirement_table",
     "recapture",
     "standalone_tax",
 ]
@@ -137,6 +138,61 @@ def depreciation_matrix(
     identity = np.eye(n_years)
     with_bonus = bonus * identity + (1.0 - bonus) * table
     return np.where(eligible, with_bonus, table)
+
+
+def retirement_table(table: np.ndarray, schedules: list[np.ndarray], life_years) -> np.ndarray:
+    """The MACRS table with the abandonment loss on early retirement (MODEL.md section 5).
+
+    Property placed in service in year ``y`` is retired at the start of year
+    ``y + L`` (``L`` = ``life_years`` of its category); every deduction of
+    that vintage scheduled after ``y + L`` is taken in year ``y + L``
+    instead, so the undeducted basis is written off when the property is
+    retired.
+
+    Parameters
+    ----------
+    table : array ``(C, T, T)``
+        Share of year-``y`` basis deducted in year ``t`` (:func:`depreciation_matrix`
+        without bonus).
+    schedules : list of 1-D arrays, one per category
+        The full MACRS fractions by recovery year (:func:`macrs_schedule`),
+        including the years after the horizon; empty for land.
+    life_years : array ``(C,)``
+        Whole years in service; ``inf`` for ever (no retirement).
+
+    Returns
+    -------
+    ndarray ``(C, T, T)``, a new array.
+
+    Notes
+    -----
+    ``M'[c, y, y + k] = m_c[k]`` for ``k < L``, ``sum_{j >= L} m_c[j]`` for
+    ``k = L`` and 0 after. With ``L`` at or after the last recovery year
+    (the default ``life_years = macrs_years``: the half-year tables end in
+    year ``y + macrs_years``) the table is unchanged, bit for bit; with
+    ``L = 0`` the whole basis is deducted in year ``y``. Land (an empty
+    schedule) is never deducted, so never moved.
+
+    Examples
+    --------
+    5-year property (20, 32, 19.2, 11.52, 11.52, 5.76 percent) retired after
+    3 years: the last three recovery years, 28.8%, are deducted in year 3.
+
+    >>> M = depreciation_matrix([macrs_schedule(5)], np.zeros(1, bool), np.zeros(8), 8)
+    >>> (retirement_table(M, [macrs_schedule(5)], np.array([3.0]))[0, 0] * 100).round(2).tolist()
+    [20.0, 32.0, 19.2, 28.8, 0.0, 0.0, 0.0, 0.0]
+    """
+    out = np.array(table, dtype=float, copy=True)
+    T = out.shape[-1]
+    k = np.arange(T)[None, :] - np.arange(T)[:, None]  # t - y
+    for c, sched in enumerate(schedules):
+        life = float(np.asarray(life_years, dtype=float)[c])
+        if len(sched) == 0 or not np.isfinite(life) or life >= len(sched) - 1:
+            continue  # land, never retired, or retired after its last deduction: nothing moves
+        L = int(life)
+        tail = float(np.sum(sched[L:]))  # every deduction from recovery position L on
+        out[c] = np.where(k < L, out[c], np.where(k == L, tail, 0.0))
+    return out
 
 
 def recapture(earned: np.ndarray, life_years: np.ndarray, enabled) -> np.ndarray:

@@ -4,6 +4,8 @@ Money is nominal USD: a number, or a string with an optional leading ``$``,
 ``_`` or ``,`` separators and an optional suffix ``K``, ``M``, ``B`` or ``T``
 (thousand, million, billion, trillion): ``"1.4T"``, ``"$250B"``, ``35M``.
 A rate is a fraction (``0.35``) or a percent string (``"35%"``).
+A numeric string such as ``"1.4e12"`` or ``1e-3`` (which YAML 1.1 reads as
+text: no dot before the exponent) is a number wherever a number is allowed.
 A year map ``{2023: 0.25, 2026: 0.35}`` is a step function of the calendar
 year (MODEL.md section 2).
 
@@ -33,6 +35,7 @@ _SUFFIX = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
 _MONEY = re.compile(
     r"^\s*(-)?\s*\$?\s*([0-9][0-9_,]*(?:\.[0-9_]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?\s*([KMBT]?)\s*$"
 )
+_NUMERIC = re.compile(r"^\s*[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*$")
 _PERCENT = re.compile(r"^\s*(-?[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*%\s*$")
 
 
@@ -54,8 +57,22 @@ def _float(value: int | float) -> float:
         return math.inf
 
 
+def _numeric_string(value: object) -> float | None:
+    """The number a numeric string such as ``"1.4e12"`` spells, else None (MODEL.md section 2)."""
+    if isinstance(value, str) and _NUMERIC.match(value):
+        return _float(float(value.replace("_", "")))
+    return None
+
+
 def parse_number(value: object) -> float:
-    """A plain finite number (bool is refused)."""
+    """A plain finite number (bool is refused); a numeric string such as ``"1e-3"`` is a number.
+
+    >>> parse_number("1e-3")
+    0.001
+    """
+    number = _numeric_string(value)
+    if number is not None:
+        return _finite(number, value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise UnitError(f"must be a number, got {_show(value)}")
     return _finite(_float(value), value)
@@ -98,7 +115,12 @@ def parse_rate(value: object) -> float:
     0.35
     >>> parse_rate(0.1)
     0.1
+    >>> parse_rate("3.5e-1")
+    0.35
     """
+    number = _numeric_string(value)
+    if number is not None:
+        return _finite(number, value)
     if isinstance(value, str):
         m = _PERCENT.match(value)
         if not m:

@@ -197,9 +197,12 @@ def test_deductions_plus_remaining_basis_equal_basis(data):
             basis = placed - br * r.lines["credit_earned"][k, c]  # MODEL.md section 5
             pct = np.array(_published_pct(cat.macrs_years, cat.in_service_month)) / 100.0
             taken = 0.0
+            life = cat.life_years  # None: in service for ever
             for i, y in enumerate(years):  # each vintage: the part deducted by end_year
                 n = len(years) - i
                 table = pct[:n].sum()
+                if life is not None and len(pct) and life < len(pct) - 1 and life < n:
+                    table = pct.sum()  # retired in year y + life, within the horizon: the rest written off
                 b = float(finmodel.units.year_map_values(s["tax.bonus_depreciation"], np.array([y]))[0])
                 share = b + (1 - b) * table if cat.bonus_eligible else table
                 taken += basis[i] * share

@@ -102,12 +102,12 @@ def test_listing_follows_extends_to_file_and_line(chain):
     assert (row.value, row.text, row.file, row.line) == (0.25, "25%", str(child), 7)
     assert (row.sources, row.note) == ("memo", "a higher rate")
 
-    row = table.loc["policy.amic.rate"]  # merged year map: entries from both files
-    assert row.value == {2023: 0.25, 2026: 0.35, 2027: 0.4}
-    assert row.text == "2023: 25%, 2026: 35%, 2027: 40%"
-    assert row["where"] == f"{parent} (2023, 2026); {child} (2027)"
-    assert row.sources == "chips; obbba; memo"
-    assert row.citation == "CHIPS Act of 2022 | OBBBA of 2025 | Memo of 2026-01-05"
+    row = table.loc["policy.amic.rate"]  # a child's year map replaces the parent's whole (MODEL.md v1.1)
+    assert row.value == {2027: 0.4}
+    assert row.text == "2027: 40%"
+    assert (row.file, row.line) == (str(child), 4)  # the line of rate:
+    assert row.sources == "memo"
+    assert row.citation == "Memo of 2026-01-05"
 
     row = table.loc["analysis.end_year"]  # a default that depends on another key
     assert (row.value, row.status, row.file, row["where"], row.sources) == (

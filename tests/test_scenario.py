@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import SCENARIOS
 
+import finmodel
 from finmodel import ScenarioError, load_scenario, scenario_from_dict
 
 MINIMAL = """\
@@ -446,12 +447,27 @@ def test_spend_beyond_end_year(tmp_path):
 
 
 def test_fiscal_window_outside_horizon(tmp_path):
+    # MODEL.md v1.1 section 10: a window that shares no year with the horizon 2025-2040 is an error
+    path = write(tmp_path, MINIMAL + "fiscal:\n  window_start: 2041\n")
+    assert_problem(path, 10, "fiscal.window_start", "2041-2050", "does not overlap", "2025-2040")
+    path = write(tmp_path, MINIMAL + "fiscal:\n  window_start: 2010\n  window_years: 5\n")
+    assert_problem(path, 10, "fiscal.window_start", "2010-2014", "does not overlap")
+
+
+def test_fiscal_window_partly_outside_is_clipped(tmp_path):
+    # 2035 + 10 - 1 = 2044 > 2040 (default end_year): summed over 2035-2040, with a note
     path = write(tmp_path, MINIMAL + "fiscal:\n  window_start: 2035\n")
-    # 2035 + 10 - 1 = 2044 > 2040 (default end_year); window_years is not written,
-    # so the line is that of its section, fiscal: (line 9)
-    assert_problem(path, 9, "fiscal.window_years", "2035-2044", "2025-2040")
+    r = finmodel.run(load_scenario(path))
+    assert r.fiscal()["window"] == [2035, 2040]
+    cost = r.lines["fiscal_cost"][1]
+    assert r.fiscal()["fiscal_cost_window_usd"] == pytest.approx(cost[r.years >= 2035].sum(), rel=1e-12)
+    assert any("clipped" in n and "2035-2044" in n and "2035-2040" in n for n in r.notes)
     path = write(tmp_path, MINIMAL + "fiscal:\n  window_start: 2020\n")
-    assert_problem(path, 10, "fiscal.window_start", "2020-2029")
+    r = finmodel.run(load_scenario(path))
+    assert r.fiscal()["window"] == [2025, 2029]
+    assert r.fiscal()["fiscal_cost_window_usd"] == pytest.approx(
+        r.lines["fiscal_cost"][1][r.years <= 2029].sum(), rel=1e-12
+    )
 
 
 def test_end_year_before_start(tmp_path):

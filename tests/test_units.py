@@ -80,16 +80,30 @@ def test_parse_rate(text, rate):
     assert parse_rate(text) == pytest.approx(rate, rel=1e-15)
 
 
-@pytest.mark.parametrize("bad", ["0.35", "35", "%", "thirty%", True, None, {"a": 1}])
+@pytest.mark.parametrize("bad", ["0.35.1", "35 pct", "%", "thirty%", "1e", True, None, {"a": 1}])
 def test_parse_rate_refuses(bad):
     with pytest.raises(UnitError, match="must be a rate"):
         parse_rate(bad)
 
 
+def test_numeric_strings_are_numbers():
+    # MODEL.md v1.1 section 2: YAML 1.1 reads 1.4e12 and 1e-3 (no dot before the exponent) as text
+    import yaml
+
+    assert yaml.safe_load("x: 1.4e12")["x"] == "1.4e12"
+    assert parse_money("1.4e12") == 1.4e12
+    assert parse_rate("3.5e-1") == 0.35
+    assert parse_rate("0.35") == 0.35
+    assert parse_number("1e-3") == 0.001
+    assert parse_number("-2_000") == -2000.0
+    with pytest.raises(UnitError, match="finite"):
+        parse_number("1e400")
+
+
 def test_parse_number():
     assert parse_number(3) == 3.0
     assert parse_number(1.25) == 1.25
-    for bad in (True, "3", None, float("nan")):
+    for bad in (True, "three", "nan", None, float("nan")):
         with pytest.raises(UnitError):
             parse_number(bad)
 
