@@ -261,6 +261,8 @@ def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None)
         np.broadcast_arrays(*[year_map("policy.amic.rate", k) for k in range(len(CASES))]), axis=-2
     )
     cap_cat = scenario["program.capacity_category"]
+    if cap_cat not in names and np.any(arr("program.capacity_gw") > 0):
+        raise ValueError(f"program.capacity_category {cap_cat!r} names no category ({', '.join(names)})")
     window_start, window_years = int(scenario["fiscal.window_start"]), int(scenario["fiscal.window_years"])
     first, last = max(window_start, int(years[0])), min(window_start + window_years - 1, int(years[-1]))
     return Inputs(

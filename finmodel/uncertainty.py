@@ -253,6 +253,14 @@ def check_path(path: str, values: Mapping[str, Any], allow_schedule: bool = Fals
         if path.startswith("categories."):
             hint = f" (categories: {cats})"
         return f"unknown parameter {path!r}{hint}"
+    if path == "program.capacity_gw":
+        cats = tuple(values.get("categories") or ())
+        cap_cat = values.get("program.capacity_category")
+        if cap_cat not in cats:
+            return (
+                f"program.capacity_gw cannot vary while program.capacity_category ({cap_cat!r}) names "
+                f"no category (categories: {', '.join(cats)}); set program.capacity_category"
+            )
     if p.kind in ("money", "rate", "number", "rate_map"):
         return None
     key = path.split(".")[-1]

@@ -54,6 +54,9 @@ CREDIT_CURRENT_DEADLINE = (
     + 0.35 * 0.22 * (0.04 + 0.10 + 0.13) * C
     + 0.35 * 0.07 * (0.04 + 0.10 + 0.13 + 0.14) * C
 )  # 7.7 + 26.95 + 29.106 + 14.063 = $77.819B
+# Effective 2027: property placed in service from 2027 only. Servers bought 2027-32
+# (1 - .04 - .10 of their spend); data centers and grid bought 2026-32 (lag 1).
+CREDIT_EFFECTIVE_2027 = 0.35 * (0.55 * 0.86 + 0.29 * 0.96) * C  # 231.77 + 136.416 = $368.186B
 # Manufacturing reading: servers and grid only, 5% of their cost qualified.
 CREDIT_MANUFACTURING = 0.05 * CREDIT_SERVERS + 0.05 * 0.35 * 0.07 * C  # $15.036B
 # Notebook 04's override: 30% in every year, construction begun before 2031:
@@ -221,6 +224,7 @@ def check_eligibility(nb, tmp_path):
         "servers_only": CREDIT_BASE - CREDIT_SERVERS,
         "data_centers_and_grid": CREDIT_BASE - CREDIT_DC_GRID,
         "current_deadline": CREDIT_BASE - CREDIT_CURRENT_DEADLINE,
+        "effective_2027": CREDIT_BASE - CREDIT_EFFECTIVE_2027,
         "rate_25": CREDIT_BASE - CREDIT_RATE_25,
         "manufacturing_reading": CREDIT_BASE - CREDIT_MANUFACTURING,
         "transfer": 0.0,

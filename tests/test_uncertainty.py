@@ -448,3 +448,32 @@ def test_default_sensitivity_set():
     assert ranges["tax.bonus_depreciation"][1][2025] == 1.0
     assert "0.8x and 1.2x" in notes[0]
     assert "operations.revenue_growth" not in ranges  # value 0: nothing to move
+
+
+def test_drawn_capacity_needs_a_capacity_category(tmp_path, capsys):
+    # Once the Monte Carlo used the first category without a word when capacity_gw was drawn
+    # and no category was named servers (the written capacity_gw was 0, so nothing was checked).
+    from finmodel.cli import main
+
+    plain = (
+        "program: {commitment_usd: 1B, start_year: 2026, years: 2}\n"
+        "categories: {gpus: {share: 1, macrs_years: 5}}\n"
+        "operations: {revenue_usd_per_gw_year: 10B}\n"
+    )
+    drawn = tmp_path / "drawn.yaml"
+    drawn.write_text(
+        plain + "uncertainty:\n  parameters:\n    program.capacity_gw: {dist: uniform, low: 0.1, high: 0.2}\n"
+    )
+    assert main(["montecarlo", str(drawn), "--draws", "10", "--out", str(tmp_path / "mc")]) == 2
+    err = capsys.readouterr().err
+    assert "drawn.yaml:6: uncertainty.parameters.program.capacity_gw" in err
+    assert "program.capacity_category ('servers') names no category (categories: gpus)" in err
+    assert not (tmp_path / "mc").exists()
+    swept = tmp_path / "swept.yaml"
+    swept.write_text(plain)
+    assert main(["sweep", str(swept), "--x", "program.capacity_gw=0.1,0.2", "--metric", "npv_usd"]) == 2
+    assert "names no category" in capsys.readouterr().err
+    # naming the category makes both legal
+    named = tmp_path / "named.yaml"
+    named.write_text(plain.replace("years: 2}", "years: 2, capacity_category: gpus}"))
+    assert main(["sweep", str(named), "--x", "program.capacity_gw=0.1,0.2", "--metric", "npv_usd"]) == 0
