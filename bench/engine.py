@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 import numpy_financial as npf  # noqa: E402
 
 import finmodel  # noqa: E402
-from finmodel import model  # noqa: E402
-from finmodel.metrics import irr  # noqa: E402
+from finmodel.core.metrics import irr  # noqa: E402
+from finmodel.engine import model  # noqa: E402
 
 TARGET_MS = 20.0
 

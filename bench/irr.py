@@ -1,4 +1,4 @@
-"""Benchmark of the vectorized IRR (finmodel.metrics.irr) against per-series numpy-financial and pyxirr.
+"""Benchmark of the vectorized IRR (finmodel.core.metrics.irr) against per-series numpy-financial and pyxirr.
 
 Not a test: it prints figures measured in this run and their ratios.
 Three sets of 100,000 series of 16 years:
@@ -40,8 +40,8 @@ import numpy_financial as npf  # noqa: E402
 import pyxirr  # noqa: E402
 
 import finmodel  # noqa: E402
-from finmodel.metrics import irr  # noqa: E402
-from finmodel.montecarlo import run_montecarlo  # noqa: E402
+from finmodel.analysis.montecarlo import run_montecarlo  # noqa: E402
+from finmodel.core.metrics import irr  # noqa: E402
 
 TOL = 1e-9
 
@@ -88,7 +88,7 @@ def mismatches(ours: np.ndarray, ref: np.ndarray, tol: float = TOL) -> int:
 
 def cpu_per_series(values: np.ndarray) -> float:
     """Single-core CPU time of the compiled kernel (less sensitive to other processes)."""
-    from finmodel._kernels import GRID, irr_rows
+    from finmodel.core._kernels import GRID, irr_rows
 
     best = float("inf")
     for _ in range(5):
@@ -130,7 +130,7 @@ def main(argv=None) -> int:
             f"{np.isnan(ref).mean() * 100:.1f}% without a root (numpy-financial)"
         )
         print(
-            f"  finmodel.metrics.irr : {t_ours * 1e6:8.3f} us/series  (all {n:,} at once, best of 5; "
+            f"  finmodel.core.metrics.irr : {t_ours * 1e6:8.3f} us/series  (all {n:,} at once, best of 5; "
             f"one core: {cpu * 1e6:.3f} us CPU)"
         )
         print(

@@ -41,8 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import finmodel  # noqa: E402
-from finmodel.montecarlo import run_montecarlo, tune_allocator  # noqa: E402
-from finmodel.uncertainty import sample, to_overrides, uncertainty_spec  # noqa: E402
+from finmodel.analysis.montecarlo import run_montecarlo, tune_allocator  # noqa: E402
+from finmodel.analysis.uncertainty import sample, to_overrides, uncertainty_spec  # noqa: E402
 
 BASE = ROOT / "scenarios" / "base.yaml"
 FINMODEL = Path(sys.executable).with_name("finmodel")

@@ -14,11 +14,10 @@ Conventions (MODEL.md section 2), used everywhere:
   so with ``valuation_year == start_year`` NPV equals ``numpy_financial.npv``.
 """
 
-__version__ = "0.1.0"
-
-from . import uncertainty  # noqa: E402,F401  (registers the uncertainty: and sensitivity: blocks)
-from .model import Results, run  # noqa: E402
-from .scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict  # noqa: E402
+from finmodel._version import __version__
+from finmodel.analysis import uncertainty as _uncertainty  # noqa: F401  (registers the uncertainty: block)
+from finmodel.engine.model import Results, run
+from finmodel.scenario.loader import Scenario, ScenarioError, load_scenario, scenario_from_dict
 
 __all__ = [
     "__version__",
@@ -29,3 +28,23 @@ __all__ = [
     "ScenarioError",
     "Results",
 ]
+
+#: Modules reachable as ``finmodel.NAME`` (notebooks write ``from finmodel import charts``),
+#: imported on first use so that ``import finmodel`` loads no matplotlib.
+_MODULES = {
+    "charts": "finmodel.outputs.charts",
+    "memo": "finmodel.outputs.memo",
+    "report": "finmodel.outputs.report",
+    "provenance": "finmodel.analysis.provenance",
+    "uncertainty": "finmodel.analysis.uncertainty",
+    "montecarlo": "finmodel.analysis.montecarlo",
+    "sensitivity": "finmodel.analysis.sensitivity",
+}
+
+
+def __getattr__(name: str):
+    if name in _MODULES:
+        import importlib
+
+        return importlib.import_module(_MODULES[name])
+    raise AttributeError(f"module 'finmodel' has no attribute {name!r}")

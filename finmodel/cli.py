@@ -14,12 +14,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import __version__, provenance
-from .check import CheckError, check_run
-from .model import METRIC_LABELS, METRICS, NumericalError, Results, run
-from .report import OutputError, manifest_files, prepare_out_dir, remove_stale, write_run
-from .scenario import ScenarioError, load_scenario
-from .units import format_usd
+from finmodel._version import __version__
+from finmodel.analysis import provenance
+from finmodel.engine.model import METRIC_LABELS, METRICS, NumericalError, Results, run
+from finmodel.outputs.check import CheckError, check_run
+from finmodel.outputs.report import OutputError, manifest_files, prepare_out_dir, remove_stale, write_run
+from finmodel.scenario.loader import ScenarioError, load_scenario
+from finmodel.scenario.units import format_usd
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -228,8 +229,8 @@ def cmd_report(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no window, whatever the environment says
-    from .memo import headline_sentences
-    from .report import check_pack_names, write_report, write_reports
+    from finmodel.outputs.memo import headline_sentences
+    from finmodel.outputs.report import check_pack_names, write_report, write_reports
 
     scenarios = _load_all(args.scenarios)
     if len(scenarios) > 1:
@@ -253,8 +254,8 @@ def cmd_compare(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from .memo import check_same_grid, compare_markdown, compare_table
-    from .report import check_pack_names, write_compare
+    from finmodel.outputs.memo import check_same_grid, compare_markdown, compare_table
+    from finmodel.outputs.report import check_pack_names, write_compare
 
     if len(args.scenarios) < 2:
         print("finmodel: compare needs at least two scenario files", file=sys.stderr)
@@ -275,8 +276,8 @@ def cmd_compare(args) -> int:
 
 def _parse_number_for(path: str, text: str, scenario):
     """A value of ``path`` typed on the command line, in the scenario file's notation."""
-    from .uncertainty import param_for, parse_value
-    from .units import UnitError
+    from finmodel.analysis.uncertainty import param_for, parse_value
+    from finmodel.scenario.units import UnitError
 
     p = param_for(path, scenario.values)
     if p is None:
@@ -294,7 +295,7 @@ def _parse_number_for(path: str, text: str, scenario):
 
 def _parse_axis(option: str, spec: str, scenario) -> tuple[str, list]:
     """``PATH=V1,V2,...`` or ``PATH=LOW:HIGH:N`` (N evenly spaced values)."""
-    from .uncertainty import check_path
+    from finmodel.analysis.uncertainty import check_path
 
     path, sep, rest = spec.partition("=")
     path = path.strip()
@@ -320,7 +321,7 @@ def _parse_axis(option: str, spec: str, scenario) -> tuple[str, list]:
 
 
 def _metric_arg(name: str) -> str:
-    from .montecarlo import ALL_METRICS
+    from finmodel.analysis.montecarlo import ALL_METRICS
 
     if name not in ALL_METRICS:
         raise _UsageError(f"unknown metric {name!r} (known: {', '.join(ALL_METRICS)})")
@@ -338,7 +339,7 @@ def _stat_text(name: str, value: float, delta: bool = False) -> str:
 
 def montecarlo_table(result) -> str:
     """P5 / P50 / P95 / mean of every metric, per case, delta and the Treasury's cost."""
-    from .montecarlo import QUANTILES
+    from finmodel.analysis.montecarlo import QUANTILES
 
     table = result.summary()
     head = ("", "case") + tuple(f"P{q}" for q in QUANTILES) + ("mean",)
@@ -384,8 +385,8 @@ def _notes_and_write(result, out, args, writer, **options) -> int:
 def cmd_montecarlo(args) -> int:
     from tqdm import tqdm
 
-    from .montecarlo import NoUncertaintyError, run_montecarlo, tune_allocator
-    from .report import write_montecarlo
+    from finmodel.analysis.montecarlo import NoUncertaintyError, run_montecarlo, tune_allocator
+    from finmodel.outputs.report import write_montecarlo
 
     tune_allocator()  # this process exists for the run: keep freed chunk memory for reuse
     scenario = load_scenario(args.scenario)
@@ -432,9 +433,9 @@ def cmd_montecarlo(args) -> int:
 
 
 def cmd_sensitivity(args) -> int:
-    from .report import write_sensitivity
-    from .sensitivity import METRIC_LABELS, tornado
-    from .uncertainty import format_value, param_label
+    from finmodel.analysis.sensitivity import METRIC_LABELS, tornado
+    from finmodel.analysis.uncertainty import format_value, param_label
+    from finmodel.outputs.report import write_sensitivity
 
     scenario = load_scenario(args.scenario)
     out = _out_for(args)
@@ -458,9 +459,9 @@ def cmd_sensitivity(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from .report import write_sweep
-    from .sensitivity import sweep
-    from .uncertainty import format_value
+    from finmodel.analysis.sensitivity import sweep
+    from finmodel.analysis.uncertainty import format_value
+    from finmodel.outputs.report import write_sweep
 
     scenario = load_scenario(args.scenario)
     metric = _metric_arg(args.metric)
@@ -491,11 +492,11 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_solve(args) -> int:
-    from .montecarlo import ALL_METRICS
-    from .report import write_solve
-    from .sensitivity import SolveError, solve
-    from .uncertainty import check_path, format_value
-    from .units import UnitError, parse_money, parse_rate
+    from finmodel.analysis.montecarlo import ALL_METRICS
+    from finmodel.analysis.sensitivity import SolveError, solve
+    from finmodel.analysis.uncertainty import check_path, format_value
+    from finmodel.outputs.report import write_solve
+    from finmodel.scenario.units import UnitError, parse_money, parse_rate
 
     scenario = load_scenario(args.scenario)
     metric = _metric_arg(args.metric)

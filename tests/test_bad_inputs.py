@@ -19,7 +19,7 @@ import yaml
 
 import finmodel
 from finmodel.cli import main
-from finmodel.yamlio import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, Problem, ScenarioError
+from finmodel.scenario.yamlio import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, Problem, ScenarioError
 
 CORPUS = Path(__file__).resolve().parent / "bad_scenarios"
 EXPECTED: dict[str, dict] = yaml.safe_load((CORPUS / "expected.yaml").read_text(encoding="utf-8"))

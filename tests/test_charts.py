@@ -22,7 +22,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 import finmodel
-from finmodel import charts, memo, style
+from finmodel.outputs import charts, memo, style
 
 RTOL = 1e-12  # values go through matplotlib untouched (float64), only reordered
 
@@ -306,7 +306,7 @@ def test_style_context_restores_rc():
 def test_importing_charts_selects_no_backend_and_no_pyplot():
     code = (
         "import matplotlib, sys; backend = matplotlib.rcParams._get_backend_or_none();"
-        "import finmodel.charts, finmodel.style;"
+        "import finmodel.outputs.charts, finmodel.outputs.style;"
         "assert 'matplotlib.pyplot' not in sys.modules;"
         "assert matplotlib.rcParams._get_backend_or_none() == backend"
     )
@@ -381,7 +381,7 @@ def test_subtitle_wraps_to_the_figure_width(base):
 
 
 def test_charts_and_sentences_of_a_scenario_with_no_credit_and_no_capacity():
-    from finmodel.scenario import scenario_from_dict
+    from finmodel.scenario.loader import scenario_from_dict
 
     s = scenario_from_dict(
         {

@@ -18,10 +18,10 @@ import pytest
 from conftest import SCENARIOS
 
 import finmodel
-from finmodel import check, report
-from finmodel.check import DIFFERENCES_KEPT, Difference, compare_csv
+from finmodel.analysis.montecarlo import run_montecarlo
 from finmodel.cli import main
-from finmodel.montecarlo import run_montecarlo
+from finmodel.outputs import check, report
+from finmodel.outputs.check import DIFFERENCES_KEPT, Difference, compare_csv
 
 BASE = SCENARIOS / "base.yaml"
 MC_ARGS = ["montecarlo", str(BASE), "--draws", "2000", "--seed", "5"]

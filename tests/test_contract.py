@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import finmodel
+from finmodel.analysis.montecarlo import ALL_METRICS, run_montecarlo
+from finmodel.analysis.sensitivity import evaluate_points, point_overrides
+from finmodel.analysis.uncertainty import Distribution, UncertaintySpec
 from finmodel.cli import main
-from finmodel.montecarlo import ALL_METRICS, run_montecarlo
-from finmodel.scenario import scenario_from_dict
-from finmodel.sensitivity import evaluate_points, point_overrides
-from finmodel.uncertainty import Distribution, UncertaintySpec
+from finmodel.scenario.loader import scenario_from_dict
 
 M = 1e6
 
@@ -112,7 +112,7 @@ def test_life_zero_deducts_the_whole_basis_when_placed_in_service():
 def test_default_life_moves_nothing(macrs):
     # life_years = macrs_years: the half-year table ends in year y + macrs_years
     default = finmodel.run(one_asset(macrs, None, end_year=2050))
-    pct = np.array(finmodel.tax.macrs_percentages(macrs)) / 100
+    pct = np.array(finmodel.core.tax.macrs_percentages(macrs)) / 100
     d = yearly(default, "depreciation", "without")
     np.testing.assert_array_equal(d[: len(pct)], 100 * M * pct)  # the same bits as the table
     assert np.all(d[len(pct) :] == 0)
@@ -276,7 +276,7 @@ def test_wrappers_and_distributions_replace_whole_too(tmp_path):
     assert set(dist) == {"dist", "low", "high"}
     nulled = tmp_path / "nulled.yaml"
     nulled.write_text("extends: parent.yaml\nuncertainty: null\n")
-    from finmodel.uncertainty import uncertainty_spec
+    from finmodel.analysis.uncertainty import uncertainty_spec
 
     assert uncertainty_spec(finmodel.load_scenario(nulled)) is None  # the parent's block is dropped
     assert uncertainty_spec(s) is not None

@@ -33,9 +33,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import finmodel
-from finmodel.model import NumericalError
-from finmodel.scenario import MACRS_CLASSES, PARAMETERS, scenario_from_dict
-from finmodel.yamlio import Problem, ScenarioError
+from finmodel.engine.model import NumericalError
+from finmodel.scenario.loader import MACRS_CLASSES, PARAMETERS, scenario_from_dict
+from finmodel.scenario.yamlio import Problem, ScenarioError
 
 FUZZ = settings(
     derandomize=True,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from finmodel import _kernels
-from finmodel.tax import depreciation_matrix, macrs_schedule
+from finmodel.core import _kernels
+from finmodel.core.tax import depreciation_matrix, macrs_schedule
 
 
 def _case(seed: int, n: int, K: int, T: int):
@@ -93,7 +93,7 @@ HARD_FAMILIES = ["cauchy", "integers", "investment_first", "short", "long"]
 def test_irr_matches_numpy_financial_on_hard_families(kind):
     import numpy_financial as npf
 
-    from finmodel.metrics import irr
+    from finmodel.core.metrics import irr
 
     rng = np.random.default_rng(HARD_FAMILIES.index(kind))
     if kind == "cauchy":  # heavy tails: a few flows dwarf the rest

@@ -1,4 +1,4 @@
-"""finmodel.metrics against published examples and hand arithmetic."""
+"""finmodel.core.metrics against published examples and hand arithmetic."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy_financial as npf
 import pytest
 from conftest import ATOL_DOC_5DP, RTOL_MODEL
 
-from finmodel.metrics import irr, npv, payback_year, peak_funding, window_sum
+from finmodel.core.metrics import irr, npv, payback_year, peak_funding, window_sum
 
 # numpy-financial 1.0.0, ``numpy_financial.irr`` docstring, Examples section
 # (https://numpy.org/numpy-financial/latest/irr.html): the flows and the

@@ -14,7 +14,8 @@ import pytest
 from conftest import ATOL_USD, RTOL_MODEL
 
 import finmodel
-from finmodel import model, scenario_from_dict
+from finmodel import scenario_from_dict
+from finmodel.engine import model
 
 M = 1e6
 WITHOUT, WITH = 0, 1

@@ -1,4 +1,4 @@
-"""finmodel.montecarlo and the vectorized IRR it relies on.
+"""finmodel.analysis.montecarlo and the vectorized IRR it relies on.
 
 Oracles: bitwise identity across chunk sizes, thread counts and repeated
 seeds; with zero-width distributions every draw equals the deterministic run
@@ -19,11 +19,11 @@ import pytest
 from conftest import ATOL_DOC_5DP, ATOL_USD, RTOL_MODEL, SCENARIOS
 
 import finmodel
+from finmodel.analysis.montecarlo import ALL_METRICS, NoUncertaintyError, run_montecarlo
+from finmodel.analysis.uncertainty import Distribution, UncertaintySpec
 from finmodel.cli import main
-from finmodel.metrics import irr
-from finmodel.model import CASES, METRICS
-from finmodel.montecarlo import ALL_METRICS, NoUncertaintyError, run_montecarlo
-from finmodel.uncertainty import Distribution, UncertaintySpec
+from finmodel.core.metrics import irr
+from finmodel.engine.model import CASES, METRICS
 
 BASE = SCENARIOS / "base.yaml"
 
@@ -348,7 +348,7 @@ def test_every_distribution_transforms_draw_by_draw(dist):
 
 
 def test_tuning_the_allocator_changes_no_result(base):
-    from finmodel.montecarlo import tune_allocator
+    from finmodel.analysis.montecarlo import tune_allocator
 
     before = run_montecarlo(base, draws=500, seed=3)
     assert tune_allocator()  # glibc: every mallopt call accepted

@@ -27,7 +27,7 @@ import pytest
 from conftest import ROOT, RTOL_MODEL, SCENARIOS
 
 import finmodel
-from finmodel import memo
+from finmodel.outputs import memo
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 KERNEL = "finmodel-tests"

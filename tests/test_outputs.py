@@ -15,18 +15,19 @@ import pytest
 from conftest import SCENARIOS, all_scenarios
 
 import finmodel
-from finmodel import __version__, report
-from finmodel.check import CheckError, check_run, compare_cashflows, compare_summary
+from finmodel import __version__
 from finmodel.cli import main
-from finmodel.model import NumericalError
-from finmodel.report import (
+from finmodel.engine.model import NumericalError
+from finmodel.outputs import report
+from finmodel.outputs.check import CheckError, check_run, compare_cashflows, compare_summary
+from finmodel.outputs.report import (
     OutputError,
     atomic_write,
     made_by_finmodel,
     prepare_out_dir,
     render_run,
 )
-from finmodel.scenario import scenario_from_dict
+from finmodel.scenario.loader import scenario_from_dict
 
 BASE = SCENARIOS / "base.yaml"
 TMP_NAME = re.compile(r"^\..+\.[^/]*\.tmp$")  # atomic_write's temporary names: .NAME.XXXX.tmp

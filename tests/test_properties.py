@@ -25,7 +25,8 @@ from test_tax import (
 )
 
 import finmodel
-from finmodel import model, scenario_from_dict
+from finmodel import scenario_from_dict
+from finmodel.engine import model
 
 PROFILE = settings(
     max_examples=40,
@@ -203,7 +204,9 @@ def test_deductions_plus_remaining_basis_equal_basis(data):
                 table = pct[:n].sum()
                 if life is not None and len(pct) and life < len(pct) - 1 and life < n:
                     table = pct.sum()  # retired in year y + life, within the horizon: the rest written off
-                b = float(finmodel.units.year_map_values(s["tax.bonus_depreciation"], np.array([y]))[0])
+                b = float(
+                    finmodel.scenario.units.year_map_values(s["tax.bonus_depreciation"], np.array([y]))[0]
+                )
                 share = b + (1 - b) * table if cat.bonus_eligible else table
                 taken += basis[i] * share
             deducted = r.lines["depreciation"][k, c].sum()

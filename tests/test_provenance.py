@@ -12,9 +12,9 @@ import pytest
 from conftest import SCENARIOS, all_scenarios
 
 import finmodel
-from finmodel import provenance
+from finmodel.analysis import provenance
 from finmodel.cli import main
-from finmodel.scenario import PARAMETERS
+from finmodel.scenario.loader import PARAMETERS
 
 BASE = SCENARIOS / "base.yaml"
 

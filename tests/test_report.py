@@ -18,9 +18,9 @@ import pytest
 from conftest import SCENARIOS, all_scenarios
 
 import finmodel
-from finmodel import charts, memo
 from finmodel.cli import main
-from finmodel.report import FIGURE_FORMATS
+from finmodel.outputs import charts, memo
+from finmodel.outputs.report import FIGURE_FORMATS
 
 BASE = SCENARIOS / "base.yaml"
 PACK = [f"{stem}.{fmt}" for stem in charts.SCENARIO_CHARTS for fmt in FIGURE_FORMATS] + [
@@ -187,7 +187,7 @@ def test_tables_xlsx_carries_no_clock_time(pack, tmp_path):
     """The same results give the same bytes: no member or document time stamp from the clock."""
     import zipfile
 
-    from finmodel.report import XLSX_TIME, write_pack_xlsx
+    from finmodel.outputs.report import XLSX_TIME, write_pack_xlsx
 
     with zipfile.ZipFile(pack / "tables.xlsx") as z:
         assert {info.date_time for info in z.infolist()} == {XLSX_TIME}
@@ -316,7 +316,7 @@ def test_uncertainty_and_stats_tables_read_in_units():
     """The memo text tables of the uncertainty block and of Monte Carlo statistics use $B, %, years."""
     import pandas as pd
 
-    from finmodel import memo
+    from finmodel.outputs import memo
 
     base = finmodel.load_scenario(SCENARIOS / "base.yaml")
     table = memo.uncertainty_table(base)

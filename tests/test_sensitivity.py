@@ -1,4 +1,4 @@
-"""finmodel.sensitivity: tornado, sweeps and solve against single runs.
+"""finmodel.analysis.sensitivity: tornado, sweeps and solve against single runs.
 
 Oracles: every sweep cell and tornado bar equals ``finmodel.run`` of the
 scenario with that one change (``Scenario.override``), bit for bit; solve
@@ -15,8 +15,8 @@ import pytest
 from conftest import RTOL_MODEL, SCENARIOS
 
 import finmodel
+from finmodel.analysis.sensitivity import SolveError, metric_values, solve, sweep, tornado
 from finmodel.cli import main
-from finmodel.sensitivity import SolveError, metric_values, solve, sweep, tornado
 
 BASE = SCENARIOS / "base.yaml"
 
@@ -285,7 +285,8 @@ def test_no_plotting_or_files_in_computation():
     import sys
 
     code = (
-        "import sys, finmodel.uncertainty, finmodel.montecarlo, finmodel.sensitivity; "
+        "import sys, finmodel.analysis.uncertainty, finmodel.analysis.montecarlo, "
+        "finmodel.analysis.sensitivity; "
         "print('matplotlib' in sys.modules)"
     )
     out = subprocess.run(
@@ -296,8 +297,8 @@ def test_no_plotting_or_files_in_computation():
 
 
 def test_uncertainty_charts_draw_data_of_the_results_without_layout_problems(base):
-    from finmodel import charts, style
-    from finmodel.montecarlo import run_montecarlo
+    from finmodel.analysis.montecarlo import run_montecarlo
+    from finmodel.outputs import charts, style
 
     mc = run_montecarlo(base, draws=400, seed=2)
     tr = tornado(base, {"program.commitment_usd": (1.0e12, 1.6e12), "operations.om_rate": (0.01, 0.02)})

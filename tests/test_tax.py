@@ -1,4 +1,4 @@
-"""finmodel.tax against IRS Publication 946 and hand arithmetic.
+"""finmodel.core.tax against IRS Publication 946 and hand arithmetic.
 
 The published tables are written out here as printed, not imported from
 finmodel, so that a typo in either place shows up.
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import ATOL_TABLE_PCT, RTOL_MODEL
 
-from finmodel.tax import (
+from finmodel.core.tax import (
     depreciation_matrix,
     macrs_percentages,
     macrs_schedule,

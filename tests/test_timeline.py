@@ -1,4 +1,4 @@
-"""finmodel.timeline: year shifts, in-service windows and discount factors."""
+"""finmodel.core.timeline: year shifts, in-service windows and discount factors."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import RTOL_MODEL
 
-from finmodel.timeline import discount_factors, shift, trailing_window_sum
+from finmodel.core.timeline import discount_factors, shift, trailing_window_sum
 
 
 def test_shift_scalar_lag():

@@ -1,4 +1,4 @@
-"""finmodel.uncertainty: distributions (moments and bounds), copula, validation of the blocks.
+"""finmodel.analysis.uncertainty: distributions (moments and bounds), copula, validation of the blocks.
 
 Oracles: the textbook moments of each distribution, written out here
 (uniform, triangular, Beta-PERT, truncated normal, lognormal: Vose 2008,
@@ -17,8 +17,7 @@ import pytest
 from conftest import SCENARIOS
 
 import finmodel
-from finmodel.scenario import ScenarioError
-from finmodel.uncertainty import (
+from finmodel.analysis.uncertainty import (
     DEFAULT_SENSITIVITY_SPREAD,
     Distribution,
     UncertaintySpec,
@@ -28,6 +27,7 @@ from finmodel.uncertainty import (
     to_overrides,
     uncertainty_spec,
 )
+from finmodel.scenario.loader import ScenarioError
 
 N = 200_000
 SEED = 20251106

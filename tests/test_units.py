@@ -1,4 +1,4 @@
-"""finmodel.units: the money, rate and year-map notations of MODEL.md section 2."""
+"""finmodel.scenario.units: the money, rate and year-map notations of MODEL.md section 2."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from finmodel.units import (
+from finmodel.scenario.units import (
     UnitError,
     format_usd,
     parse_money,

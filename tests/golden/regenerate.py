@@ -28,9 +28,9 @@ def golden_texts() -> dict[str, str]:
     import tempfile
 
     import finmodel
-    from finmodel import report
-    from finmodel.montecarlo import run_montecarlo
-    from finmodel.sensitivity import tornado
+    from finmodel.analysis.montecarlo import run_montecarlo
+    from finmodel.analysis.sensitivity import tornado
+    from finmodel.outputs import report
 
     texts: dict[str, str] = {}
     for path in sorted((ROOT / "scenarios").glob("*.yaml")):

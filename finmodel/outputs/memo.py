@@ -1,10 +1,10 @@
-"""Memo text and tables built from :class:`~finmodel.model.Results`: pure, no files, no plotting.
+"""Memo text and tables built from :class:`~finmodel.engine.model.Results`: pure, no files, no plotting.
 
 Everything a memo pack states is derived here from the results and the
 scenario, never typed in: the summary table (Markdown and spreadsheet rows),
 the headline sentences, the inputs listing with each value's provenance, the
 present-value waterfall, the chart footnote and the cross-scenario table.
-:mod:`finmodel.report` writes these to files and :mod:`finmodel.charts`
+:mod:`finmodel.outputs.report` writes these to files and :mod:`finmodel.outputs.charts`
 draws them.
 
 Money is nominal USD; shown in billions (``$195.7B``) with a true minus
@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .model import METRIC_LABELS, Results
-from .scenario import PARAMETERS, Problem, Scenario, ScenarioError
-from .timeline import discount_factors
+from finmodel.core.timeline import discount_factors
+from finmodel.engine.model import METRIC_LABELS, Results
+from finmodel.scenario.loader import PARAMETERS, Problem, Scenario, ScenarioError
 
 __all__ = [
     "ASSUMPTION_PREFIX",
@@ -519,7 +519,7 @@ def sources_table(scenario: Scenario) -> pd.DataFrame:
 
 def cashflow_table(results: Results, case: str) -> pd.DataFrame:
     """One case's yearly lines; category lines get a row per category and a total. [USD]"""
-    from .model import LINES
+    from finmodel.engine.model import LINES
 
     k = results.cases.index(case)
     rows, index = [], []
@@ -691,7 +691,7 @@ def stats_table(frame: pd.DataFrame, columns: Sequence[str] = ("p5", "p50", "p95
     """A table of statistics by ``(metric, case)`` as memo text: money in $B, IRR in %, years as years.
 
     ``frame`` is indexed by ``(metric, case)`` (as
-    :meth:`finmodel.montecarlo.MonteCarloResult.summary`); ``delta`` rows get
+    :meth:`finmodel.analysis.montecarlo.MonteCarloResult.summary`); ``delta`` rows get
     signs and percentage points. Returns strings, with readable metric names.
 
     >>> df = pd.DataFrame({"p50": [1.957e11, 0.111]},
@@ -710,8 +710,8 @@ def stats_table(frame: pd.DataFrame, columns: Sequence[str] = ("p5", "p50", "p95
 
 def _distribution_text(path: str, d, values: Mapping[str, Any]) -> str:
     """One drawn parameter's distribution in words and the parameter's unit."""
-    from .uncertainty import format_value
-    from .units import parse_rate
+    from finmodel.analysis.uncertainty import format_value
+    from finmodel.scenario.units import parse_rate
 
     def f(x) -> str:
         if isinstance(x, Mapping) and "shares" in x:  # a spend schedule
@@ -741,7 +741,7 @@ def uncertainty_table(scenario: Scenario) -> pd.DataFrame:
     Numbers are shown in each parameter's unit ($B, %, years); empty when the
     scenario has no block.
     """
-    from .uncertainty import param_label, uncertainty_spec
+    from finmodel.analysis.uncertainty import param_label, uncertainty_spec
 
     spec = uncertainty_spec(scenario)
     rows = []

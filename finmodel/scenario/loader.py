@@ -8,7 +8,7 @@ sheet of the memo pack (MODEL.md section 11).
 Loading follows ``extends:`` (deep merge, child wins; a list replaces, a
 mapping merges; cycles are an error), unwraps ``{value, source, note}``
 wrappers, applies defaults and checks every rule. All problems found are
-raised together in one :class:`~finmodel.yamlio.ScenarioError`, each naming
+raised together in one :class:`~finmodel.scenario.yamlio.ScenarioError`, each naming
 the file, the line and the key path.
 """
 
@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from . import units
-from .units import UnitError
-from .yamlio import Problem, ScenarioError, key_text, read_yaml
+from finmodel.scenario import units
+from finmodel.scenario.units import UnitError
+from finmodel.scenario.yamlio import Problem, ScenarioError, key_text, read_yaml
 
 __all__ = [
     "Param",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .timeline import trailing_window_sum
+from finmodel.core.timeline import trailing_window_sum
 
 __all__ = [
     "schedule_shares",
@@ -102,7 +102,7 @@ def book_value(
     ``sum_y P[c, y] * max(0, 1 - (end_year - y + 1) / life_c)``; a life of
     ``inf`` keeps full value, a life of 0 gives 0 (MODEL.md section 8).
     """
-    from ._kernels import book_rows  # one compiled pass, summed in numpy's order (the same bits)
+    from finmodel.core._kernels import book_rows  # one compiled pass, summed in numpy's order (the same bits)
 
     placed = np.asarray(placed_usd, dtype=float)
     life = np.asarray(life_years, dtype=float)

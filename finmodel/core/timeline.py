@@ -39,7 +39,7 @@ def shift(x: np.ndarray, lag, fill: float = 0.0) -> np.ndarray:
         return out
     if np.any(lag < 0):
         raise ValueError("lag must be >= 0")
-    from ._kernels import shift_rows  # compiled: one pass, no index arrays
+    from finmodel.core._kernels import shift_rows  # compiled: one pass, no index arrays
 
     n = x.shape[-1]
     shape = np.broadcast_shapes(x.shape[:-1], lag.shape)
@@ -67,7 +67,7 @@ def trailing_window_sum(x: np.ndarray, window) -> np.ndarray:
     if lag.ndim == 0:
         total = np.cumsum(x, axis=-1)
         return total - shift(total, lag)
-    from ._kernels import trailing_rows  # the same sums, in one compiled pass
+    from finmodel.core._kernels import trailing_rows  # the same sums, in one compiled pass
 
     shape = np.broadcast_shapes(x.shape[:-1], lag.shape)
     rows = np.ascontiguousarray(np.broadcast_to(x, shape + (n,))).reshape(-1, n)

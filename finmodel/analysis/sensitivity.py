@@ -2,14 +2,14 @@
 
 Every function evaluates many variants of one scenario in a single
 vectorized pass: each variant is a point on the leading (draw) axis of
-:func:`finmodel.model.build_inputs`, so a 20 x 20 sweep costs about as much
+:func:`finmodel.engine.model.build_inputs`, so a 20 x 20 sweep costs about as much
 as one run. A variant equals ``finmodel.run(scenario.override({path:
 value}))`` (tested cell by cell), with two rules of
-:mod:`finmodel.uncertainty`: a changed category share is followed by
+:mod:`finmodel.analysis.uncertainty`: a changed category share is followed by
 dividing every share by their sum, and a rate by year given one value
 applies it in every year.
 
-Metrics are named as in :data:`finmodel.montecarlo.ALL_METRICS` and read for
+Metrics are named as in :data:`finmodel.analysis.montecarlo.ALL_METRICS` and read for
 a ``case``: ``without``, ``with`` or ``delta`` (with - without); the
 Treasury's cost (``fiscal_cost_window_usd``, ``fiscal_cost_pv_usd``) is the
 ``with`` case's.
@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .model import CASES, METRIC_LABELS, build_inputs, compute_metrics, evaluate
-from .montecarlo import ALL_METRICS
-from .scenario import Scenario
-from .uncertainty import category_share_overrides, check_path, param_for, sensitivity_ranges
-from .units import year_map_values
+from finmodel.analysis.montecarlo import ALL_METRICS
+from finmodel.analysis.uncertainty import category_share_overrides, check_path, param_for, sensitivity_ranges
+from finmodel.engine.model import CASES, METRIC_LABELS, build_inputs, compute_metrics, evaluate
+from finmodel.scenario.loader import Scenario
+from finmodel.scenario.units import year_map_values
 
 __all__ = [
     "CASE_CHOICES",
@@ -186,7 +186,7 @@ def tornado(
 
     ``ranges`` maps a parameter path to ``(low, high)`` (default: the
     scenario's ``sensitivity:`` block, or the documented default set, see
-    :func:`finmodel.uncertainty.sensitivity_ranges`). One vectorized pass
+    :func:`finmodel.analysis.uncertainty.sensitivity_ranges`). One vectorized pass
     evaluates the ``2 k + 1`` variants.
     """
     notes: list[str] = []

@@ -209,7 +209,7 @@ def recapture(earned: np.ndarray, life_years: np.ndarray, enabled) -> np.ndarray
         Whole years in service; ``inf`` for ever.
     enabled : bool array broadcasting to ``(..., C)``
     """
-    from ._kernels import scaled_shift_rows  # compiled: one pass, no full-size temporaries
+    from finmodel.core._kernels import scaled_shift_rows  # compiled: one pass, no full-size temporaries
 
     life = np.asarray(life_years, dtype=float)
     short = np.isfinite(life) & (life < 5)

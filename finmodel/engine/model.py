@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .cashflow import (
+from finmodel._version import __version__
+from finmodel.core.cashflow import (
     book_value,
     capacity_placed,
     om_cost,
@@ -26,11 +26,11 @@ from .cashflow import (
     revenue_per_usd_per_gw_year,
     schedule_shares,
 )
-from .metrics import cumulative_profile, irr, window_sum
-from .scenario import Scenario
-from .tax import depreciation_matrix, macrs_schedule, recapture, retirement_table, standalone_tax
-from .timeline import discount_factors, shift, trailing_window_sum
-from .units import format_usd, year_map_values
+from finmodel.core.metrics import cumulative_profile, irr, window_sum
+from finmodel.core.tax import depreciation_matrix, macrs_schedule, recapture, retirement_table, standalone_tax
+from finmodel.core.timeline import discount_factors, shift, trailing_window_sum
+from finmodel.scenario.loader import Scenario
+from finmodel.scenario.units import format_usd, year_map_values
 
 __all__ = ["CASES", "METRICS", "Inputs", "build_inputs", "evaluate", "run", "Results", "NumericalError"]
 
@@ -183,7 +183,7 @@ def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None)
     ``program.year_shares`` (``(..., T)``, the share of the commitment spent in
     each year of the horizon) replaces the schedule. Category shares are used
     as given: a caller that draws them renormalizes them
-    (:func:`finmodel.uncertainty.category_share_overrides`).
+    (:func:`finmodel.analysis.uncertainty.category_share_overrides`).
     """
     overrides = dict(overrides or {})
     case_views = _case_values(scenario)
@@ -319,7 +319,7 @@ def _sum_categories(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim < 3 or x.dtype != np.float64 or not x.flags.c_contiguous or x.shape[-2] == 0:
         return x.sum(axis=-2)
-    from ._kernels import sum_middle
+    from finmodel.core._kernels import sum_middle
 
     C, T = x.shape[-2:]
     return sum_middle(x.reshape(-1, C, T)).reshape(x.shape[:-2] + (T,))
@@ -329,12 +329,12 @@ def _depreciation(placed: np.ndarray, earned: np.ndarray, inp: Inputs) -> tuple[
     """Depreciation ``(..., case, C, T)`` and the basis left ``(..., case, C)`` (MODEL.md section 5).
 
     The basis is ``placed - basis_reduction * earned``; one compiled pass
-    (:func:`finmodel._kernels.basis_deductions`) gives ``D = B @
+    (:func:`finmodel.core._kernels.basis_deductions`) gives ``D = B @
     inp.depreciation`` row by row and the same bits as
     ``B.sum(axis=-1) - D.sum(axis=-1)``, without the basis or a ``(T, T)``
     matrix per draw as full-size arrays (tests/test_kernels.py checks both).
     """
-    from ._kernels import basis_deductions
+    from finmodel.core._kernels import basis_deductions
 
     C, T = earned.shape[-2:]
     reduction, bonus = inp.basis_reduction, inp.bonus_rate
@@ -597,7 +597,7 @@ def _npv_at_revenue(inp: Inputs, lines, revenue: np.ndarray, df: np.ndarray | No
     if df is None:
         df = discount_factors(inp.discount_rate[..., None], inp.years, inp.valuation_year)
     if not np.any(inp.standalone):  # tax linear in income: one compiled pass, the same bits
-        from ._kernels import npv_at_revenue_rows
+        from finmodel.core._kernels import npv_at_revenue_rows
 
         T = len(inp.years)
         parts = (lines["revenue_unit"], lines["taxable_income"], lines["cash_flow"], lines["tax"], df)
@@ -879,7 +879,7 @@ def run(scenario: Scenario, overrides: Mapping[str, Any] | None = None) -> Resul
 
     Examples
     --------
-    >>> from finmodel.scenario import scenario_from_dict
+    >>> from finmodel.scenario.loader import scenario_from_dict
     >>> s = scenario_from_dict({
     ...     "program": {"commitment_usd": "100M", "start_year": 2026, "years": 1},
     ...     "categories": {"servers": {"share": 1, "macrs_years": 5}},

@@ -1,14 +1,14 @@
 """Memo charts: one function per chart, ``f(results, ax=None) -> Axes``.
 
 Each function only selects and sums arrays already in
-:class:`~finmodel.model.Results` (or takes the figures of
-:mod:`finmodel.memo`); it never computes a model number and never saves a
-file (:mod:`finmodel.report` does that). Amounts are plotted in USD, as in
+:class:`~finmodel.engine.model.Results` (or takes the figures of
+:mod:`finmodel.outputs.memo`); it never computes a model number and never saves a
+file (:mod:`finmodel.outputs.report` does that). Amounts are plotted in USD, as in
 the results, and shown in $B by the axis formatter, so an artist's data
 equal the result arrays.
 
 With ``ax=None`` a function makes its own memo-width figure (see
-:mod:`finmodel.style`): the chart's title, the scenario's title as
+:mod:`finmodel.outputs.style`): the chart's title, the scenario's title as
 subtitle, and a footnote with the scenario's source IDs and the finmodel
 version. Given an ``ax``, it draws the data, the axes labels and the legend
 only, so charts can be combined on one figure. No function selects a
@@ -25,9 +25,10 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from . import __version__, memo, style
-from .model import Results
-from .style import case_color, group_colors, money_axis, usd_text, year_axis
+from finmodel._version import __version__
+from finmodel.engine.model import Results
+from finmodel.outputs import memo, style
+from finmodel.outputs.style import case_color, group_colors, money_axis, usd_text, year_axis
 
 __all__ = [
     "cumulative_cash_flow",
@@ -280,7 +281,7 @@ def treasury_cost(results: Results, ax: Axes | None = None, case: str = "with") 
 def pv_waterfall(results: Results, ax: Axes | None = None) -> Axes:
     """The owner's cost in PV: spend, credit, basis-reduction tax, other tax, net cost. [USD]
 
-    Bars are :func:`finmodel.memo.pv_waterfall`'s, where each is defined
+    Bars are :func:`finmodel.outputs.memo.pv_waterfall`'s, where each is defined
     from Results lines: PV of spend; minus the PV of the credit's cash; plus
     the tax on the depreciation lost to the basis reduction; plus every other
     change in the owner's cash flow; equal to the net cost, ``PV(spend) -
@@ -623,7 +624,7 @@ COMPARE_CHARTS = {
 
 # --------------------------------------------------------------------------- uncertainty
 # Monte Carlo, tornado and sweep charts: each takes the result object of
-# finmodel.montecarlo or finmodel.sensitivity and only selects its arrays
+# finmodel.analysis.montecarlo or finmodel.analysis.sensitivity and only selects its arrays
 # (percentiles are the result's own summaries).
 
 __all__ += [
@@ -645,7 +646,7 @@ def montecarlo_fan(result, ax: Axes | None = None) -> Axes:
 
     For each case: the P5-P95 band (light), the P25-P75 band (darker) and
     the median line of ``cumsum(cash_flow)`` by year, from
-    :meth:`finmodel.montecarlo.MonteCarloResult.fan`.
+    :meth:`finmodel.analysis.montecarlo.MonteCarloResult.fan`.
     """
     s = result.scenario
     years = result.years
@@ -685,7 +686,7 @@ def montecarlo_fan(result, ax: Axes | None = None) -> Axes:
 def treasury_cost_histogram(result, ax: Axes | None = None, metric: str = "fiscal_cost_window_usd") -> Axes:
     """Histogram across draws of the Treasury's cost of the credit (window sum or PV). [USD]
 
-    Bars: counts of :meth:`~finmodel.montecarlo.MonteCarloResult.treasury_cost`
+    Bars: counts of :meth:`~finmodel.analysis.montecarlo.MonteCarloResult.treasury_cost`
     in 40 equal bins; dashed lines at P5, P50 and P95, a solid line at the
     scenario as written.
     """
@@ -736,7 +737,7 @@ def tornado_chart(result, ax: Axes | None = None, metric: tuple[str, str] = ("np
     bar end the metric there. A parameter that does not move the metric
     says so.
     """
-    from .uncertainty import format_value, param_label
+    from finmodel.analysis.uncertainty import format_value, param_label
 
     s = result.scenario
     bars = list(result.bars[metric])
@@ -817,15 +818,15 @@ def tornado_chart(result, ax: Axes | None = None, metric: tuple[str, str] = ("np
 def sweep_heatmap(result, ax: Axes | None = None) -> Axes:
     """A metric over a grid of two parameters (one row if only ``x`` is swept), cell values printed.
 
-    Colours: the metric, from :attr:`finmodel.sensitivity.SweepResult.values`;
+    Colours: the metric, from :attr:`finmodel.analysis.sensitivity.SweepResult.values`;
     blue for the higher values. Money in $B.
     """
     from matplotlib.colors import Normalize
 
-    from .montecarlo import ALL_METRICS
-    from .sensitivity import CASE_LABELS as SWEEP_CASES
-    from .sensitivity import METRIC_LABELS
-    from .uncertainty import format_value, param_label
+    from finmodel.analysis.montecarlo import ALL_METRICS
+    from finmodel.analysis.sensitivity import CASE_LABELS as SWEEP_CASES
+    from finmodel.analysis.sensitivity import METRIC_LABELS
+    from finmodel.analysis.uncertainty import format_value, param_label
 
     s = result.scenario
     grid = np.asarray(result.values, dtype=float)

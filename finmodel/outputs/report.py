@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .model import Results
+from finmodel._version import __version__
+from finmodel.engine.model import Results
 
 __all__ = [
     "OutputError",
@@ -308,7 +308,7 @@ def write_figure(
 
     Dates are left out of the file metadata so that the same figure gives the same bytes.
     """
-    from . import style
+    from finmodel.outputs import style
 
     creator = f"finmodel {__version__}"
     metadata = {
@@ -369,8 +369,8 @@ def _xlsx_table(
 def _summary_sheet(ws, results: Results) -> None:
     from openpyxl.styles import Alignment, Font
 
-    from . import memo
-    from .model import METRICS
+    from finmodel.engine.model import METRICS
+    from finmodel.outputs import memo
 
     s = results.scenario
     ws["A1"] = s.title
@@ -428,7 +428,7 @@ def write_pack_xlsx(results: Results, path: str | os.PathLike) -> Path:
     """
     from openpyxl import Workbook
 
-    from . import memo
+    from finmodel.outputs import memo
 
     wb = Workbook()
     _summary_sheet(wb.active, results)
@@ -511,7 +511,7 @@ def check_pack_names(scenarios: Sequence) -> None:
     """
     import re
 
-    from .scenario import Problem, ScenarioError
+    from finmodel.scenario.loader import Problem, ScenarioError
 
     problems, seen = [], {}
     for s in scenarios:
@@ -544,13 +544,13 @@ def write_report(
 ) -> list[Path]:
     """The memo pack of one scenario in ``out``.
 
-    Every chart of :data:`finmodel.charts.SCENARIO_CHARTS` as PNG, SVG and
+    Every chart of :data:`finmodel.outputs.charts.SCENARIO_CHARTS` as PNG, SVG and
     PDF; ``summary.md`` (headline sentences and the memo table);
     ``tables.xlsx``; then :func:`write_run`'s ``summary.json``,
     ``cashflows.csv`` and ``run.json``, the manifest listing every file.
     Check ``out`` with :func:`prepare_out_dir` before computing.
     """
-    from . import charts, memo
+    from finmodel.outputs import charts, memo
 
     out = Path(out)
     written: list[Path] = []
@@ -582,15 +582,15 @@ def write_compare(
     results: Sequence[Results], out: str | os.PathLike, command: Sequence[str] | None = None
 ) -> list[Path]:
     """Scenarios side by side in ``out``: ``compare.csv`` (USD, fractions), ``compare.md``,
-    ``compare.xlsx`` (sheet Comparison), the charts of :data:`finmodel.charts.COMPARE_CHARTS`
+    ``compare.xlsx`` (sheet Comparison), the charts of :data:`finmodel.outputs.charts.COMPARE_CHARTS`
     (PNG, SVG, PDF) and ``run.json``.
 
-    Scenarios must share their year grid (:func:`finmodel.memo.check_same_grid`
+    Scenarios must share their year grid (:func:`finmodel.outputs.memo.check_same_grid`
     raises otherwise; nothing is re-aligned).
     """
     from openpyxl import Workbook
 
-    from . import charts, memo
+    from finmodel.outputs import charts, memo
 
     memo.check_same_grid([r.scenario for r in results])
     check_pack_names([r.scenario for r in results])
@@ -680,12 +680,12 @@ def write_montecarlo(
     result, out: str | os.PathLike, command: Sequence[str] | None = None, draws_csv: bool = False
 ) -> list[Path]:
     """Monte Carlo outputs: :func:`montecarlo_texts`, the charts of
-    :data:`finmodel.charts.MONTECARLO_CHARTS`, ``draws.csv`` (:func:`draws_csv_lines`)
+    :data:`finmodel.outputs.charts.MONTECARLO_CHARTS`, ``draws.csv`` (:func:`draws_csv_lines`)
     only if ``draws_csv``, and ``run.json`` with the seed and draws.
 
     Every text and figure is rendered before the first file is written.
     """
-    from . import charts
+    from finmodel.outputs import charts
 
     out = Path(out)
     texts = montecarlo_texts(result)
@@ -712,8 +712,8 @@ def sensitivity_texts(result) -> dict[str, str]:
 
 def write_sensitivity(result, out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
     """Tornado outputs: :func:`sensitivity_texts` and one chart per metric, then ``run.json``."""
-    from . import charts
-    from .model import run
+    from finmodel.engine.model import run
+    from finmodel.outputs import charts
 
     out = Path(out)
     texts = sensitivity_texts(result)
@@ -730,8 +730,8 @@ def write_sensitivity(result, out: str | os.PathLike, command: Sequence[str] | N
 
 def write_sweep(result, out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
     """Sweep outputs: ``sweep.csv`` (one row per cell), the heatmap chart, then ``run.json``."""
-    from . import charts
-    from .model import run
+    from finmodel.engine.model import run
+    from finmodel.outputs import charts
 
     out = Path(out)
     texts = {"sweep.csv": result.frame().to_csv(index=False, lineterminator="\n")}
@@ -741,6 +741,6 @@ def write_sweep(result, out: str | os.PathLike, command: Sequence[str] | None = 
 
 def write_solve(result, out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
     """``solve.json`` (the parameter value, the metric it achieves, the bracket), then ``run.json``."""
-    from .model import run
+    from finmodel.engine.model import run
 
     return _finish(Path(out), {"solve.json": json_text(result.to_dict())}, {}, run(result.scenario), command)

@@ -2,10 +2,10 @@
 
 Every input array gains a leading draw axis, ``(draw, case, category,
 year)``; draws are evaluated in chunks so that memory stays bounded, each
-chunk by the same array engine as a single run (:func:`finmodel.model.
-build_inputs`, :func:`~finmodel.model.evaluate`,
-:func:`~finmodel.model.compute_metrics`). All random numbers are drawn up
-front (:func:`finmodel.uncertainty.sample`) and every computation works on
+chunk by the same array engine as a single run (:func:`finmodel.engine.model.
+build_inputs`, :func:`~finmodel.engine.model.evaluate`,
+:func:`~finmodel.engine.model.compute_metrics`). All random numbers are drawn up
+front (:func:`finmodel.analysis.uncertainty.sample`) and every computation works on
 each draw alone, so the results are bitwise the same for any chunk size,
 any number of threads and the same seed; with zero-width distributions
 every draw equals the deterministic run exactly.
@@ -30,7 +30,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .model import (
+from finmodel.analysis.uncertainty import (
+    Samples,
+    TableRows,
+    UncertaintySpec,
+    notes,
+    sample,
+    to_overrides,
+    uncertainty_spec,
+)
+from finmodel.engine.model import (
     CASES,
     METRICS,
     NumericalError,
@@ -40,16 +49,7 @@ from .model import (
     evaluate,
     run,
 )
-from .scenario import Scenario
-from .uncertainty import (
-    Samples,
-    TableRows,
-    UncertaintySpec,
-    notes,
-    sample,
-    to_overrides,
-    uncertainty_spec,
-)
+from finmodel.scenario.loader import Scenario
 
 __all__ = [
     "DEFAULT_CHUNK",
@@ -313,7 +313,7 @@ def run_montecarlo(
 
     Examples
     --------
-    >>> from finmodel.scenario import scenario_from_dict
+    >>> from finmodel.scenario.loader import scenario_from_dict
     >>> s = scenario_from_dict({
     ...     "program": {"commitment_usd": "100M", "start_year": 2026, "years": 1},
     ...     "categories": {"servers": {"share": 1, "macrs_years": 5}},
@@ -330,7 +330,8 @@ def run_montecarlo(
     spec = spec if spec is not None else uncertainty_spec(scenario)
     if spec is None:
         raise NoUncertaintyError(
-            f"scenario {scenario.name!r} has no uncertainty: block; add one (see finmodel.uncertainty)"
+            f"scenario {scenario.name!r} has no uncertainty: block; "
+            "add one (see finmodel.analysis.uncertainty)"
         )
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")

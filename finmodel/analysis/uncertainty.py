@@ -81,10 +81,10 @@ from typing import Any
 
 import numpy as np
 
-from . import units
-from .cashflow import schedule_shares
-from .scenario import EXTRA_BLOCKS, PARAMETERS, SHARE_TOLERANCE, Param, Scenario
-from .units import UnitError
+from finmodel.core.cashflow import schedule_shares
+from finmodel.scenario import units
+from finmodel.scenario.loader import EXTRA_BLOCKS, PARAMETERS, SHARE_TOLERANCE, Param, Scenario
+from finmodel.scenario.units import UnitError
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -1039,7 +1039,7 @@ def _parse_weights(ctx, where: tuple, spec: Mapping, n: int) -> list[float] | No
 def validate_uncertainty(block, ctx, values) -> dict | None:
     """Check a scenario's ``uncertainty:`` block; return it parsed (plain data) or None.
 
-    Registered in :data:`finmodel.scenario.EXTRA_BLOCKS`; every problem is
+    Registered in :data:`finmodel.scenario.loader.EXTRA_BLOCKS`; every problem is
     recorded with ``ctx.add(key_path, message)`` (file and line added there).
     """
     top = ("uncertainty",)

@@ -1,12 +1,12 @@
 """Where every number of a scenario came from: the ``sources`` listing and ``diff``.
 
-Pure: takes validated :class:`~finmodel.scenario.Scenario` objects, returns
+Pure: takes validated :class:`~finmodel.scenario.loader.Scenario` objects, returns
 pandas DataFrames; reads and writes no file. The CLI (``finmodel sources``,
 ``finmodel diff``), chart footnotes and the memo pack's inputs sheet all use
 the same listing, so a number is described the same way everywhere.
 
 Columns of :func:`parameters` (one row per parameter, category keys once per
-category, in the order of :data:`~finmodel.scenario.PARAMETERS`):
+category, in the order of :data:`~finmodel.scenario.loader.PARAMETERS`):
 
 ``parameter``  key path (``categories.servers.share``)
 ``value``      the resolved value (number, text, bool, None, ``{year: rate}``, list)
@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from .scenario import PARAMETERS, Param, Scenario
+from finmodel.scenario.loader import PARAMETERS, Param, Scenario
 
 __all__ = ["COLUMNS", "DIFF_COLUMNS", "parameters", "diff", "format_value", "param_for"]
 
@@ -193,7 +193,7 @@ def parameters(scenario: Scenario) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from finmodel.scenario import scenario_from_dict
+    >>> from finmodel.scenario.loader import scenario_from_dict
     >>> s = scenario_from_dict({
     ...     "program": {"commitment_usd": "1B", "start_year": 2026, "years": 2},
     ...     "categories": {"a": {"share": 1, "macrs_years": 5}}})
@@ -256,7 +256,7 @@ def diff(a: Scenario, b: Scenario) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from finmodel.scenario import scenario_from_dict
+    >>> from finmodel.scenario.loader import scenario_from_dict
     >>> s = scenario_from_dict({
     ...     "program": {"commitment_usd": "1B", "start_year": 2026, "years": 2},
     ...     "categories": {"a": {"share": 1, "macrs_years": 5}}})

@@ -1,9 +1,9 @@
 """Compiled kernels (numba; imported on first use, compiled once and cached on disk).
 
 The engine's few operations that numpy cannot do in one pass over the data:
-the IRR of every series (:func:`irr_rows`, behind :func:`finmodel.metrics.irr`),
+the IRR of every series (:func:`irr_rows`, behind :func:`finmodel.core.metrics.irr`),
 a shift by a per-row lag (:func:`shift_rows`, behind
-:func:`finmodel.timeline.shift`), the basis and deductions of a MACRS table
+:func:`finmodel.core.timeline.shift`), the basis and deductions of a MACRS table
 with bonus depreciation (:func:`basis_deductions`), and a few fused passes
 over the yearly lines (:func:`scaled_shift_rows`,
 :func:`book_rows`, :func:`cumulative_rows`, :func:`npv_at_revenue_rows`)
@@ -15,7 +15,7 @@ give the same bits as the numpy expressions they replace.
 
 IRR
 ---
-The rules are those of :func:`finmodel.metrics.irr`: the real root
+The rules are those of :func:`finmodel.core.metrics.irr`: the real root
 ``r > -1`` of ``sum_t v[t] (1 + r) ** -t = 0`` closest to zero, NaN where
 there is none.
 Write the flows as a polynomial in ``x = 1 / (1 + r)`` (roots ``r > 0`` are

@@ -68,7 +68,7 @@ def irr(values) -> np.ndarray:
 
     Notes
     -----
-    Each series is solved in compiled code (numba, :mod:`finmodel._kernels`),
+    Each series is solved in compiled code (numba, :mod:`finmodel.core._kernels`),
     on every core for large inputs, with no Python loop: under 0.1 us of one core per series
     for flows with one sign change and about 0.25 us for random flows with many.
     On either side of ``r = 0`` the flows are a polynomial in a variable in
@@ -92,7 +92,11 @@ def irr(values) -> np.ndarray:
     >>> round(float(irr([-150000, 15000, 25000, 35000, 45000, 60000])), 4)  # 0.0524
     0.0524
     """
-    from ._kernels import GRID, irr_rows, irr_rows_parallel  # compiled on first use (cached on disk)
+    from finmodel.core._kernels import (  # compiled on first use (cached on disk)
+        GRID,
+        irr_rows,
+        irr_rows_parallel,
+    )
 
     v = np.asarray(values, dtype=float)
     shape = v.shape[:-1]
@@ -143,7 +147,7 @@ def cumulative_profile(cash_flow, years: np.ndarray, out: np.ndarray | None = No
     >>> cum.tolist(), float(year), float(peak)
     ([-10.0, -5.0, 1.0, -1.0, 2.0], 2029.0, 10.0)
     """
-    from ._kernels import cumulative_rows
+    from finmodel.core._kernels import cumulative_rows
 
     cf = np.asarray(cash_flow, dtype=float)
     T = cf.shape[-1]

@@ -1,6 +1,6 @@
 """Reproducing a recorded run: ``finmodel run --check DIR``.
 
-An output folder holds ``run.json`` (the manifest of :func:`finmodel.report.manifest`)
+An output folder holds ``run.json`` (the manifest of :func:`finmodel.outputs.report.manifest`)
 with the resolved scenario (``extends`` followed, defaults applied) and its
 SHA-256. :func:`check_run` rebuilds the scenario from that resolved form
 alone, runs it again as the recorded command did and compares every figure
@@ -24,7 +24,7 @@ Charts and workbooks are never compared (listed in ``not_compared``).
 Problems with the folder itself (no manifest, a manifest that is not
 finmodel's, a resolved scenario that no longer validates, a SHA-256 that does
 not match, a Monte Carlo folder without its seed) raise :class:`CheckError`
-or :class:`~finmodel.yamlio.ScenarioError`.
+or :class:`~finmodel.scenario.yamlio.ScenarioError`.
 """
 
 from __future__ import annotations
@@ -41,10 +41,10 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .model import run
-from .report import MANIFEST, draws_csv_lines, montecarlo_texts, render_run, sensitivity_texts
-from .scenario import Scenario, scenario_from_dict
+from finmodel._version import __version__
+from finmodel.engine.model import run
+from finmodel.outputs.report import MANIFEST, draws_csv_lines, montecarlo_texts, render_run, sensitivity_texts
+from finmodel.scenario.loader import Scenario, scenario_from_dict
 
 __all__ = [
     "CheckError",
@@ -172,7 +172,7 @@ def scenario_from_manifest(data: dict, file: str = MANIFEST) -> tuple[Scenario, 
 
     Raises :class:`CheckError` when the recorded SHA-256 does not match the
     recorded resolved scenario (the manifest was edited), and
-    :class:`~finmodel.yamlio.ScenarioError` when the resolved scenario no
+    :class:`~finmodel.scenario.yamlio.ScenarioError` when the resolved scenario no
     longer validates.
     """
     entry = data["scenarios"][0]
@@ -400,9 +400,9 @@ def _rerun_montecarlo(
 ) -> dict[str, str | Iterator[str]]:
     """The draws again with the recorded seed and count; the texts of ``write_montecarlo``.
 
-    Rendered by the same functions as :func:`finmodel.report.write_montecarlo`.
+    Rendered by the same functions as :func:`finmodel.outputs.report.write_montecarlo`.
     """
-    from .montecarlo import NoUncertaintyError, run_montecarlo
+    from finmodel.analysis.montecarlo import NoUncertaintyError, run_montecarlo
 
     seed, draws = data.get("seed"), data.get("draws")
     if not _whole(seed):
@@ -443,7 +443,7 @@ def _draws_from_montecarlo_json(folder: Path) -> Any:
 
 
 def _rerun_sensitivity(scenario: Scenario) -> dict[str, str]:
-    """The tornado again; the texts of :func:`finmodel.report.sensitivity_texts`."""
-    from .sensitivity import tornado
+    """The tornado again; the texts of :func:`finmodel.outputs.report.sensitivity_texts`."""
+    from finmodel.analysis.sensitivity import tornado
 
     return sensitivity_texts(tornado(scenario))

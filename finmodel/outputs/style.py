@@ -15,7 +15,7 @@ deterministic fallback for other group names) and for costs and savings.
 
 Nothing here selects a backend or touches pyplot: figures are plain
 :class:`matplotlib.figure.Figure` objects with an Agg canvas, so importing
-this module (or ``finmodel.charts``) changes no global state.
+this module (or ``finmodel.outputs.charts``) changes no global state.
 """
 
 from __future__ import annotations

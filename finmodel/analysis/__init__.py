@@ -1,0 +1,1 @@
+"""Analyses built on the engine: distributions and sampling, Monte Carlo, sensitivity, provenance."""
