@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from finmodel.core import _kernels
-from finmodel.core.tax import depreciation_matrix, macrs_schedule
+from finmodel.core.tax import macrs_matrix, macrs_schedule
 
 
 def _case(seed: int, n: int, K: int, T: int):
@@ -14,7 +14,7 @@ def _case(seed: int, n: int, K: int, T: int):
     classes = [(5, 7), (39, 3), (20, 7), (0, 7), (None, 7), (15, 11)]
     C = len(classes)
     schedules = [macrs_schedule(m, month) for m, month in classes]
-    table = depreciation_matrix(schedules, np.zeros(C, dtype=bool), np.zeros(T), T)
+    table = macrs_matrix(schedules, T)
     eligible = np.array([True, False, True, True, False, True])
     placed = rng.uniform(0, 1e11, size=(n, 1, C, T))
     earned = rng.uniform(0, 0.35, size=(n, K, C, T)) * placed
@@ -116,3 +116,10 @@ def test_irr_matches_numpy_financial_on_hard_families(kind):
     assert np.array_equal(np.isnan(ours[keep]), np.isnan(ref[keep]))
     ok = keep & ~np.isnan(ref)
     np.testing.assert_allclose(ours[ok], ref[ok], rtol=1e-9, atol=1e-9)
+
+
+def test_the_kernels_add_in_the_installed_numpys_order():
+    # The kernels that replace numpy expressions copy numpy's summation order, so that a
+    # draw of a batch equals the single run bit for bit; this is checked at import too.
+    assert _kernels.numpy_order_matches(seed=0)
+    assert _kernels.numpy_order_matches(seed=12345)

@@ -13,7 +13,7 @@ import pytest
 from conftest import ATOL_TABLE_PCT, RTOL_MODEL
 
 from finmodel.core.tax import (
-    depreciation_matrix,
+    macrs_matrix,
     macrs_percentages,
     macrs_schedule,
     recapture,
@@ -155,38 +155,48 @@ def test_unknown_class_or_month_is_refused(years, month):
         macrs_percentages(years, month)
 
 
-def test_depreciation_matrix_bonus_and_truncation():
-    # One 5-year category, a 4-year horizon, bonus 60% on year-0 property and
-    # 0% on year-1 property (MODEL.md section 5):
-    #   row 0: 0.6 + 0.4*0.20, 0.4*0.32, 0.4*0.192, 0.4*0.1152 (rest after the horizon)
-    #   row 1: 0, 0.20, 0.32, 0.192
-    m = depreciation_matrix([macrs_schedule(5)], np.array([True]), np.array([0.6, 0.0, 0.0, 0.0]), 4)
-    assert m.shape == (1, 4, 4)
-    expected = np.array(
-        [
-            [0.6 + 0.4 * 0.20, 0.4 * 0.32, 0.4 * 0.192, 0.4 * 0.1152],
-            [0.0, 0.20, 0.32, 0.192],
-            [0.0, 0.0, 0.20, 0.32],
-            [0.0, 0.0, 0.0, 0.20],
-        ]
+def _deductions(schedules, eligible, bonus, placed):
+    """Year-by-year deductions of ``placed`` (C, T) with bonus ``bonus`` (T,), the engine's compiled pass."""
+    from finmodel.core._kernels import basis_deductions
+
+    C, T = placed.shape
+    D, left = np.empty((1, 1, C, T)), np.empty((1, 1, C))
+    basis_deductions(
+        placed[None, None],
+        np.zeros((1, 1, C, T)),
+        np.zeros((1, 1)),
+        np.asarray(bonus, dtype=float)[None, None],
+        macrs_matrix(schedules, T),
+        np.asarray(eligible),
+        D,
+        left,
     )
+    return D[0, 0], left[0, 0]
+
+
+def test_macrs_matrix_truncation():
+    # One 5-year category, a 4-year horizon: rows are vintages, the rest falls after the horizon
+    m = macrs_matrix([macrs_schedule(5)], 4)
+    expected = [[0.20, 0.32, 0.192, 0.1152], [0, 0.20, 0.32, 0.192], [0, 0, 0.20, 0.32], [0, 0, 0, 0.20]]
     np.testing.assert_allclose(m[0], expected, rtol=RTOL_MODEL, atol=1e-15)
 
 
-def test_depreciation_matrix_bonus_only_where_eligible():
-    # 39-year (not bonus eligible) beside a bonus-eligible 3-year class, bonus 100%
+def test_bonus_and_truncation():
+    # $100 of 5-year property in year 0 with bonus 60%, $100 in year 1 with bonus 0%, 4-year
+    # horizon (MODEL.md section 5): year 0: 60 + 40 * 0.20 = 68; year 1: 40 * 0.32 + 100 * 0.20 = 32.8;
+    # year 2: 40 * 0.192 + 100 * 0.32 = 39.68; year 3: 40 * 0.1152 + 100 * 0.192 = 23.808
+    D, left = _deductions([macrs_schedule(5)], [True], [0.6, 0.0, 0.0, 0.0], np.array([[100.0, 100, 0, 0]]))
+    np.testing.assert_allclose(D[0], [68.0, 32.8, 39.68, 23.808], rtol=RTOL_MODEL)
+    assert left[0] == pytest.approx(200 - (68 + 32.8 + 39.68 + 23.808), rel=RTOL_MODEL)
+
+
+def test_bonus_only_where_eligible():
+    # 39-year (not bonus eligible) beside a bonus-eligible 3-year class, bonus 100%, $100 each in year 0
     scheds = [macrs_schedule(39, 7), macrs_schedule(3)]
-    m = depreciation_matrix(scheds, np.array([False, True]), np.ones(3), 3)
-    np.testing.assert_allclose(m[0, 0], [0.01177, 0.02564, 0.02564], rtol=RTOL_MODEL)
-    np.testing.assert_allclose(m[1], np.eye(3), rtol=RTOL_MODEL)
-
-
-def test_depreciation_matrix_broadcasts_bonus_over_cases():
-    bonus = np.array([[0.0, 0.0], [1.0, 1.0]])  # (case, T)
-    m = depreciation_matrix([macrs_schedule(5)], np.array([True]), bonus, 2)
-    assert m.shape == (2, 1, 2, 2)
-    np.testing.assert_allclose(m[0, 0], [[0.2, 0.32], [0.0, 0.2]], rtol=RTOL_MODEL)
-    np.testing.assert_allclose(m[1, 0], np.eye(2), rtol=RTOL_MODEL)
+    placed = np.array([[100.0, 0, 0], [100.0, 0, 0]])
+    D, _ = _deductions(scheds, [False, True], np.ones(3), placed)
+    np.testing.assert_allclose(D[0], [1.177, 2.564, 2.564], rtol=RTOL_MODEL)
+    np.testing.assert_allclose(D[1], [100.0, 0, 0], rtol=RTOL_MODEL)
 
 
 def test_recapture_percentages_and_timing():

@@ -927,3 +927,73 @@ def basis_deductions(placed, earned, reduction, bonus, table, eligible, out, rem
                 for j in range(m):
                     remaining[i0 + j, k, c] = total[j] - total2[j]
     return out
+
+
+# --------------------------------------------------------------------------- numpy's order
+
+
+class NumpyOrderWarning(RuntimeWarning):
+    """The installed numpy sums in another order than the kernels copy.
+
+    Batched runs (Monte Carlo, sweeps) would then differ from single runs in
+    the last bits; every figure stays right to rounding.
+    """
+
+
+def numpy_order_matches(seed: int = 0) -> bool:
+    """Whether the kernels that copy numpy's summation order give numpy's bits here.
+
+    The fused passes (:func:`pairwise_sum` in :func:`book_rows` and
+    :func:`basis_deductions`, :func:`sum_middle`, :func:`trailing_rows`)
+    reproduce numpy's pairwise sum of a contiguous last axis and its
+    row-by-row reduction of a middle axis, so that a draw of a batch gives
+    the same bits as the single run, which uses the numpy expressions. That
+    order is numpy's implementation, not its contract; this check compares
+    both on lengths around every block boundary (8, 128, 256) and runs once
+    when the kernels are first imported (:class:`NumpyOrderWarning` if it fails).
+
+    >>> numpy_order_matches()
+    True
+    """
+    rng = np.random.default_rng(seed)
+    for n in (1, 2, 7, 8, 9, 15, 16, 17, 127, 128, 129, 136, 255, 256, 257, 300, 1000, 4099):
+        a = rng.standard_normal(n) * 10.0 ** rng.uniform(-3, 12, n)
+        if pairwise_sum(a, 0, n) != a.sum():
+            return False
+    x = rng.standard_normal((3, 5, 17)) * 1e9
+    if not np.array_equal(sum_middle(x), x.sum(axis=1)):
+        return False
+    rows = rng.standard_normal((4, 41)) * 1e9
+    lags = np.array([0, 1, 5, 41], dtype=np.int64)
+    total = np.cumsum(rows, axis=-1)
+    shifted = np.concatenate([np.zeros((4, 41)), total], axis=-1)
+    expected = total - shifted[np.arange(4)[:, None], 41 + np.arange(41)[None, :] - lags[:, None]]
+    if not np.array_equal(trailing_rows(rows, lags), expected):
+        return False
+    placed = rng.uniform(0, 1e11, (2, 200))
+    life, age = np.array([5.0, 39.0]), np.arange(1.0, 201.0)
+    remaining = np.where(life[:, None] > 0, np.maximum(0.0, 1.0 - age / life[:, None]), 0.0)
+    if not np.array_equal(book_rows(placed, life, age), np.sum(placed * remaining, axis=-1)):
+        return False
+    C, T = 2, 150
+    table = np.zeros((C, T, T))
+    table[:, np.arange(T), np.arange(T)] = 1.0
+    P = rng.uniform(0, 1e11, (70, 1, C, T))
+    E = rng.uniform(0, 0.35, (70, 2, C, T)) * P
+    red, bonus = rng.uniform(0, 1, (70, 2)), rng.uniform(0, 1, (70, 2, T))
+    D, left = np.empty((70, 2, C, T)), np.empty((70, 2, C))
+    basis_deductions(P, E, red, bonus, table, np.array([True, False]), D, left)
+    basis = P - red[..., None, None] * E
+    return bool(np.array_equal(left, basis.sum(axis=-1) - D.sum(axis=-1)))
+
+
+if not numpy_order_matches():  # pragma: no cover - depends on the installed numpy
+    import warnings
+
+    warnings.warn(
+        f"numpy {np.__version__} sums in another order than finmodel's compiled kernels copy: "
+        "Monte Carlo draws and sweep points may differ from single runs in the last bits "
+        "(see finmodel.core._kernels.numpy_order_matches)",
+        NumpyOrderWarning,
+        stacklevel=2,
+    )

@@ -22,7 +22,7 @@ __all__ = [
     "RECAPTURE_PCT",
     "macrs_percentages",
     "macrs_schedule",
-    "depreciation_matrix",
+    "macrs_matrix",
     "retirement_table",
     "recapture",
     "standalone_tax",
@@ -96,48 +96,41 @@ def macrs_schedule(macrs_years: int | None, in_service_month: int = 7) -> np.nda
     return np.array(macrs_percentages(macrs_years, in_service_month)) / 100.0
 
 
-def depreciation_matrix(
-    schedules: list[np.ndarray],
-    bonus_eligible: np.ndarray,
-    bonus_by_year: np.ndarray,
-    n_years: int,
-) -> np.ndarray:
-    """Share of year-``y`` basis deducted in year ``t``, per category: ``M[..., c, y, t]``.
+def macrs_matrix(schedules: list[np.ndarray], n_years: int) -> np.ndarray:
+    """Share of year-``y`` basis deducted in year ``t``, per category, before bonus: ``M[c, y, t]``.
 
     Parameters
     ----------
     schedules : list of 1-D arrays, one per category
         MACRS fractions by recovery year (:func:`macrs_schedule`).
-    bonus_eligible : bool array, shape ``(C,)``
-    bonus_by_year : array, shape ``(..., n_years)``
-        Bonus depreciation rate by placed-in-service year. [fraction]
     n_years : int
         Years in the horizon; deductions after it are not taken.
 
     Returns
     -------
-    ndarray, shape ``(..., C, n_years, n_years)``
+    ndarray, shape ``(C, n_years, n_years)``
 
     Notes
     -----
-    ``M[c, y, y + k] = b(y) * [k == 0] + (1 - b(y)) * m_c[k]`` for a
-    bonus-eligible category, ``m_c[k]`` otherwise (MODEL.md section 5).
-    The matrix is upper triangular; a row sums to the share of the basis
-    deducted within the horizon.
+    ``M[c, y, y + k] = m_c[k]`` (MODEL.md section 5). The matrix is upper
+    triangular; a row sums to the share of the basis deducted within the
+    horizon. Bonus depreciation is applied with the basis, in the compiled
+    pass :func:`finmodel.core._kernels.basis_deductions`:
+    ``b(y) * B[y]`` in year ``y`` and ``(1 - b(y)) * B[y] * M[c, y, t]`` after.
+
+    Examples
+    --------
+    >>> macrs_matrix([macrs_schedule(3)], 3)[0].round(4).tolist()
+    [[0.3333, 0.4445, 0.1481], [0.0, 0.3333, 0.4445], [0.0, 0.0, 0.3333]]
     """
-    C = len(schedules)
     k = np.arange(n_years)[None, :] - np.arange(n_years)[:, None]  # t - y
-    table = np.zeros((C, n_years, n_years))
+    table = np.zeros((len(schedules), n_years, n_years))
     for c, sched in enumerate(schedules):
         padded = np.zeros(n_years)
         m = min(len(sched), n_years)
         padded[:m] = sched[:m]
         table[c] = np.where(k >= 0, padded[np.clip(k, 0, n_years - 1)], 0.0)
-    bonus = np.asarray(bonus_by_year, dtype=float)[..., None, :, None]  # (..., 1, y, 1)
-    eligible = np.asarray(bonus_eligible, dtype=bool)[:, None, None]
-    identity = np.eye(n_years)
-    with_bonus = bonus * identity + (1.0 - bonus) * table
-    return np.where(eligible, with_bonus, table)
+    return table
 
 
 def retirement_table(table: np.ndarray, schedules: list[np.ndarray], life_years) -> np.ndarray:
@@ -152,8 +145,7 @@ def retirement_table(table: np.ndarray, schedules: list[np.ndarray], life_years)
     Parameters
     ----------
     table : array ``(C, T, T)``
-        Share of year-``y`` basis deducted in year ``t`` (:func:`depreciation_matrix`
-        without bonus).
+        Share of year-``y`` basis deducted in year ``t`` (:func:`macrs_matrix`).
     schedules : list of 1-D arrays, one per category
         The full MACRS fractions by recovery year (:func:`macrs_schedule`),
         including the years after the horizon; empty for land.
@@ -178,7 +170,7 @@ def retirement_table(table: np.ndarray, schedules: list[np.ndarray], life_years)
     5-year property (20, 32, 19.2, 11.52, 11.52, 5.76 percent) retired after
     3 years: the last three recovery years, 28.8%, are deducted in year 3.
 
-    >>> M = depreciation_matrix([macrs_schedule(5)], np.zeros(1, bool), np.zeros(8), 8)
+    >>> M = macrs_matrix([macrs_schedule(5)], 8)
     >>> (retirement_table(M, [macrs_schedule(5)], np.array([3.0]))[0, 0] * 100).round(2).tolist()
     [20.0, 32.0, 19.2, 28.8, 0.0, 0.0, 0.0, 0.0]
     """

@@ -1,0 +1,250 @@
+"""Engine arrays from a validated scenario: :class:`Inputs` and :func:`build_inputs`.
+
+Every number the engine uses, as broadcastable arrays whose leading axes are
+Monte Carlo draws or sweep points when overrides are arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from finmodel.core.cashflow import (
+    schedule_shares,
+)
+from finmodel.core.tax import macrs_matrix, macrs_schedule
+from finmodel.engine.names import CASES
+from finmodel.scenario.loader import Scenario
+from finmodel.scenario.units import year_map_values
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Every number the engine uses, as broadcastable arrays.
+
+    Shapes (``...`` are optional leading draw axes):
+    program scalars ``(...)``; per case ``(..., case)``; per category
+    ``(..., C)``; per case and year ``(..., case, T)``. Lives are floats with
+    ``inf`` for ever; lags are integers.
+    """
+
+    cases: tuple[str, ...]
+    categories: tuple[str, ...]
+    groups: tuple[str, ...]
+    years: np.ndarray  # (T,) calendar years
+    valuation_year: int
+    end_year: int
+    commitment_usd: np.ndarray  # (...)
+    year_shares: np.ndarray  # (..., T) share of the commitment spent per year
+    category_share: np.ndarray  # (..., C)
+    in_service_lag_years: np.ndarray  # (..., C) int
+    construction_years: np.ndarray  # (..., C) int
+    qualified_fraction: np.ndarray  # (..., C)
+    life_years: np.ndarray  # (..., C) float, inf = for ever
+    macrs_table: np.ndarray  # (C, T, T) share of year-y basis deducted in year t, before bonus
+    macrs_schedules: tuple[np.ndarray, ...]  # per category, the full MACRS fractions (empty for land)
+    bonus_rate: np.ndarray  # (..., case, T) bonus depreciation by placed-in-service year
+    bonus_eligible: np.ndarray  # (C,) bool
+    credit_rate: np.ndarray  # (..., case, T) by placed-in-service year
+    eligible: np.ndarray  # (..., case, C) bool
+    deadline_year: np.ndarray  # (..., case) float, inf = no deadline
+    basis_reduction: np.ndarray  # (..., case)
+    transfer: np.ndarray  # (..., case) bool
+    payment_lag_years: np.ndarray  # (..., case) int
+    payment_haircut: np.ndarray  # (..., case)
+    transfer_price: np.ndarray  # (..., case)
+    recapture: np.ndarray  # (..., case) bool
+    corporate_rate: np.ndarray  # (..., case)
+    standalone: np.ndarray  # (..., case) bool
+    nol_limit: np.ndarray  # (..., case)
+    capacity_gw: np.ndarray  # (...)
+    capacity_index: int
+    revenue_usd_per_gw_year: np.ndarray  # (..., case)
+    revenue_growth: np.ndarray  # (...)
+    utilization: np.ndarray  # (...)
+    pue: np.ndarray  # (...)
+    power_price_usd_per_mwh: np.ndarray  # (...)
+    power_price_growth: np.ndarray  # (...)
+    om_rate: np.ndarray  # (...)
+    discount_rate: np.ndarray  # (..., case)
+    terminal_book: bool
+    fiscal_window: tuple[int, int]  # (start, years), clipped to the horizon
+    fiscal_window_requested: tuple[int, int]  # (start, years) as the scenario gives them
+    fiscal_discount_rate: np.ndarray  # (...)
+
+    @property
+    def t_index(self) -> np.ndarray:
+        return self.years - self.years[0]
+
+
+def _stacked(values, axis: int = -1, dtype=float) -> np.ndarray:
+    """Broadcast ``values`` against each other and stack them along a new ``axis``."""
+    return np.stack(np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in values]), axis=axis).astype(
+        dtype
+    )
+
+
+class _Reader:
+    """Reads a scenario's parameters as arrays, with overrides (draws) and per-case views.
+
+    ``overrides`` maps parameter paths to values or arrays of draws; the case
+    views give each case its own value of a path (``without`` never has
+    eligible categories).
+    """
+
+    def __init__(self, scenario: Scenario, overrides: Mapping[str, Any]):
+        self.scenario, self.overrides = scenario, overrides
+        self.case_views: list[dict[str, Any]] = [{"policy.amic.eligible": ()}, {}]
+        self.names = scenario.category_names
+        self.years = scenario.years
+
+    def value(self, path: str, case: int | None = None):
+        if case is not None and path in self.case_views[case]:
+            return self.case_views[case][path]
+        return self.overrides[path] if path in self.overrides else self.scenario[path]
+
+    def array(self, path: str) -> np.ndarray:
+        """``(...)``"""
+        return np.asarray(self.value(path), dtype=float)
+
+    def per_category(self, key: str, dtype=float) -> np.ndarray:
+        """``(..., C)``"""
+        return _stacked([self.value(f"categories.{c}.{key}") for c in self.names], dtype=dtype)
+
+    def per_case(self, path: str, dtype=float, convert=None) -> np.ndarray:
+        """``(..., case)``, each value passed through ``convert`` first."""
+        values = [self.value(path, k) for k in range(len(CASES))]
+        return _stacked([convert(x) for x in values] if convert else values, dtype=dtype)
+
+    def year_map(self, path: str, case: int) -> np.ndarray:
+        """``(..., T)``: a scalar, a year map, or a year map whose values are arrays of draws."""
+        value, years = self.value(path, case), self.years
+        if isinstance(value, Mapping) and any(np.ndim(x) for x in value.values()):
+            keys = sorted(value)
+            values = _stacked([value[k] for k in keys])
+            idx = np.searchsorted(np.array(keys), years, side="right") - 1
+            return np.where(idx >= 0, values[..., np.clip(idx, 0, None)], 0.0)
+        if isinstance(value, Mapping):
+            return year_map_values(value, years)
+        return np.asarray(value, dtype=float)[..., None] * np.ones(len(years))
+
+    def per_case_year_map(self, path: str) -> np.ndarray:
+        """``(..., case, T)``"""
+        return _stacked([self.year_map(path, k) for k in range(len(CASES))], axis=-2)
+
+
+def _year_shares(read: _Reader) -> np.ndarray:
+    """``(..., T)``: the share of the commitment spent in each year (section 3)."""
+    if "program.year_shares" in read.overrides:
+        return np.asarray(read.overrides["program.year_shares"], dtype=float)
+    n_prog = read.scenario["program.years"]
+    year_shares = np.zeros(len(read.years))
+    year_shares[:n_prog] = schedule_shares(read.scenario["program.schedule"], n_prog)
+    return year_shares
+
+
+def _lives(read: _Reader) -> np.ndarray:
+    """``(..., C)`` whole years in service, ``inf`` for ever (section 6: drawn lives are rounded)."""
+    lives = []
+    for c in read.names:
+        value = read.value(f"categories.{c}.life_years")
+        lives.append(np.inf if value is None else np.round(np.asarray(value, dtype=float)))
+    return _stacked(lives)
+
+
+def _eligible(read: _Reader, groups: tuple[str, ...]) -> np.ndarray:
+    """``(case, C)``: listed by name or group, and never land (MODEL.md section 4)."""
+    macrs = [read.scenario[f"categories.{c}.macrs_years"] for c in read.names]
+    eligible = np.zeros((len(CASES), len(read.names)), dtype=bool)
+    for k in range(len(CASES)):
+        listed = set(read.value("policy.amic.eligible", k))
+        named = [c in listed or g in listed for c, g in zip(read.names, groups, strict=True)]
+        eligible[k] = [ok and m is not None for ok, m in zip(named, macrs, strict=True)]
+    return eligible
+
+
+def _capacity_index(read: _Reader) -> int:
+    cap_cat, names = read.scenario["program.capacity_category"], read.names
+    if cap_cat not in names and np.any(read.array("program.capacity_gw") > 0):
+        raise ValueError(f"program.capacity_category {cap_cat!r} names no category ({', '.join(names)})")
+    return names.index(cap_cat) if cap_cat in names else 0
+
+
+def _fiscal_window(scenario: Scenario) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(clipped to the horizon, as written): each ``(start, years)`` (section 10)."""
+    start, n = int(scenario["fiscal.window_start"]), int(scenario["fiscal.window_years"])
+    years = scenario.years
+    first, last = max(start, int(years[0])), min(start + n - 1, int(years[-1]))
+    return (first, last - first + 1), (start, n)
+
+
+def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None) -> Inputs:
+    """Turn a validated scenario into engine arrays.
+
+    ``overrides`` maps parameter paths (as in ``scenario.values``) to values
+    or arrays of draws; arrays add leading axes to every result. A year-map
+    parameter given as an array is taken as the same rate in every year; given
+    as a year map ``{year: array}`` it is a step function per draw.
+    ``program.year_shares`` (``(..., T)``, the share of the commitment spent in
+    each year of the horizon) replaces the schedule. Category shares are used
+    as given: a caller that draws them renormalizes them
+    (:func:`finmodel.analysis.uncertainty.category_share_overrides`).
+    """
+    read = _Reader(scenario, dict(overrides or {}))
+    names, years = read.names, read.years
+    schedules = [
+        macrs_schedule(scenario[f"categories.{c}.macrs_years"], scenario[f"categories.{c}.in_service_month"])
+        for c in names
+    ]
+    groups = tuple(scenario[f"categories.{c}.group"] for c in names)
+    window, window_requested = _fiscal_window(scenario)
+    return Inputs(
+        cases=CASES,
+        categories=names,
+        groups=groups,
+        years=years,
+        valuation_year=int(scenario["finance.valuation_year"]),
+        end_year=int(scenario["analysis.end_year"]),
+        commitment_usd=read.array("program.commitment_usd"),
+        year_shares=_year_shares(read),
+        category_share=read.per_category("share"),
+        in_service_lag_years=read.per_category("in_service_lag_years", np.int64),
+        construction_years=read.per_category("construction_years", np.int64),
+        qualified_fraction=read.per_category("qualified_fraction"),
+        life_years=_lives(read),
+        macrs_table=macrs_matrix(schedules, len(years)),
+        macrs_schedules=tuple(schedules),
+        bonus_rate=read.per_case_year_map("tax.bonus_depreciation"),
+        bonus_eligible=np.array([bool(scenario[f"categories.{c}.bonus_eligible"]) for c in names]),
+        credit_rate=read.per_case_year_map("policy.amic.rate"),
+        eligible=_eligible(read, groups),
+        deadline_year=read.per_case(
+            "policy.amic.construction_deadline_year", convert=lambda x: np.inf if x is None else x
+        ),
+        basis_reduction=read.per_case("policy.amic.basis_reduction"),
+        transfer=read.per_case("policy.amic.monetization", bool, convert=lambda x: x == "transfer"),
+        payment_lag_years=read.per_case("policy.amic.payment_lag_years", np.int64),
+        payment_haircut=read.per_case("policy.amic.payment_haircut"),
+        transfer_price=read.per_case("policy.amic.transfer_price"),
+        recapture=read.per_case("policy.amic.recapture", bool),
+        corporate_rate=read.per_case("tax.corporate_rate"),
+        standalone=read.per_case("tax.capacity", bool, convert=lambda x: x == "standalone"),
+        nol_limit=read.per_case("tax.nol_limit"),
+        capacity_gw=read.array("program.capacity_gw"),
+        capacity_index=_capacity_index(read),
+        revenue_usd_per_gw_year=read.per_case("operations.revenue_usd_per_gw_year"),
+        revenue_growth=read.array("operations.revenue_growth"),
+        utilization=read.array("operations.utilization"),
+        pue=read.array("operations.pue"),
+        power_price_usd_per_mwh=read.array("operations.power_price_usd_per_mwh"),
+        power_price_growth=read.array("operations.power_price_growth"),
+        om_rate=read.array("operations.om_rate"),
+        discount_rate=read.per_case("finance.discount_rate"),
+        terminal_book=scenario["analysis.terminal_value"] == "book",
+        fiscal_window=window,
+        fiscal_window_requested=window_requested,
+        fiscal_discount_rate=read.array("fiscal.discount_rate"),
+    )

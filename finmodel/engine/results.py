@@ -1,0 +1,213 @@
+"""``run(scenario) -> Results``: the named arrays of a run and their pandas views."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from finmodel._version import __version__
+from finmodel.engine.evaluate import evaluate
+from finmodel.engine.inputs import Inputs, build_inputs
+from finmodel.engine.measures import compute_metrics
+from finmodel.engine.names import LINES, METRICS
+from finmodel.scenario.loader import Scenario
+from finmodel.scenario.units import format_usd
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, eq=False)
+class Results:
+    """The outcome of :func:`run`: named arrays plus pandas views.
+
+    ``lines[name]`` is ``(case, category, year)`` or ``(case, year)``;
+    ``metrics[name]`` is ``(case,)``. Money in USD.
+    """
+
+    scenario: Scenario
+    inputs: Inputs
+    lines: Mapping[str, np.ndarray]
+    metrics: Mapping[str, np.ndarray]
+    finmodel_version: str = field(default=__version__)
+
+    @property
+    def cases(self) -> tuple[str, ...]:
+        return self.inputs.cases
+
+    @property
+    def years(self) -> np.ndarray:
+        return self.inputs.years
+
+    def metric(self, name: str, case: str) -> float | None:
+        """One metric as a Python float, None where undefined (NaN)."""
+        value = float(self.metrics[name][self.cases.index(case)])
+        if np.isnan(value):
+            return None
+        return int(round(value)) if name == "payback_year" else value
+
+    def delta(self, name: str) -> float | None:
+        a, b = self.metric(name, "with"), self.metric(name, "without")
+        return None if a is None or b is None else a - b
+
+    @property
+    def fiscal_window(self) -> tuple[int, int]:
+        start, n = self.inputs.fiscal_window
+        return start, start + n - 1
+
+    def fiscal(self, case: str = "with") -> dict[str, Any]:
+        """The Treasury's cost of ``case`` against ``without`` (MODEL.md section 10).
+
+        ``window`` gives the years actually summed (the budget window clipped
+        to the horizon); ``credit_paid_after_end_usd`` the credit earned in the
+        case but paid after ``end_year`` (in no cash flow or cost). [USD]
+        """
+        k = self.cases.index(case)
+        return {
+            "fiscal_cost_window_usd": float(self.metrics["fiscal_cost_window_usd"][k]),
+            "fiscal_cost_pv_usd": float(self.metrics["fiscal_cost_pv_usd"][k]),
+            "window": list(self.fiscal_window),
+            "credit_paid_after_end_usd": float(self.metrics["credit_paid_after_end_usd"][k]),
+        }
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What a reader must know about this run's figures (MODEL.md sections 4 and 10)."""
+        return run_notes(self.scenario, self.inputs, self.metrics)
+
+    def summary(self) -> pd.DataFrame:
+        """Metrics table: rows are metrics, columns ``without``, ``with``, ``delta``."""
+        rows = {m: [self.metric(m, c) for c in self.cases] + [self.delta(m)] for m in METRICS}
+        table = pd.DataFrame.from_dict(rows, orient="index", columns=list(self.cases) + ["delta"])
+        table.index.name = "metric"
+        return table
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``summary.json`` structure of MODEL.md section 12."""
+        return {
+            "scenario": self.scenario.name,
+            "finmodel_version": self.finmodel_version,
+            "cases": {c: {m: self.metric(m, c) for m in METRICS} for c in self.cases},
+            "delta": {m: self.delta(m) for m in METRICS},
+            "fiscal": self.fiscal("with"),
+            "notes": list(self.notes),
+        }
+
+    @property
+    def cashflows(self) -> pd.DataFrame:
+        """Tidy yearly lines: ``case, year, line, category, value_usd``.
+
+        Per-category lines have one row per category (no total row, so a sum
+        never double counts); the other lines have an empty category.
+        """
+        frames = []
+        years = self.years
+        cats = np.array(self.inputs.categories, dtype=object)
+        for line, per_cat in LINES.items():
+            values = np.asarray(self.lines[line])
+            for k, case in enumerate(self.cases):
+                if per_cat:
+                    block = values[k]
+                    frames.append(
+                        pd.DataFrame(
+                            {
+                                "case": case,
+                                "year": np.tile(years, len(cats)),
+                                "line": line,
+                                "category": np.repeat(cats, len(years)),
+                                "value_usd": block.reshape(-1),
+                            }
+                        )
+                    )
+                else:
+                    frames.append(
+                        pd.DataFrame(
+                            {
+                                "case": case,
+                                "year": years,
+                                "line": line,
+                                "category": "",
+                                "value_usd": values[k],
+                            }
+                        )
+                    )
+        return pd.concat(frames, ignore_index=True)
+
+    def yearly(self, case: str = "with") -> pd.DataFrame:
+        """Wide table of one case: rows are lines (category lines summed), columns years. [USD]"""
+        k = self.cases.index(case)
+        data = {}
+        for line, per_cat in LINES.items():
+            values = np.asarray(self.lines[line])[k]
+            data[line] = values.sum(axis=0) if per_cat else values
+        table = pd.DataFrame(data, index=self.years).T
+        table.columns.name = "year"
+        return table
+
+    def by_category(self, line: str, case: str = "with") -> pd.DataFrame:
+        """One per-category line of one case: rows are categories, columns years. [USD]"""
+        k = self.cases.index(case)
+        table = pd.DataFrame(
+            np.asarray(self.lines[line])[k], index=list(self.inputs.categories), columns=self.years
+        )
+        table.index.name = "category"
+        return table
+
+
+def run_notes(scenario: Scenario, inp: Inputs, metrics: Mapping[str, np.ndarray]) -> tuple[str, ...]:
+    """Notes on a single run: land listed as eligible, a clipped budget window, credit paid late."""
+    notes = []
+    listed = set(scenario["policy.amic.eligible"])
+    land = [
+        c
+        for c, g in zip(inp.categories, inp.groups, strict=True)
+        if scenario[f"categories.{c}.macrs_years"] is None and (c in listed or g in listed)
+    ]
+    if land:
+        names = ", ".join(f"'{c}'" for c in land)
+        notes.append(
+            f"{'category' if len(land) == 1 else 'categories'} {names} (land, macrs_years: null) "
+            f"listed in policy.amic.eligible {'earns' if len(land) == 1 else 'earn'} no credit: "
+            "land is never qualified property"
+        )
+    (start, n), (asked_start, asked_n) = inp.fiscal_window, inp.fiscal_window_requested
+    if (start, n) != (asked_start, asked_n):
+        notes.append(
+            f"the budget window {asked_start}-{asked_start + asked_n - 1} is clipped to the horizon "
+            f"{int(inp.years[0])}-{inp.end_year}: the Treasury's cost is summed over {start}-{start + n - 1}"
+        )
+    for k, case in enumerate(inp.cases):
+        late = float(np.asarray(metrics["credit_paid_after_end_usd"])[..., k].max())
+        if late > 0:
+            lag = int(np.asarray(inp.payment_lag_years)[..., k].max())
+            years = f"{lag} year{'s' if lag != 1 else ''}"
+            notes.append(
+                f"{format_usd(late, digits=2)} of credit earned in the last {years} "
+                f"of case '{case}' is paid after {inp.end_year}: counted in credit earned, not in the "
+                "cash flows, the PV of credit cash or the Treasury's cost"
+            )
+    return tuple(notes)
+
+
+def run(scenario: Scenario, overrides: Mapping[str, Any] | None = None) -> Results:
+    """Evaluate a scenario in both cases and compute every metric.
+
+    Examples
+    --------
+    >>> from finmodel.scenario.loader import scenario_from_dict
+    >>> s = scenario_from_dict({
+    ...     "program": {"commitment_usd": "100M", "start_year": 2026, "years": 1},
+    ...     "categories": {"servers": {"share": 1, "macrs_years": 5}},
+    ...     "policy": {"amic": {"eligible": ["servers"], "construction_deadline_year": None}},
+    ...     "analysis": {"end_year": 2036}})
+    >>> r = run(s)
+    >>> r.metric("credit_earned_usd", "with") / 1e6  # 35% of $100M placed in service in 2026
+    35.0
+    """
+    inp = build_inputs(scenario, overrides)
+    lines = evaluate(inp)
+    metrics = compute_metrics(inp, lines)
+    return Results(scenario=scenario, inputs=inp, lines=lines, metrics=metrics)
