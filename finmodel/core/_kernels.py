@@ -929,6 +929,50 @@ def basis_deductions(placed, earned, reduction, bonus, table, eligible, out, rem
     return out
 
 
+@njit(cache=True, error_model="numpy", nogil=True)
+def credit_pool_rows(joined, tax, limit, carry, used, expired, left):
+    """A standalone owner's credit pool, oldest credits first (MODEL.md section 16), row by row.
+
+    ``joined[i, j]`` is the credit that joins the pool in year ``j``, usable
+    in years ``j .. j + carry[i]``; each year ``t`` the pool offsets at most
+    ``limit[i] * max(tax[i, t], 0)``. Writes ``used[i, t]`` (the offset),
+    ``expired[i, t]`` (credit whose last usable year was ``t``, left unused,
+    for ``t`` before the last year) and ``left[i]`` (the pool at the end).
+    All ``(n, T)`` but ``limit``, ``carry`` and ``left`` ``(n,)``.
+    """
+    n, T = joined.shape
+    remaining = np.empty(T)
+    for i in range(n):
+        for j in range(T):
+            remaining[j] = 0.0
+        for t in range(T):
+            remaining[t] = joined[i, t]
+            room = tax[i, t] * limit[i]
+            if room < 0.0:
+                room = 0.0
+            total = 0.0
+            for j in range(t + 1):  # oldest first
+                if room <= 0.0:
+                    break
+                if remaining[j] > 0.0 and t <= j + carry[i]:
+                    take = remaining[j] if remaining[j] < room else room
+                    remaining[j] -= take
+                    room -= take
+                    total += take
+            used[i, t] = total
+            gone = 0.0
+            if t < T - 1:
+                for j in range(t + 1):
+                    if j + carry[i] == t and remaining[j] > 0.0:
+                        gone += remaining[j]
+                        remaining[j] = 0.0
+            expired[i, t] = gone
+        rest = 0.0
+        for j in range(T):
+            rest += remaining[j]
+        left[i] = rest
+
+
 # --------------------------------------------------------------------------- numpy's order
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "retirement_table",
     "recapture",
     "standalone_tax",
+    "credit_pool",
 ]
 
 #: IRS Pub. 946 Table A-1, percent of basis by recovery year (half-year convention).
@@ -267,3 +268,55 @@ def standalone_tax(taxable_income: np.ndarray, rate, nol_limit) -> tuple[np.ndar
         nol = np.where(positive, nol - use, nol - x)
         nol_end[..., t] = nol
     return tax, nol_end
+
+
+def credit_pool(joined, tax, offset_limit, carryforward_years) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Credit used against a standalone owner's own tax, oldest first (MODEL.md section 16).
+
+    Parameters
+    ----------
+    joined : array ``(..., T)``
+        Credit joining the pool by year (earned credit, after the payment lag). [USD]
+    tax : array ``(..., T)``
+        The year's income tax after NOLs (the levered tax where there is debt). [USD]
+    offset_limit : array ``(...)``
+        Largest share of a year's tax the pool may offset. [fraction]
+    carryforward_years : array ``(...)`` of int
+        A credit joining in year ``j`` is usable in ``j .. j + carryforward_years``.
+
+    Returns
+    -------
+    used, expired : arrays ``(..., T)``
+        The offset by year, and the credit that expired at the end of its last
+        usable year (never in the last year of the horizon: a credit still
+        usable then is left). [USD]
+    left : array ``(...)``
+        The pool at the end of the horizon. [USD]
+
+    Examples
+    --------
+    100 joins in year 0, usable for one more year; tax 40 a year, 75% offset:
+    30 used in years 0 and 1, 40 expires at the end of year 1.
+
+    >>> used, expired, left = credit_pool(np.array([100.0, 0, 0]), np.full(3, 40.0), 0.75, 1)
+    >>> used.tolist(), expired.tolist(), float(left)
+    ([30.0, 30.0, 0.0], [0.0, 40.0, 0.0], 0.0)
+    """
+    from finmodel.core._kernels import credit_pool_rows
+
+    joined = np.asarray(joined, dtype=float)
+    tax = np.asarray(tax, dtype=float)
+    limit = np.asarray(offset_limit, dtype=float)
+    carry = np.asarray(carryforward_years, dtype=np.int64)
+    lead = np.broadcast_shapes(joined.shape[:-1], tax.shape[:-1], limit.shape, carry.shape)
+    T = joined.shape[-1]
+
+    def rows(x, shape, dtype=float):
+        flat = np.ascontiguousarray(np.broadcast_to(x, shape), dtype=dtype)
+        return flat.reshape((-1,) + shape[len(lead) :])
+
+    J, X = rows(joined, lead + (T,)), rows(tax, lead + (T,))
+    n = J.shape[0]
+    used, expired, left = np.empty((n, T)), np.empty((n, T)), np.empty(n)
+    credit_pool_rows(J, X, rows(limit, lead), rows(carry, lead, np.int64), used, expired, left)
+    return used.reshape(lead + (T,)), expired.reshape(lead + (T,)), left.reshape(lead)
