@@ -41,16 +41,16 @@ def level_payment(rate, tenor_years) -> np.ndarray:
     return np.where(r == 0.0, 1.0 / n, annuity)
 
 
-def tranche_factors(rate, tenor_years: int, grace_years: int, n_years: int):
+def tranche_factors(rate, tenor_years, grace_years, n_years: int):
     """Per-unit interest, principal and closing balance of a tranche drawn at the end of year ``y``.
 
     Parameters
     ----------
     rate : array ``(...)``
         Interest rate of the loan. [fraction a year]
-    tenor_years : int
+    tenor_years : int or int array ``(...)``
         Years of level payments (``>= 1``).
-    grace_years : int
+    grace_years : int or int array ``(...)``
         Interest-only years before the first payment (``>= 0``).
     n_years : int
         Years in the horizon ``T``.
@@ -73,9 +73,10 @@ def tranche_factors(rate, tenor_years: int, grace_years: int, n_years: int):
     payments nothing is owed.
     """
     r = np.asarray(rate, dtype=float)[..., None, None]
+    tenor_years = np.asarray(tenor_years)[..., None, None]
     T = n_years
     k = np.arange(T)[None, :] - np.arange(T)[:, None]  # t - y
-    j = k - grace_years  # payment number, 1..n in payment years
+    j = k - np.asarray(grace_years)[..., None, None]  # payment number, 1..n in payment years
     paying = (j >= 1) & (j <= tenor_years)
     owed_in_grace = (k >= 0) & (j <= 0)
     # ((1 + r) ** n - (1 + r) ** m) / ((1 + r) ** n - 1) by expm1, so that tiny rates keep their digits
@@ -114,7 +115,7 @@ class DebtService:
         return self.interest + self.principal + self.balloon
 
 
-def debt_service(drawn, rate, tenor_years: int, grace_years: int) -> DebtService:
+def debt_service(drawn, rate, tenor_years, grace_years) -> DebtService:
     """Interest, principal, balloon and balance of the tranches ``drawn`` ``(..., T)`` (section 13).
 
     Examples
