@@ -16,11 +16,12 @@ import numpy as np
 
 from finmodel._version import __version__
 from finmodel.analysis import provenance
-from finmodel.engine.model import METRIC_LABELS, METRICS, NumericalError, Results, run
+from finmodel.core import format as fmt
+from finmodel.engine.model import NumericalError, run
+from finmodel.outputs import terminal
 from finmodel.outputs.check import CheckError, check_run
 from finmodel.outputs.report import OutputError, manifest_files, prepare_out_dir, remove_stale, write_run
 from finmodel.scenario.loader import ScenarioError, load_scenario
-from finmodel.scenario.units import format_usd
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -30,53 +31,6 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         print(f"finmodel: error: {message}", file=sys.stderr)
         raise SystemExit(EXIT_BAD_INPUT)
-
-
-def format_metric(name: str, value: float | None, delta: bool = False, year_digits: int = 0) -> str:
-    """A metric for the terminal: money in $B, rates in %, years as years.
-
-    ``None`` and NaN give ``n/a``; an infinite payback year (never paid back,
-    in Monte Carlo statistics) gives ``never``.
-    """
-    if value is None or not np.isfinite(value):
-        return "never" if name == "payback_year" and value == np.inf else "n/a"
-    unit = METRICS.get(name) or ("USD" if name.startswith("fiscal_cost") else "")
-    if unit.startswith("USD"):
-        text = format_usd(value, "B", 1)
-        return "+" + text if delta and value > 0 else text
-    if unit == "fraction":
-        return f"{value * 100:+.1f} pp" if delta else f"{value * 100:.1f}%"
-    if unit == "year":
-        return f"{value:+.{year_digits}f} y" if delta else f"{value:.{year_digits}f}"
-    return f"{value:g}"
-
-
-LABELS = METRIC_LABELS
-
-
-def summary_table(results: Results) -> str:
-    """Rows = metrics, columns = without / with / delta; money in $B."""
-    rows = [("", "without", "with", "delta")]
-    for m in METRICS:
-        rows.append(
-            (
-                LABELS[m],
-                format_metric(m, results.metric(m, "without")),
-                format_metric(m, results.metric(m, "with")),
-                format_metric(m, results.delta(m), delta=True),
-            )
-        )
-    fiscal = results.fiscal("with")
-    start, end = fiscal["window"]
-    rows.append((f"Treasury cost {start}-{end}", "", "", format_usd(fiscal["fiscal_cost_window_usd"])))
-    rows.append(("Treasury cost, PV", "", "", format_usd(fiscal["fiscal_cost_pv_usd"])))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = []
-    for k, r in enumerate(rows):
-        lines.append("  ".join([r[0].ljust(widths[0])] + [r[i].rjust(widths[i]) for i in (1, 2, 3)]))
-        if k == 0:
-            lines.append("-" * len(lines[0]))
-    return "\n".join(lines)
 
 
 def _report_problems(exc: ScenarioError) -> int:
@@ -96,7 +50,7 @@ def cmd_run(args) -> int:
     out = prepare_out_dir(args.out, args.force) if args.out else None
     results = run(scenario)
     print(f"{scenario.title}\n")
-    print(summary_table(results))
+    print(terminal.summary_table(results))
     for note in results.notes:
         print(f"note: {note}")
     if out is not None:
@@ -147,14 +101,6 @@ class _UsageError(Exception):
     """A combination of options that makes no sense (exit 2)."""
 
 
-def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
-    lines.append("-" * len(lines[0]))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(lines)
-
-
 def cmd_sources(args) -> int:
     """``finmodel sources SCENARIO``: every parameter with value, unit, set/default, where set, source."""
     scenario = load_scenario(args.scenario)
@@ -164,7 +110,7 @@ def cmd_sources(args) -> int:
         return EXIT_OK
     print(f"{scenario.title} ({' -> '.join(scenario.files)})\n")
     rows = [(r.parameter, r.text, r.unit, r.status, r.where, r.sources) for r in table.itertuples()]
-    print(_text_table(("parameter", "value", "unit", "set", "where", "source"), rows))
+    print(terminal.text_table([("parameter", "value", "unit", "set", "where", "source"), *rows], "l" * 6))
     n_set = int((table["status"] == "set").sum())
     print(
         f"\n{n_set} of {len(table)} parameters set in the files, "
@@ -192,7 +138,8 @@ def cmd_diff(args) -> int:
         print(f"{args.a} and {args.b}: no parameter differs after resolution")
         return EXIT_OK
     rows = [(r.parameter, r.a_text, r.b_text, r.unit, r.a_where, r.b_where) for r in table.itertuples()]
-    print(_text_table(("parameter", f"A: {a.name}", f"B: {b.name}", "unit", "A set in", "B set in"), rows))
+    head = ("parameter", f"A: {a.name}", f"B: {b.name}", "unit", "A set in", "B set in")
+    print(terminal.text_table([head, *rows], "l" * 6))
     n = len(table)
     print(f"\n{n} parameter{'s' if n != 1 else ''} differ{'s' if n == 1 else ''}")
     return EXIT_OK
@@ -332,46 +279,6 @@ def _out_for(args):
     return prepare_out_dir(args.out, args.force) if getattr(args, "out", None) else None
 
 
-def _stat_text(name: str, value: float, delta: bool = False) -> str:
-    """A statistic over draws: as :func:`format_metric`, years to one decimal (means)."""
-    return format_metric(name, value, delta, year_digits=1)
-
-
-def montecarlo_table(result) -> str:
-    """P5 / P50 / P95 / mean of every metric, per case, delta and the Treasury's cost."""
-    from finmodel.analysis.montecarlo import QUANTILES
-
-    table = result.summary()
-    head = ("", "case") + tuple(f"P{q}" for q in QUANTILES) + ("mean",)
-    rows = [head]
-    for (name, case), row in table.iterrows():
-        label = LABELS.get(
-            name,
-            {
-                "fiscal_cost_window_usd": "Treasury cost, window",
-                "fiscal_cost_pv_usd": "Treasury cost, PV",
-            }.get(name, name),
-        )
-        cells = [_stat_text(name, row[f"p{q}"], case == "delta") for q in QUANTILES]
-        mean = row["mean"]
-        cells.append(_stat_text(name, mean, case == "delta") if np.isfinite(mean) else "n/a")
-        if row["undefined"] > 0 and name != "payback_year":
-            cells[-1] += f" ({row['undefined'] * 100:.2g}% undefined)"
-        rows.append((label if case in ("without", "treasury") else "", case) + tuple(cells))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = []
-    for k, r in enumerate(rows):
-        lines.append(
-            "  ".join(
-                [r[0].ljust(widths[0]), r[1].ljust(widths[1])]
-                + [r[i].rjust(widths[i]) for i in range(2, len(head))]
-            )
-        )
-        if k == 0:
-            lines.append("-" * len(lines[0]))
-    return "\n".join(lines)
-
-
 def _notes_and_write(result, out, args, writer, **options) -> int:
     """Print a result's notes, then write its files with ``writer`` when ``--out`` was given."""
     for note in result.notes:
@@ -421,7 +328,7 @@ def cmd_montecarlo(args) -> int:
     finally:
         bar.close()
     print(f"{scenario.title}\n{result.draws:,} draws, seed {result.seed}\n")
-    print(montecarlo_table(result))
+    print(terminal.montecarlo_table(result))
     p = result.probabilities()
     print(
         f"\nP(delta NPV > 0) = {p['delta_npv_positive']:.3f}; "
@@ -433,34 +340,19 @@ def cmd_montecarlo(args) -> int:
 
 
 def cmd_sensitivity(args) -> int:
-    from finmodel.analysis.sensitivity import METRIC_LABELS, tornado
-    from finmodel.analysis.uncertainty import format_value, param_label
+    from finmodel.analysis.sensitivity import tornado
     from finmodel.outputs.report import write_sensitivity
 
     scenario = load_scenario(args.scenario)
     out = _out_for(args)
     result = tornado(scenario)
     print(f"{scenario.title}\n")
-    for key in result.metrics:
-        name, case = key
-        print(
-            f"{METRIC_LABELS.get(name, name)} ({case}); "
-            f"scenario as written: {_stat_text(name, result.base[key])}"
-        )
-        for b in result.bars[key]:
-            lo = format_value(b.parameter, b.low, scenario.values)
-            hi = format_value(b.parameter, b.high, scenario.values)
-            print(
-                f"  {param_label(b.parameter):<28} {lo:>16} -> {_stat_text(name, b.at_low):>10}   "
-                f"{hi:>16} -> {_stat_text(name, b.at_high):>10}"
-            )
-        print()
+    print(terminal.tornado_text(result))
     return _notes_and_write(result, out, args, write_sensitivity)
 
 
 def cmd_sweep(args) -> int:
     from finmodel.analysis.sensitivity import sweep
-    from finmodel.analysis.uncertainty import format_value
     from finmodel.outputs.report import write_sweep
 
     scenario = load_scenario(args.scenario)
@@ -478,23 +370,15 @@ def cmd_sweep(args) -> int:
         + (f" (columns) and {y[0]} (rows)" if y else "")
         + "\n"
     )
-    head = [""] + [format_value(x[0], v, scenario.values) for v in x[1]]
-    rows = [head]
-    for j, yv in enumerate(y[1] if y else [None]):
-        rows.append(
-            [format_value(y[0], yv, scenario.values) if y else ""]
-            + [_stat_text(metric, v) for v in result.values[j]]
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    for r in rows:
-        print("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
+    print(terminal.sweep_text(result))
     return _notes_and_write(result, out, args, write_sweep)
 
 
 def cmd_solve(args) -> int:
     from finmodel.analysis.montecarlo import ALL_METRICS
+    from finmodel.analysis.provenance import value_text
     from finmodel.analysis.sensitivity import SolveError, solve
-    from finmodel.analysis.uncertainty import check_path, format_value
+    from finmodel.analysis.uncertainty import check_path
     from finmodel.outputs.report import write_solve
     from finmodel.scenario.units import UnitError, parse_money, parse_rate
 
@@ -529,17 +413,22 @@ def cmd_solve(args) -> int:
             print(f"finmodel: {exc}", file=sys.stderr)
             return EXIT_FAILED
         raise _UsageError(str(exc)) from None
-    value = format_value(args.param, result.value, scenario.values)
+    delta = args.case == "delta"
+
+    def figure(x):
+        return fmt.metric(x, unit, delta=delta)
+
+    values = (result.value, scenario[args.param])
+    value, written_value = (value_text(args.param, v, label=True) for v in values)
     print(f"{scenario.title}\n")
     print(f"{args.param} = {result.value:.12g}  ({value})")
     print(
-        f"{metric} ({args.case}) = {_stat_text(metric, result.achieved)} [{result.achieved:.12g}]; "
-        f"target {_stat_text(metric, target)}"
+        f"{metric} ({args.case}) = {figure(result.achieved)} [{result.achieved:.12g}]; "
+        f"target {figure(target)}"
     )
     print(
-        f"scenario as written: {args.param} = "
-        f"{format_value(args.param, scenario[args.param], scenario.values)}, "
-        f"{metric} ({args.case}) = {_stat_text(metric, result.base_metric)}"
+        f"scenario as written: {args.param} = {written_value}, "
+        f"{metric} ({args.case}) = {figure(result.base_metric)}"
     )
     if result.crossings > 1:
         print(

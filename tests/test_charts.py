@@ -109,7 +109,7 @@ def test_cumulative_cash_flow_lines_trough_and_payback(base):
     for k, case in enumerate(("without", "with")):
         # the trough is -peak_funding_usd, in the year of the lowest cumulative cash flow
         cum = np.cumsum(base.lines["cash_flow"][base.cases.index(case)])
-        trough = style.usd_text(-base.metric("peak_funding_usd", case))
+        trough = style.money_text(-base.metric("peak_funding_usd", case))
         year = base.years[int(np.argmin(cum))]
         label = memo.CASE_LABELS[case]
         assert legend[k] == f"{label}: trough {trough} in {year}, payback {base.metric('payback_year', case)}"
@@ -159,7 +159,7 @@ def test_treasury_bars_window_band_and_total(base):
     window_total = base.fiscal()["fiscal_cost_window_usd"]
     assert sum(inside) == pytest.approx(window_total, rel=1e-12)
     (text,) = [t for t in ax.texts if t.get_gid() == "fiscal-window-total"]
-    assert f"10-year window 2026–2035: {style.usd_text(window_total)}" in text.get_text()
+    assert f"10-year window 2026–2035: {style.money_text(window_total)}" in text.get_text()
 
 
 def test_waterfall_bars_add_up_and_match_the_model(base):

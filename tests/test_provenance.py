@@ -151,7 +151,7 @@ def test_every_set_value_points_at_its_line(path):
         (-1e9, "USD", "-$1B"),
         (0.35, "fraction", "35%"),
         (0.015, "per year", "1.5%"),
-        (0.93, "USD per USD", "0.93"),
+        (0.93, "USD per USD", "93%"),
         (2026, "year", "2026"),
         (30.0, "GW", "30"),
         (True, "-", "true"),

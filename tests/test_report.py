@@ -19,7 +19,8 @@ from conftest import SCENARIOS, all_scenarios
 
 import finmodel
 from finmodel.cli import main
-from finmodel.outputs import charts, memo
+from finmodel.core import format as fmt
+from finmodel.outputs import charts
 from finmodel.outputs.report import FIGURE_FORMATS
 
 BASE = SCENARIOS / "base.yaml"
@@ -30,7 +31,7 @@ PACK = [f"{stem}.{fmt}" for stem in charts.SCENARIO_CHARTS for fmt in FIGURE_FOR
     "cashflows.csv",
     "run.json",
 ]
-MINUS = "\u2212"
+BREAKEVEN = "USD/GW-year"
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +42,10 @@ def pack(tmp_path_factory):
 
 
 def _money(text: str) -> float:
-    """'−$147.7B' -> -147.7e9; '+$2.85B' -> 2.85e9."""
-    m = re.fullmatch(r"([+\u2212]?)\$([\d,]+\.\d+)B", text.strip())
+    """'-$147.7B' -> -147.7e9; '+$2.85B' -> 2.85e9 (text: a hyphen-minus)."""
+    m = re.fullmatch(r"([+-]?)\$([\d,]+\.\d+)B", text.strip())
     assert m, text
-    return (-1 if m.group(1) == MINUS else 1) * float(m.group(2).replace(",", "")) * 1e9
+    return (-1 if m.group(1) == "-" else 1) * float(m.group(2).replace(",", "")) * 1e9
 
 
 def _png_size(path) -> tuple[int, int]:
@@ -116,20 +117,20 @@ def test_summary_md_sentences_state_the_headline_numbers(pack):
     text = (pack / "summary.md").read_text(encoding="utf-8")
     sentences = text.split("\n\n")[2]
     assert 3 <= sentences.count(". ") + 1 <= 5
-    assert f"by {memo.usd(data['delta']['npv_usd'])}" in sentences  # worth in present value
+    assert f"by {fmt.money(data['delta']['npv_usd'])}" in sentences  # worth in present value
     start, end = data["fiscal"]["window"]
     assert (
-        f"{memo.usd(data['fiscal']['fiscal_cost_window_usd'])} "
+        f"{fmt.money(data['fiscal']['fiscal_cost_window_usd'])} "
         f"in the 10-year budget window {start}–{end}" in sentences
     )
     be = [data["cases"][c]["breakeven_revenue_usd_per_gw_year"] for c in ("without", "with")]
-    assert f"from {memo.usd(be[0], 2)} to {memo.usd(be[1], 2)} per GW-year" in sentences
+    assert f"from {fmt.money(be[0], BREAKEVEN)} to {fmt.money(be[1], BREAKEVEN)} per GW-year" in sentences
     # the same figures from the results object of a fresh run, not from the file
     r = finmodel.run(finmodel.load_scenario(BASE))
-    assert f"by {memo.usd(r.delta('npv_usd'))}" in sentences
-    assert f"{memo.usd(r.fiscal()['fiscal_cost_window_usd'])} in the 10-year budget window" in sentences
+    assert f"by {fmt.money(r.delta('npv_usd'))}" in sentences
+    assert f"{fmt.money(r.fiscal()['fiscal_cost_window_usd'])} in the 10-year budget window" in sentences
     be = [r.metric("breakeven_revenue_usd_per_gw_year", c) for c in ("without", "with")]
-    assert f"from {memo.usd(be[0], 2)} to {memo.usd(be[1], 2)} per GW-year" in sentences
+    assert f"from {fmt.money(be[0], BREAKEVEN)} to {fmt.money(be[1], BREAKEVEN)} per GW-year" in sentences
 
 
 def test_tables_xlsx_sheets(pack):
@@ -320,12 +321,10 @@ def test_uncertainty_and_stats_tables_read_in_units():
 
     base = finmodel.load_scenario(SCENARIOS / "base.yaml")
     table = memo.uncertainty_table(base)
-    assert table.loc["program.commitment_usd", "values"] == (
-        "$1,000B / $1,400B / $1,500B (low / most likely / high)"
-    )
+    assert table.loc["program.commitment_usd", "values"] == "$1T / $1.4T / $1.5T (low / most likely / high)"
     assert table.loc["finance.discount_rate", "values"] == "mean 10%, sd 2%, kept within 7% to 15%"
     index = pd.MultiIndex.from_tuples([("npv_usd", "delta"), ("irr", "with"), ("payback_year", "with")])
     stats = pd.DataFrame({"p50": [1.957e11, 0.1305, 2033.0], "p95": [-1e9, -0.02, float("inf")]}, index=index)
     text = memo.stats_table(stats, ["p50", "p95"])
     assert text["p50"].tolist() == ["+$195.7B", "13.1%", "2033"]
-    assert text["p95"].tolist() == ["\u2212$1.0B", "\u22122.0%", "never"]
+    assert text["p95"].tolist() == ["-$1.0B", "-2.0%", "never"]

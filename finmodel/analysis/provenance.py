@@ -30,9 +30,10 @@ from typing import Any
 
 import pandas as pd
 
+from finmodel.core import format as fmt
 from finmodel.scenario.loader import PARAMETERS, Param, Scenario
 
-__all__ = ["COLUMNS", "DIFF_COLUMNS", "parameters", "diff", "format_value", "param_for"]
+__all__ = ["COLUMNS", "DIFF_COLUMNS", "parameters", "diff", "format_value", "value_text", "param_for"]
 
 COLUMNS = [
     "parameter",
@@ -51,8 +52,6 @@ COLUMNS = [
 DIFF_COLUMNS = ["parameter", "a", "b", "a_text", "b_text", "unit", "a_where", "b_where"]
 
 _BY_PATH = {p.path: p for p in PARAMETERS}
-_MONEY_UNITS = ("USD", "USD/GW-year", "USD/MWh")
-_PERCENT_UNITS = ("fraction", "per year")
 
 
 def param_for(path: str) -> Param | None:
@@ -71,21 +70,8 @@ def param_for(path: str) -> Param | None:
     return None
 
 
-def _number(x: float, unit: str) -> str:
-    if unit in _MONEY_UNITS:
-        for suffix, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6)):
-            if abs(x) >= scale:
-                return f"{'-' if x < 0 else ''}${abs(x) / scale:,.12g}{suffix}"
-        return f"{'-' if x < 0 else ''}${abs(x):,.12g}"
-    if unit in _PERCENT_UNITS:
-        return f"{x * 100:.10g}%"
-    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
-        return str(int(x))
-    return f"{x:.12g}"
-
-
 def format_value(value: Any, unit: str = "-", nullable: str | None = None) -> str:
-    """A resolved value as an analyst would write it.
+    """A resolved value as an analyst would write it: :func:`finmodel.core.format.parameter_value`.
 
     Examples
     --------
@@ -93,35 +79,25 @@ def format_value(value: Any, unit: str = "-", nullable: str | None = None) -> st
     '$1.4T'
     >>> format_value({2023: 0.25, 2026: 0.35}, "fraction")
     '2023: 25%, 2026: 35%'
-    >>> format_value({0: 0.25}, "fraction")
-    '25%'
     >>> format_value(None, "year", nullable="no deadline")
     'null (no deadline)'
-    >>> format_value({"ramp": "s_curve", "midpoint": 4.0, "steepness": 1.0})
-    's_curve ramp (midpoint 4, steepness 1)'
     """
-    if value is None:
-        return f"null ({nullable})" if nullable else "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value):
-            return str(value)
-        return _number(value, unit)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping):
-        if list(value) == [0]:
-            return format_value(value[0], unit)
-        if "shares" in value:
-            return "shares " + ", ".join(_number(float(x), "fraction") for x in value["shares"])
-        if "ramp" in value:
-            extra = [f"{k} {_number(float(value[k]), '-')}" for k in ("midpoint", "steepness") if k in value]
-            return f"{value['ramp']} ramp" + (f" ({', '.join(extra)})" if extra else "")
-        return ", ".join(f"{k}: {format_value(v, unit)}" for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return ", ".join(format_value(v, unit) for v in value) if value else "(none)"
-    return str(value)
+    return fmt.parameter_value(value, unit, nullable=nullable)
+
+
+def value_text(path: str, value: Any, *, label: bool = False, minus: str = fmt.HYPHEN) -> str:
+    """A value of parameter ``path`` in its declared unit (:func:`finmodel.core.format.parameter_value`).
+
+    ``label`` gives the short form of charts and tables without a unit column.
+
+    >>> value_text("policy.amic.rate", {2023: 0.25, 2026: 0.35}, label=True)
+    '35% from 2026'
+    >>> value_text("categories.servers.life_years", 5, label=True)
+    '5 years'
+    """
+    p = param_for(path)
+    unit, nullable = (p.unit, p.nullable) if p is not None else ("-", None)
+    return fmt.parameter_value(value, unit, nullable=nullable, label=label, minus=minus)
 
 
 def _plain(value: Any) -> Any:

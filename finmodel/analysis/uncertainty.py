@@ -81,6 +81,7 @@ from typing import Any
 
 import numpy as np
 
+from finmodel.core import format as fmt
 from finmodel.core.cashflow import schedule_shares
 from finmodel.scenario import units
 from finmodel.scenario.loader import EXTRA_BLOCKS, PARAMETERS, SHARE_TOLERANCE, Param, Scenario
@@ -208,12 +209,12 @@ def param_label(path: str) -> str:
 
 
 def format_value(path: str, value: Any, values: Mapping[str, Any] | None = None) -> str:
-    """A parameter value for a label: money in $B, rates in %, years as years.
+    """A parameter value for a label: :func:`finmodel.core.format.parameter_value` with ``label=True``.
 
     A rate by year shows its last rate (``35% from 2026``).
 
     >>> format_value("program.commitment_usd", 1.4e12)
-    '$1,400B'
+    '$1.4T'
     >>> format_value("policy.amic.rate", {2023: 0.25, 2026: 0.35})
     '35% from 2026'
     """
@@ -221,25 +222,8 @@ def format_value(path: str, value: Any, values: Mapping[str, Any] | None = None)
         path,
         values or {"categories": (path.split(".")[1],) if path.startswith("categories.") else ()},
     )
-    if value is None or (isinstance(value, float) and math.isinf(value)):
-        return "none"
-    if isinstance(value, Mapping):
-        last = max(value)
-        text = format_value(path, value[last], values)
-        return text if last <= 1900 else f"{text} from {last}"
-    kind = p.kind if p is not None else "number"
-    x = float(value)
-    if kind == "money":
-        if p.unit == "USD":
-            return f"${x / 1e9:,.0f}B" if abs(x) >= 1e11 else f"${x / 1e9:,.1f}B"
-        if p.unit == "USD/GW-year":
-            return f"${x / 1e9:,.1f}B/GW-yr"
-        return f"${x:,.4g}" + (f"/{p.unit.split('/')[1]}" if "/" in p.unit else "")
-    if kind in ("rate", "rate_map"):
-        return f"{x * 100:.4g}%"
-    if kind in ("int",) or path.endswith("_years"):
-        return f"{x:g} y"
-    return f"{x:.4g}"
+    unit, nullable = (p.unit, p.nullable) if p is not None else ("-", None)
+    return fmt.parameter_value(value, unit, nullable=nullable, label=True)
 
 
 def check_path(path: str, values: Mapping[str, Any], allow_schedule: bool = False) -> str | None:

@@ -26,9 +26,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from finmodel._version import __version__
-from finmodel.engine.model import Results
+from finmodel.analysis import provenance
+from finmodel.core import format as fmt
+from finmodel.engine.model import METRICS, Results
 from finmodel.outputs import memo, style
-from finmodel.outputs.style import case_color, group_colors, money_axis, usd_text, year_axis
+from finmodel.outputs.style import MINUS, case_color, group_colors, money_axis, money_text, year_axis
 
 __all__ = [
     "cumulative_cash_flow",
@@ -43,6 +45,7 @@ __all__ = [
 ]
 
 CASE_LABELS = memo.CASE_LABELS
+BREAKEVEN_UNIT = METRICS["breakeven_revenue_usd_per_gw_year"]
 LABEL_PT = 8.0
 EMPTY_SPAN_USD = 1e9  #: axis span when every value is zero, so ticks read $0B, $0.2B, ...
 
@@ -60,6 +63,16 @@ def _chart(
         if own:
             style.add_title(fig, title, subtitle)
             style.add_footnote(fig, foot)
+
+
+def _percent(x: float) -> str:
+    """A rate parameter (a discount rate) as written: ``0.1 -> '10%'``."""
+    return fmt.parameter_value(float(x), "per year", minus=MINUS)
+
+
+def _param_text(path: str, value) -> str:
+    """A parameter value on a tick or row label (:func:`finmodel.analysis.provenance.value_text`)."""
+    return provenance.value_text(path, value, label=True, minus=MINUS)
 
 
 def _span(mask: np.ndarray, years: np.ndarray) -> np.ndarray:
@@ -117,7 +130,7 @@ def cumulative_cash_flow(results: Results, ax: Axes | None = None) -> Axes:
                     zorder=4,
                     gid=f"trough-{case}",
                 )
-                trough = f"trough {usd_text(cum[i])} in {years[i]}"
+                trough = f"trough {money_text(cum[i])} in {fmt.year(years[i])}"
             payback = results.metric("payback_year", case)
             if payback is not None:
                 j = int(np.flatnonzero(years == payback)[0])
@@ -188,10 +201,7 @@ def credit_by_group(results: Results, ax: Axes | None = None, case: str = "with"
             handles.append(Patch(facecolor=colors[g]))
             labels.append(f"Earned: {memo._name(g)}")
         if handles:
-            how = {
-                "direct_pay": "direct pay",
-                "transfer": f"transfer at {s['policy.amic.transfer_price'] * 100:g}¢",
-            }.get(s["policy.amic.monetization"], s["policy.amic.monetization"])
+            how = memo.monetization_text(s, short=True)
             lag = int(s["policy.amic.payment_lag_years"])
             keep = (years >= shown[0]) & (years <= shown[-1])
             (line,) = ax.plot(
@@ -244,9 +254,9 @@ def treasury_cost(results: Results, ax: Axes | None = None, case: str = "with") 
         rate = float(np.asarray(results.inputs.fiscal_discount_rate))
         text = (
             f"{end - start + 1}-year window {start}\u2013{end}: "
-            f"{usd_text(fiscal['fiscal_cost_window_usd'])}\n"
-            f"PV at {rate * 100:g}%, {int(years[0])}\u2013{int(years[-1])}: "
-            f"{usd_text(fiscal['fiscal_cost_pv_usd'])}"
+            f"{money_text(fiscal['fiscal_cost_window_usd'])}\n"
+            f"PV at {_percent(rate)}, {int(years[0])}\u2013{int(years[-1])}: "
+            f"{money_text(fiscal['fiscal_cost_pv_usd'])}"
         )
         mid = (max(start, years[0]) + min(end, years[-1])) / 2
         ax.text(
@@ -314,7 +324,7 @@ def pv_waterfall(results: Results, ax: Axes | None = None) -> Axes:
                 zorder=2,
             )
             tops.append(max(bottom, bottom + bar.value_usd))
-            label = usd_text(bar.value_usd, sign=not bar.total)
+            label = money_text(bar.value_usd, sign=not bar.total)
             ax.annotate(
                 label,
                 (x[i], tops[-1]),
@@ -341,7 +351,7 @@ def pv_waterfall(results: Results, ax: Axes | None = None) -> Axes:
         ax.axhline(0, color="#333333", lw=0.8, zorder=2)
         money_axis(ax)
         r = float(inp.discount_rate[results.cases.index("with")])
-        ax.set_ylabel(f"PV at {r * 100:g}%, {inp.valuation_year} dollars")
+        ax.set_ylabel(f"PV at {_percent(r)}, {inp.valuation_year} dollars")
         handles = [
             Patch(facecolor=style.TOTAL_COLOR),
             Patch(facecolor=style.SAVING_COLOR),
@@ -514,8 +524,8 @@ def scenario_comparison(results: Sequence[Results], ax: Axes | None = None) -> A
             gid="compare-fiscal-window",
             zorder=2,
         )
-        _bar_labels(ax, y + h / 2, d_npv, [usd_text(v, sign=True) for v in d_npv], "compare-label-npv")
-        _bar_labels(ax, y - h / 2, cost, [usd_text(v) for v in cost], "compare-label-cost")
+        _bar_labels(ax, y + h / 2, d_npv, [money_text(v, sign=True) for v in d_npv], "compare-label-npv")
+        _bar_labels(ax, y - h / 2, cost, [money_text(v) for v in cost], "compare-label-cost")
         ax.set_yticks(y, names)
         ax.tick_params(axis="y", length=0)
         ax.set_ylim(y.min() - 0.6, y.max() + 0.6)
@@ -525,7 +535,7 @@ def scenario_comparison(results: Sequence[Results], ax: Axes | None = None) -> A
         _hbar_limits(ax, clean + cost)
         money_axis(ax, axis="x")
         rates = sorted({float(r.inputs.discount_rate[r.cases.index("with")]) for r in results})
-        rate = f"{rates[0] * 100:g}%" if len(rates) == 1 else "each scenario's rate"
+        rate = _percent(rates[0]) if len(rates) == 1 else "each scenario's rate"
         labels = [
             f"Change in owner's NPV (PV at {rate})",
             f"Treasury cost {window or 'in window'} (nominal)",
@@ -582,7 +592,7 @@ def breakeven_comparison(results: Sequence[Results], ax: Axes | None = None) -> 
             value = assumed.pop()
             line = ax.axvline(value, color="#000000", lw=1.2, ls=(0, (4, 2)), zorder=3, gid="assumed-revenue")
             handles.append(line)
-            labels.append(f"Assumed revenue, {usd_text(value, digits=2)}")
+            labels.append(f"Assumed revenue, {money_text(value, BREAKEVEN_UNIT)}")
             everything.append(value)
         ax.set_yticks(y, names)
         ax.tick_params(axis="y", length=0)
@@ -598,7 +608,7 @@ def breakeven_comparison(results: Sequence[Results], ax: Axes | None = None) -> 
                 ax,
                 yy,
                 values,
-                [usd_text(v, digits=2) for v in values],
+                [money_text(v, BREAKEVEN_UNIT) for v in values],
                 f"breakeven-label-{case}",
                 inside=True,
             )
@@ -717,10 +727,10 @@ def treasury_cost_histogram(result, ax: Axes | None = None, metric: str = "fisca
             line = ax.axvline(x, color="#222222", lw=1.2, ls=ls, zorder=3, gid=f"treasury-{name.lower()}")
             if name == "P50":
                 handles.append(line)
-                labels.append(f"P5 / P50 / P95: {usd_text(q[0])} / {usd_text(q[1])} / {usd_text(q[2])}")
+                labels.append("P5 / P50 / P95: " + " / ".join(money_text(x) for x in q))
         base = result.base.fiscal("with")[metric]
         handles.append(ax.axvline(base, color=style.OKABE_ITO["blue"], lw=1.8, zorder=4, gid="treasury-base"))
-        labels.append(f"Scenario as written: {usd_text(base)}")
+        labels.append(f"Scenario as written: {money_text(base)}")
         style.legend_above(ax, handles, labels, max_cols=1)
         money_axis(ax, axis="x")
         ax.set_xlabel(f"Treasury cost, {what}" + (", nominal" if metric == "fiscal_cost_window_usd" else ""))
@@ -737,9 +747,11 @@ def tornado_chart(result, ax: Axes | None = None, metric: tuple[str, str] = ("np
     bar end the metric there. A parameter that does not move the metric
     says so.
     """
-    from finmodel.analysis.uncertainty import format_value, param_label
+    from finmodel.analysis.montecarlo import ALL_METRICS
+    from finmodel.analysis.uncertainty import param_label
 
     s = result.scenario
+    unit = ALL_METRICS.get(metric[0], "-")
     bars = list(result.bars[metric])
     base = result.base[metric]
     names = {
@@ -757,8 +769,8 @@ def tornado_chart(result, ax: Axes | None = None, metric: tuple[str, str] = ("np
         tiny = 5e-4 * span
         ticks = []
         for yi, b in zip(y, bars, strict=True):
-            lo_text = format_value(b.parameter, b.low, s.values)
-            hi_text = format_value(b.parameter, b.high, s.values)
+            lo_text = _param_text(b.parameter, b.low)
+            hi_text = _param_text(b.parameter, b.high)
             if " from " in lo_text and lo_text.split(" from ")[1] == hi_text.split(" from ")[-1]:
                 lo_text = lo_text.split(" from ")[0]  # "28% / 42% from 2026"
             ticks.append(f"{param_label(b.parameter)}\n{lo_text} / {hi_text}")
@@ -778,7 +790,7 @@ def tornado_chart(result, ax: Axes | None = None, metric: tuple[str, str] = ("np
                 )
                 right = value >= base
                 ax.annotate(
-                    usd_text(value),
+                    fmt.metric(value, unit, delta=metric[1] == "delta", minus=MINUS),
                     (value, yi),
                     xytext=(3 if right else -3, 0),
                     textcoords="offset points",
@@ -806,7 +818,8 @@ def tornado_chart(result, ax: Axes | None = None, metric: tuple[str, str] = ("np
         ax.set_ylim(-0.7, len(bars) - 0.3)
         ax.grid(False, axis="y")
         money_axis(ax, axis="x")
-        ax.set_xlabel(f"Scenario as written: {usd_text(base)} (vertical line)")
+        base_text = fmt.metric(base, unit, delta=metric[1] == "delta", minus=MINUS)
+        ax.set_xlabel(f"Scenario as written: {base_text} (vertical line)")
         style.legend_above(
             ax,
             [Patch(facecolor=low_color), Patch(facecolor=high_color)],
@@ -826,7 +839,7 @@ def sweep_heatmap(result, ax: Axes | None = None) -> Axes:
     from finmodel.analysis.montecarlo import ALL_METRICS
     from finmodel.analysis.sensitivity import CASE_LABELS as SWEEP_CASES
     from finmodel.analysis.sensitivity import METRIC_LABELS
-    from finmodel.analysis.uncertainty import format_value, param_label
+    from finmodel.analysis.uncertainty import param_label
 
     s = result.scenario
     grid = np.asarray(result.values, dtype=float)
@@ -855,13 +868,7 @@ def sweep_heatmap(result, ax: Axes | None = None) -> Axes:
         )
 
         def text(v):
-            if not np.isfinite(v):
-                return "n/a"
-            if unit.startswith("USD"):
-                return usd_text(v, digits=0 if abs(v) >= 1e11 else 1)
-            if unit == "fraction":
-                return f"{v * 100:.1f}%"
-            return f"{v:.0f}" if unit == "year" else f"{v:.3g}"
+            return fmt.metric(v if np.isfinite(v) else None, unit, delta=result.case == "delta", minus=MINUS)
 
         for j in range(ny):
             for i in range(nx):
@@ -877,10 +884,10 @@ def sweep_heatmap(result, ax: Axes | None = None) -> Axes:
                     color="white" if dark else "#222222",
                     gid=f"sweep-cell-{j}-{i}",
                 )
-        ax.set_xticks(np.arange(nx), [format_value(result.x_path, v, s.values) for v in result.x_values])
+        ax.set_xticks(np.arange(nx), [_param_text(result.x_path, v) for v in result.x_values])
         ax.set_xlabel(param_label(result.x_path))
         if result.y_path:
-            ax.set_yticks(np.arange(ny), [format_value(result.y_path, v, s.values) for v in result.y_values])
+            ax.set_yticks(np.arange(ny), [_param_text(result.y_path, v) for v in result.y_values])
             ax.set_ylabel(param_label(result.y_path))
         else:
             ax.set_yticks([])

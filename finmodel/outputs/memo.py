@@ -20,13 +20,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from finmodel.analysis import provenance
+from finmodel.analysis.montecarlo import ALL_METRICS
+from finmodel.core import format as fmt
 from finmodel.core.timeline import discount_factors
-from finmodel.engine.model import METRIC_LABELS, Results
+from finmodel.engine.model import METRIC_LABELS, METRICS, Results
 from finmodel.scenario.loader import PARAMETERS, Problem, Scenario, ScenarioError
 
 __all__ = [
     "ASSUMPTION_PREFIX",
-    "usd",
     "group_totals",
     "WaterfallBar",
     "pv_waterfall",
@@ -41,6 +43,7 @@ __all__ = [
     "check_same_grid",
     "compare_table",
     "compare_markdown",
+    "stat_text",
     "stats_table",
     "uncertainty_table",
 ]
@@ -48,38 +51,16 @@ __all__ = [
 #: Source IDs that start with this are stated assumptions, not published sources
 #: (the convention of scenarios/base.yaml).
 ASSUMPTION_PREFIX = "asm-"
-MINUS = "\u2212"
 CASE_LABELS = {"without": "Without AMIC", "with": "With AMIC"}
-
-
-def usd(x: float | None, digits: int = 1, sign: bool = False, unit: str = "B") -> str:
-    """``1.957e11 -> '$195.7B'``; ``sign`` adds ``+``; a true minus; None gives ``n/a``.
-
-    >>> usd(-1.477e11), usd(1.957e11, sign=True), usd(None)
-    ('−$147.7B', '+$195.7B', 'n/a')
-    """
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return "n/a"
-    scale = {"M": 1e6, "B": 1e9, "T": 1e12}[unit]
-    value = round(x / scale, digits)
-    lead = MINUS if value < 0 else ("+" if sign and value > 0 else "")
-    return f"{lead}${abs(value):,.{digits}f}{unit}"
-
-
-def _pct(x: float | None, digits: int = 1) -> str:
-    return "n/a" if x is None else f"{x * 100:.{digits}f}%".replace("-", MINUS)
-
-
-def _pp(x: float | None, digits: int = 1) -> str:
-    if x is None:
-        return "n/a"
-    value = round(x * 100, digits)
-    lead = MINUS if value < 0 else ("+" if value > 0 else "")
-    return f"{lead}{abs(value):.{digits}f} pp"
 
 
 def _name(text: str) -> str:
     return text.replace("_", " ")
+
+
+def _percent(x) -> str:
+    """A rate parameter of the scenario (a discount rate) as written: ``0.1 -> '10%'``."""
+    return fmt.parameter_value(float(np.asarray(x)), "per year")
 
 
 def _join(items: Sequence[str]) -> str:
@@ -255,26 +236,14 @@ def footnote(scenarios: Scenario | Sequence[Scenario], version: str) -> str:
 
 
 def _metric_cells(results: Results, name: str) -> tuple[str, str, str]:
+    """A metric's without, with and change as text; a payback year never reached reads ``none by END``."""
+    unit = METRICS[name]
     a, b, d = results.metric(name, "without"), results.metric(name, "with"), results.delta(name)
-    end = int(results.years[-1])
-    if name == "irr":
-        return _pct(a), _pct(b), _pp(d)
+    cells = [fmt.metric(a, unit), fmt.metric(b, unit), fmt.metric(d, unit, delta=True)]
     if name == "payback_year":
-
-        def year(y):
-            return f"none by {end}" if y is None else str(y)
-
-        dd = (
-            "n/a"
-            if d is None
-            else (
-                "0 years" if d == 0 else f"{MINUS if d < 0 else '+'}{abs(d)} year{'s' if abs(d) != 1 else ''}"
-            )
-        )
-        return year(a), year(b), dd
-    if name == "breakeven_revenue_usd_per_gw_year":
-        return usd(a, 2), usd(b, 2), usd(d, 2, sign=True)
-    return usd(a), usd(b), usd(d, sign=True)
+        end = int(results.years[-1])
+        cells[:2] = [f"none by {end}" if y is None else fmt.year(y) for y in (a, b)]
+    return cells[0], cells[1], cells[2]
 
 
 def summary_rows(results: Results) -> list[tuple[str, str, str, str]]:
@@ -283,17 +252,18 @@ def summary_rows(results: Results) -> list[tuple[str, str, str, str]]:
     Rows: NPV, IRR, payback year, peak funding need, credit earned, PV of
     credit cash, break-even revenue per GW-year (MODEL.md section 9), then
     the Treasury's cost in the budget window and in present value (section 10).
+    The command line prints the same rows.
     """
     inp = results.inputs
-    r = float(inp.discount_rate[results.cases.index("with")])
+    r = _percent(inp.discount_rate[results.cases.index("with")])
     vy = inp.valuation_year
     labels = {
-        "npv_usd": f"NPV at {r * 100:g}%, {vy} dollars",
+        "npv_usd": f"NPV at {r}, {vy} dollars",
         "irr": "IRR",
         "payback_year": "Payback year",
         "peak_funding_usd": "Peak funding need",
         "credit_earned_usd": "Credit earned (nominal)",
-        "pv_credit_usd": f"PV of credit cash at {r * 100:g}%",
+        "pv_credit_usd": f"PV of credit cash at {r}",
         "breakeven_revenue_usd_per_gw_year": "Break-even revenue per GW-year",
     }
     rows = [("", CASE_LABELS["without"], CASE_LABELS["with"], "Change")]
@@ -301,14 +271,14 @@ def summary_rows(results: Results) -> list[tuple[str, str, str, str]]:
         rows.append((label, *_metric_cells(results, name)))
     fiscal = results.fiscal("with")
     start, end = fiscal["window"]
-    fr = float(np.asarray(inp.fiscal_discount_rate))
-    rows.append((f"Treasury cost {start}\u2013{end}", "", "", usd(fiscal["fiscal_cost_window_usd"])))
+    fr = _percent(inp.fiscal_discount_rate)
+    rows.append((f"Treasury cost {start}\u2013{end}", "", "", fmt.money(fiscal["fiscal_cost_window_usd"])))
     rows.append(
         (
-            f"Treasury cost, PV at {fr * 100:g}% ({int(results.years[0])}\u2013{int(results.years[-1])})",
+            f"Treasury cost, PV at {fr} ({int(results.years[0])}\u2013{int(results.years[-1])})",
             "",
             "",
-            usd(fiscal["fiscal_cost_pv_usd"]),
+            fmt.money(fiscal["fiscal_cost_pv_usd"]),
         )
     )
     return rows
@@ -324,6 +294,108 @@ def _md_table(rows: Sequence[Sequence[str]], align: Sequence[str]) -> str:
     return "\n".join(out)
 
 
+def _value_sentence(results: Results) -> str:
+    """What the extension is worth to the owner in present value."""
+    inp = results.inputs
+    r = _percent(inp.discount_rate[results.cases.index("with")])
+    when = f"at {r} a year, in {inp.valuation_year} dollars"
+    eligible = [_name(x) for x in results.scenario["policy.amic.eligible"]]
+    npv_o, npv_w = results.metric("npv_usd", "without"), results.metric("npv_usd", "with")
+    if not eligible:
+        return (
+            f"The scenario makes no category eligible for the AMIC: the program's net present "
+            f"value is {fmt.money(npv_o)} without and {fmt.money(npv_w)} with ({when})."
+        )
+    d_npv = results.delta("npv_usd") or 0.0
+    verb = "raises" if d_npv >= 0 else "lowers"
+    return (
+        f"Extending the AMIC to {_join(eligible)} {verb} the program's net present value by "
+        f"{fmt.money(abs(d_npv))} ({when}), from {fmt.money(npv_o)} to {fmt.money(npv_w)}."
+    )
+
+
+def monetization_text(scenario: Scenario, short: bool = False) -> str:
+    """How the credit becomes cash: ``paid out by direct pay``, ``sold by transfer at 93 cents per dollar``.
+
+    ``short`` gives a legend's words: ``direct pay``, ``transfer at 93¢``.
+    """
+    how = scenario["policy.amic.monetization"]
+    cents = fmt.number(scenario["policy.amic.transfer_price"] * 100, fmt.LABEL_DIGITS)
+    if short:
+        return {"direct_pay": "direct pay", "transfer": f"transfer at {cents}\u00a2"}.get(how, how)
+    return {
+        "direct_pay": "paid out by direct pay",
+        "transfer": f"sold by transfer at {cents} cents per dollar",
+    }.get(how, how)
+
+
+def _credit_sentence(results: Results) -> str | None:
+    """What the credit is, when it is earned and paid, and its present value (None without credit)."""
+    s = results.scenario
+    earned = np.asarray(results.lines["credit_earned"])[results.cases.index("with")].sum(axis=0)
+    if not np.any(earned > 0):
+        return None
+    y0, y1 = int(results.years[earned > 0][0]), int(results.years[earned > 0][-1])
+    span = str(y0) if y0 == y1 else f"{y0}\u2013{y1}"
+    lag = int(s["policy.amic.payment_lag_years"])
+    return (
+        f"The property placed in service in {span} earns "
+        f"{fmt.money(results.metric('credit_earned_usd', 'with'))} of credit; "
+        f"{monetization_text(s)} {lag} year{'s' if lag != 1 else ''} later, it is worth "
+        f"{fmt.money(results.metric('pv_credit_usd', 'with'))} in present value."
+    )
+
+
+def _treasury_sentence(results: Results) -> str:
+    """The Treasury's cost in the budget window and in present value."""
+    fiscal = results.fiscal("with")
+    ws, we = fiscal["window"]
+    cost = fiscal["fiscal_cost_window_usd"]
+    first, last = int(results.years[0]), int(results.years[-1])
+    return (
+        f"It {'costs the Treasury' if cost >= 0 else 'saves the Treasury'} {fmt.money(abs(cost))} "
+        f"in the {we - ws + 1}-year budget window {ws}\u2013{we}, and "
+        f"{fmt.money(fiscal['fiscal_cost_pv_usd'])} in present value "
+        f"over {first}\u2013{last} (at {_percent(results.inputs.fiscal_discount_rate)})."
+    )
+
+
+def _breakeven_sentence(results: Results) -> str:
+    """How the credit moves the break-even compute price."""
+    unit = METRICS["breakeven_revenue_usd_per_gw_year"]
+    be_o = results.metric("breakeven_revenue_usd_per_gw_year", "without")
+    be_w = results.metric("breakeven_revenue_usd_per_gw_year", "with")
+    if be_o is None or be_w is None:
+        return "The break-even compute price is not defined: the scenario delivers no capacity."
+    rel = f" ({fmt.relative_change((be_w - be_o) / be_o)})" if be_o else ""
+    assumed = float(np.asarray(results.inputs.revenue_usd_per_gw_year)[results.cases.index("with")])
+    return (
+        f"It {'lowers' if be_w <= be_o else 'raises'} the break-even compute price, the revenue per "
+        f"GW-year at which the program's NPV is zero, from {fmt.money(be_o, unit)} to "
+        f"{fmt.money(be_w, unit)} per GW-year{rel}, against an assumed {fmt.money(assumed, unit)}."
+    )
+
+
+def _returns_sentence(results: Results) -> str:
+    """How the credit moves IRR, payback and the funding need."""
+    last = int(results.years[-1])
+    irr = [fmt.rate(results.metric("irr", c)) for c in ("without", "with")]
+    pb_o, pb_w = (results.metric("payback_year", c) for c in ("without", "with"))
+
+    def pb(y):
+        return f"no payback by {last}" if y is None else fmt.year(y)
+
+    if pb_o != pb_w:
+        payback = f"payback from {pb(pb_o)} to {pb(pb_w)}"
+    else:
+        payback = f"no payback by {last} in either case" if pb_o is None else f"payback stays at {pb(pb_o)}"
+    peak = [fmt.money(results.metric("peak_funding_usd", c)) for c in ("without", "with")]
+    return (
+        f"The IRR moves from {irr[0]} to {irr[1]}, {payback}, "
+        f"and the peak funding need from {peak[0]} to {peak[1]}."
+    )
+
+
 def headline_sentences(results: Results) -> list[str]:
     """Three to five sentences with the headline numbers, units and years, from ``results``.
 
@@ -332,83 +404,14 @@ def headline_sentences(results: Results) -> list[str]:
     present value, how it moves the break-even compute price, and how it
     moves IRR, payback and the funding need.
     """
-    s = results.scenario
-    inp = results.inputs
-    k = results.cases.index("with")
-    r = float(inp.discount_rate[k])
-    vy = inp.valuation_year
-    first, last = int(results.years[0]), int(results.years[-1])
-    eligible = [_name(x) for x in s["policy.amic.eligible"]]
-    what = f"the AMIC to {_join(eligible)}"
-    d_npv = results.delta("npv_usd")
-    npv_o, npv_w = results.metric("npv_usd", "without"), results.metric("npv_usd", "with")
-    verb = "raises" if (d_npv or 0) >= 0 else "lowers"
-    if eligible:
-        first_sentence = (
-            f"Extending {what} {verb} the program's net present value by "
-            f"{usd(abs(d_npv or 0.0))} (at {r * 100:g}% a year, in {vy} dollars), "
-            f"from {usd(npv_o)} to {usd(npv_w)}."
-        )
-    else:
-        first_sentence = (
-            f"The scenario makes no category eligible for the AMIC: the program's net present "
-            f"value is {usd(npv_o)} without and {usd(npv_w)} with (at {r * 100:g}% a year, "
-            f"in {vy} dollars)."
-        )
-    out = [first_sentence]
-    earned = np.asarray(results.lines["credit_earned"])[k].sum(axis=0)
-    if np.any(earned > 0):
-        y0, y1 = int(results.years[earned > 0][0]), int(results.years[earned > 0][-1])
-        span = str(y0) if y0 == y1 else f"{y0}\u2013{y1}"
-        how = s["policy.amic.monetization"]
-        paid = {
-            "direct_pay": "paid out by direct pay",
-            "transfer": (f"sold by transfer at {s['policy.amic.transfer_price'] * 100:g} cents per dollar"),
-        }.get(how, how)
-        lag = int(s["policy.amic.payment_lag_years"])
-        out.append(
-            f"The property placed in service in {span} earns "
-            f"{usd(results.metric('credit_earned_usd', 'with'))} of credit; "
-            f"{paid} {lag} year{'s' if lag != 1 else ''} later, it is worth "
-            f"{usd(results.metric('pv_credit_usd', 'with'))} in present value."
-        )
-    fiscal = results.fiscal("with")
-    ws, we = fiscal["window"]
-    cost_w = fiscal["fiscal_cost_window_usd"]
-    fr = float(np.asarray(inp.fiscal_discount_rate))
-    out.append(
-        f"It {'costs the Treasury' if cost_w >= 0 else 'saves the Treasury'} {usd(abs(cost_w))} "
-        f"in the {we - ws + 1}-year budget window {ws}\u2013{we}, and "
-        f"{usd(fiscal['fiscal_cost_pv_usd'])} in present value "
-        f"over {first}\u2013{last} (at {fr * 100:g}%)."
-    )
-    be_o = results.metric("breakeven_revenue_usd_per_gw_year", "without")
-    be_w = results.metric("breakeven_revenue_usd_per_gw_year", "with")
-    if be_o is not None and be_w is not None:
-        change = (be_w - be_o) / be_o if be_o else None
-        rel = f" ({change * 100:+.0f}%)".replace("-", MINUS) if change is not None else ""
-        assumed = float(np.asarray(inp.revenue_usd_per_gw_year)[k])
-        verb = "lowers" if be_w <= be_o else "raises"
-        out.append(
-            f"It {verb} the break-even compute price, the revenue per GW-year at which the "
-            f"program's NPV is zero, from {usd(be_o, 2)} to {usd(be_w, 2)} per GW-year{rel}, "
-            f"against an assumed {usd(assumed, 2)}."
-        )
-    else:
-        out.append("The break-even compute price is not defined: the scenario delivers no capacity.")
-    irr_o, irr_w = results.metric("irr", "without"), results.metric("irr", "with")
-    pb_o, pb_w = results.metric("payback_year", "without"), results.metric("payback_year", "with")
-
-    def pb(y):
-        return f"no payback by {last}" if y is None else str(y)
-
-    out.append(
-        f"The IRR moves from {_pct(irr_o)} to {_pct(irr_w)}, "
-        f"payback from {pb(pb_o)} to {pb(pb_w)}, "
-        f"and the peak funding need from {usd(results.metric('peak_funding_usd', 'without'))} to "
-        f"{usd(results.metric('peak_funding_usd', 'with'))}."
-    )
-    return out
+    sentences = [
+        _value_sentence(results),
+        _credit_sentence(results),
+        _treasury_sentence(results),
+        _breakeven_sentence(results),
+        _returns_sentence(results),
+    ]
+    return [x for x in sentences if x is not None]
 
 
 def summary_markdown(results: Results, version: str | None = None) -> str:
@@ -454,22 +457,11 @@ def _param_for(path: str):
 
 
 def _display(value, param) -> Any:
-    if value is None:
-        return f"null ({param.nullable})" if param is not None and param.nullable else "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float, np.integer, np.floating)):
+    """An Inputs-sheet cell: a number stays a number; anything else is written as in ``finmodel sources``."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         return value.item() if hasattr(value, "item") else value
-    if isinstance(value, Mapping):
-        if "shares" in value:
-            return "shares: " + ", ".join(f"{x:g}" for x in value["shares"])
-        return "; ".join(
-            f"{k}: {v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else f"{k}: {v}"
-            for k, v in value.items()
-        )
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value) if value else "(none)"
-    return str(value)
+    unit, nullable = (param.unit, param.nullable) if param is not None else ("-", None)
+    return fmt.parameter_value(value, unit, nullable=nullable)
 
 
 def inputs_table(scenario: Scenario) -> pd.DataFrame:
@@ -601,6 +593,9 @@ COMPARE_COLUMNS: dict[str, str] = {
     "irr_without": "fraction",
     "irr_with": "fraction",
 }
+#: The figures of the comparison's Markdown table, in order; changes are signed.
+COMPARE_FIGURES = [c for c, unit in COMPARE_COLUMNS.items() if unit not in ("-", "years")]
+COMPARE_CHANGES = {"delta_npv_usd"}
 
 
 def compare_table(results: Sequence[Results]) -> pd.DataFrame:
@@ -652,19 +647,11 @@ def compare_markdown(table: pd.DataFrame) -> str:
     )
     rows = [head]
     for _, r in table.iterrows():
-        rows.append(
-            (
-                f"`{r['scenario']}`",
-                usd(num(r["delta_npv_usd"]), sign=True),
-                usd(num(r["pv_credit_usd"])),
-                usd(num(r["fiscal_cost_window_usd"])),
-                usd(num(r["fiscal_cost_pv_usd"])),
-                usd(num(r["breakeven_without_usd_per_gw_year"]), 2),
-                usd(num(r["breakeven_with_usd_per_gw_year"]), 2),
-                _pct(num(r["irr_without"])),
-                _pct(num(r["irr_with"])),
-            )
-        )
+        cells = [f"`{r['scenario']}`"]
+        for column in COMPARE_FIGURES:
+            value = None if pd.isna(r[column]) else float(r[column])
+            cells.append(fmt.metric(value, COMPARE_COLUMNS[column], delta=column in COMPARE_CHANGES))
+        rows.append(tuple(cells))
     notes = (
         "Money in nominal USD billions; NPV and PV of credit at each scenario's discount rate, "
         "Treasury cost PV at its fiscal discount rate. Break-even: revenue per GW-year at which "
@@ -674,17 +661,11 @@ def compare_markdown(table: pd.DataFrame) -> str:
     return _md_table(rows, "l" + "r" * 8) + "\n\n" + notes + "\n\n" + titles + "\n"
 
 
-def _stat_cell(metric: str, value: float, delta: bool) -> str:
-    """One statistic of a metric as memo text, in the metric's unit."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "n/a"
-    if metric == "payback_year":
-        if np.isinf(value):
-            return "never"
-        return f"{value:+.1f} y".replace("-", MINUS) if delta else f"{value:.0f}"
-    if metric == "irr":
-        return _pp(value) if delta else _pct(value)
-    return usd(value, sign=delta)
+def stat_text(metric: str, value: float, delta: bool) -> str:
+    """One statistic of a metric as memo text, in the metric's unit; a payback never reached: ``never``."""
+    if metric == "payback_year" and value is not None and np.isinf(value):
+        return "never"
+    return fmt.metric(value, ALL_METRICS.get(metric, "-"), delta=delta)
 
 
 def stats_table(frame: pd.DataFrame, columns: Sequence[str] = ("p5", "p50", "p95", "mean")) -> pd.DataFrame:
@@ -702,23 +683,20 @@ def stats_table(frame: pd.DataFrame, columns: Sequence[str] = ("p5", "p50", "p95
     rows = {}
     for (metric, case), row in frame.iterrows():
         label = (METRIC_LABELS.get(metric, _name(metric)), case)
-        rows[label] = [_stat_cell(metric, float(row[c]), case == "delta") for c in columns]
+        rows[label] = [stat_text(metric, float(row[c]), case == "delta") for c in columns]
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(columns))
     table.index = pd.MultiIndex.from_tuples(table.index, names=["metric", "case"])
     return table
 
 
-def _distribution_text(path: str, d, values: Mapping[str, Any]) -> str:
+def _distribution_text(path: str, d) -> str:
     """One drawn parameter's distribution in words and the parameter's unit."""
-    from finmodel.analysis.uncertainty import format_value
     from finmodel.scenario.units import parse_rate
 
     def f(x) -> str:
-        if isinstance(x, Mapping) and "shares" in x:  # a spend schedule
-            return "/".join(f"{parse_rate(v) * 100:g}" for v in x["shares"]) + "%"
-        if isinstance(x, Mapping) and "ramp" in x:
-            return f"{x['ramp']} ramp"
-        return format_value(path, x, values)
+        if isinstance(x, Mapping) and "shares" in x:  # a spend schedule, shares as written
+            x = {**x, "shares": [parse_rate(v) for v in x["shares"]]}
+        return provenance.value_text(path, x, label=True)
 
     bounded = np.isfinite(d.low) or np.isfinite(d.high)
     if d.kind == "uniform":
@@ -729,9 +707,11 @@ def _distribution_text(path: str, d, values: Mapping[str, Any]) -> str:
         within = f", kept within {f(d.low)} to {f(d.high)}" if bounded else ""
         return f"mean {f(d.mean)}, sd {f(d.sd)}{within}"
     if d.kind == "lognormal":
-        return f"median {f(d.median)}, sigma {d.sigma:g} (of the log)"
+        return f"median {f(d.median)}, sigma {fmt.number(d.sigma, fmt.LABEL_DIGITS)} (of the log)"
     if d.kind == "choice":
-        return "; ".join(f"{f(v)} ({w:.0%})" for v, w in zip(d.values, d.weights, strict=True))
+        return "; ".join(
+            f"{f(v)} ({fmt.rate(w, decimals=0)})" for v, w in zip(d.values, d.weights, strict=True)
+        )
     return d.kind
 
 
@@ -751,7 +731,7 @@ def uncertainty_table(scenario: Scenario) -> pd.DataFrame:
                 "parameter": path,
                 "label": param_label(path),
                 "distribution": d.kind,
-                "values": _distribution_text(path, d, scenario.values),
+                "values": _distribution_text(path, d),
             }
         )
     return pd.DataFrame(rows, columns=["parameter", "label", "distribution", "values"]).set_index("parameter")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from finmodel._version import __version__
+from finmodel.core import format as fmt
 from finmodel.engine.model import Results
 
 __all__ = [
@@ -285,14 +286,8 @@ __all__ += [
 #: Every chart is written in these formats; PNG at style.PNG_DPI (200 dpi, 1300 px across).
 FIGURE_FORMATS = ("png", "svg", "pdf")
 _SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
-_XL_USD_B = '"$"#,##0.0,,,"B";[Red]-"$"#,##0.0,,,"B"'
-_XL_USD_B2 = '"$"#,##0.00,,,"B";[Red]-"$"#,##0.00,,,"B"'
-_XL_FORMATS = {"USD": _XL_USD_B, "USD/GW-year": _XL_USD_B2, "fraction": "0.0%", "year": "0"}
-_XL_SIGNED = {
-    "USD": '+"$"#,##0.0,,,"B";[Red]-"$"#,##0.0,,,"B";"$"0.0"B"',
-    "USD/GW-year": '+"$"#,##0.00,,,"B";[Red]-"$"#,##0.00,,,"B";"$"0.00"B"',
-    "fraction": "+0.0%;-0.0%;0.0%",
-}
+#: Yearly cash-flow cells (USD) shown in $B to a hundredth: a year's line can be small.
+_XL_YEARLY = fmt.excel_format("USD", decimals=2)
 
 
 def _write_utf8(path: str | os.PathLike, text: str) -> Path:
@@ -318,12 +313,12 @@ def write_figure(
     }
     written = []
     with style.memo_style():
-        for fmt in formats:
+        for kind in formats:
             written.append(
                 atomic_write(
-                    Path(out) / f"{stem}.{fmt}",
-                    lambda p, fmt=fmt: fig.savefig(
-                        p, format=fmt, dpi=style.PNG_DPI, metadata=metadata.get(fmt)
+                    Path(out) / f"{stem}.{kind}",
+                    lambda p, kind=kind: fig.savefig(
+                        p, format=kind, dpi=style.PNG_DPI, metadata=metadata.get(kind)
                     ),
                 )
             )
@@ -398,10 +393,7 @@ def _summary_sheet(ws, results: Results) -> None:
         ws.cell(row=row, column=1, value=label)
         for j, value in enumerate(values, start=2):
             cell = ws.cell(row=row, column=j, value=value)
-            fmt = _XL_FORMATS.get(unit, "General")
-            if j == 4:  # the change: always signed
-                fmt = "+0;-0;0" if unit == "year" else _XL_SIGNED.get(unit, fmt)
-            cell.number_format = fmt
+            cell.number_format = fmt.excel_format(unit, signed=j == 4)  # column 4: the change
             cell.alignment = Alignment(horizontal="right")
         ws.cell(row=row, column=5, value=unit)
         row += 1
@@ -411,7 +403,7 @@ def _summary_sheet(ws, results: Results) -> None:
     ):
         ws.cell(row=row, column=1, value=label)
         cell = ws.cell(row=row, column=4, value=fiscal[key])
-        cell.number_format = _XL_USD_B
+        cell.number_format = fmt.excel_format("USD")
         ws.cell(row=row, column=5, value="USD")
         row += 1
     ws.column_dimensions["A"].width = 40
@@ -445,7 +437,7 @@ def write_pack_xlsx(results: Results, path: str | os.PathLike) -> Path:
             ws,
             table,
             3,
-            formats={str(y): _XL_USD_B2 for y in years},
+            formats={str(y): _XL_YEARLY for y in years},
             widths={"line": 22, "category": 14, **{str(y): 10 for y in years}},
         )
         ws.freeze_panes = "C4"
@@ -603,8 +595,11 @@ def write_compare(
     wb = Workbook()
     ws = wb.active
     ws.title = "Comparison"
-    fmt = {name: _XL_FORMATS.get(unit, "General") for name, unit in memo.COMPARE_COLUMNS.items()}
-    _xlsx_table(ws, table, 1, formats=fmt, widths={"scenario": 24, "title": 50})
+    formats = {
+        name: fmt.excel_format(unit, signed=name in memo.COMPARE_CHANGES)
+        for name, unit in memo.COMPARE_COLUMNS.items()
+    }
+    _xlsx_table(ws, table, 1, formats=formats, widths={"scenario": 24, "title": 50})
     ws.freeze_panes = "B2"
     wb.properties.creator = f"finmodel {__version__}"
     written.append(save_workbook(wb, out / "compare.xlsx"))

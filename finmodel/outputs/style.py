@@ -34,6 +34,8 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator, MultipleLocator
 
+from finmodel.core import format as fmt
+
 __all__ = [
     "STYLE_PATH",
     "FIG_WIDTH_IN",
@@ -55,7 +57,7 @@ __all__ = [
     "group_color",
     "group_colors",
     "case_color",
-    "usd_text",
+    "money_text",
     "MoneyFormatter",
     "money_axis",
     "year_axis",
@@ -164,23 +166,16 @@ def case_color(case: str) -> str:
 
 # --------------------------------------------------------------------------- numbers
 
-_SCALE = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
-MINUS = "\u2212"
+MINUS = fmt.MINUS  #: charts write negative figures with the typographic minus sign
 
 
-def usd_text(x: float | None, unit: str = "B", digits: int = 1, sign: bool = False) -> str:
-    """Money for a chart: ``$1,234.5B``, a true minus sign, ``+`` if ``sign``; None gives ``n/a``.
+def money_text(x: float | None, unit: str = "USD", sign: bool = False) -> str:
+    """A money figure on a chart: :func:`finmodel.core.format.money` with the typographic minus.
 
-    >>> usd_text(1.2345e12)
-    '$1,234.5B'
-    >>> usd_text(-2.5e9, sign=True)
-    '−$2.5B'
+    >>> money_text(1.2345e12), money_text(-2.5e9, sign=True), money_text(9.3e9, "USD/GW-year")
+    ('$1,234.5B', '−$2.5B', '$9.30B')
     """
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    value = round(x / _SCALE[unit], digits)
-    lead = MINUS if value < 0 else ("+" if sign and value > 0 else "")
-    return f"{lead}${abs(value):,.{digits}f}{unit}"
+    return fmt.money(x, unit, sign=sign, minus=MINUS)
 
 
 class MoneyFormatter(Formatter):
@@ -198,7 +193,7 @@ class MoneyFormatter(Formatter):
 
     def set_locs(self, locs):
         super().set_locs(locs)
-        scaled = [float(x) / _SCALE[self.unit] for x in locs]
+        scaled = [float(x) / fmt.SCALES[self.unit] for x in locs]
         self.decimals = 3
         for d in range(4):
             if all(abs(round(v, d) - v) <= 1e-9 * max(1.0, abs(v)) for v in scaled):
@@ -206,9 +201,7 @@ class MoneyFormatter(Formatter):
                 break
 
     def __call__(self, x, pos=None):
-        value = round(x / _SCALE[self.unit], self.decimals)
-        lead = MINUS if value < 0 else ""
-        return f"{lead}${abs(value):,.{self.decimals}f}{self.unit}{self.suffix}"
+        return fmt.money(x, decimals=self.decimals, scale=self.unit, minus=MINUS) + self.suffix
 
 
 def money_axis(ax: Axes, axis: str = "y", unit: str = "B", suffix: str = "", nbins: int = 6) -> None:
@@ -224,7 +217,7 @@ def year_axis(ax: Axes, years: Sequence[int], axis: str = "x") -> None:
     target = ax.xaxis if axis == "x" else ax.yaxis
     target.set_major_locator(MultipleLocator(1 if len(years) <= 10 else 2))
     target.set_minor_locator(MultipleLocator(1))
-    target.set_major_formatter(FuncFormatter(lambda x, pos: f"{x:.0f}"))
+    target.set_major_formatter(FuncFormatter(lambda x, pos: fmt.year(x)))
     lim = (years[0] - 0.6, years[-1] + 0.6)
     ax.set_xlim(*lim) if axis == "x" else ax.set_ylim(*lim)
 

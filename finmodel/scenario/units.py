@@ -21,6 +21,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from finmodel.core.format import money
+
 __all__ = [
     "UnitError",
     "parse_money",
@@ -169,12 +171,8 @@ def year_map_values(year_map: Mapping[int, float], years: np.ndarray) -> np.ndar
 
 
 def format_usd(x: float | None, unit: str = "B", digits: int = 1) -> str:
-    """``1.234e11 -> '$123.4B'``; ``None`` and NaN give ``'n/a'``."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    scale = _SUFFIX[unit]
-    sign = "-" if x < 0 else ""
-    return f"{sign}${abs(x) / scale:,.{digits}f}{unit}"
+    """``1.234e11 -> '$123.4B'``; ``None`` and NaN give ``'n/a'``: :func:`finmodel.core.format.money`."""
+    return money(x, decimals=digits, scale=unit)
 
 
 def _show(value: object) -> str:

@@ -1,0 +1,97 @@
+"""Plain-text tables for the terminal: what ``run``, ``montecarlo``, ``sensitivity`` and ``sweep`` print.
+
+Pure: each function returns text and the CLI prints it. Every figure goes
+through :mod:`finmodel.core.format` (text convention: a hyphen-minus), and
+the run table has the very rows of ``summary.md`` (:func:`finmodel.outputs.memo.summary_rows`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from finmodel.analysis.montecarlo import ALL_METRICS
+from finmodel.analysis.provenance import value_text
+from finmodel.core import format as fmt
+from finmodel.engine.model import METRIC_LABELS, Results
+from finmodel.outputs import memo
+
+__all__ = ["text_table", "summary_table", "montecarlo_table", "tornado_text", "sweep_text"]
+
+
+def text_table(rows: Sequence[Sequence[str]], align: str, rule: bool = True) -> str:
+    """Columns two spaces apart, ``align`` a letter per column (``l`` or ``r``), a rule under the header.
+
+    >>> print(text_table([("", "value"), ("NPV", "$48.0B")], "lr"))
+          value
+    -----------
+    NPV  $48.0B
+    """
+    widths = [max(len(r[i]) for r in rows) for i in range(len(align))]
+    lines = []
+    for k, r in enumerate(rows):
+        cells = [c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(r, widths, align, strict=True)]
+        lines.append("  ".join(cells).rstrip())
+        if k == 0 and rule:
+            lines.append("-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def summary_table(results: Results) -> str:
+    """The memo table of ``summary.md`` as plain text: metrics by row, without / with / change."""
+    return text_table(memo.summary_rows(results), "lrrr")
+
+
+def montecarlo_table(result) -> str:
+    """P5 / P50 / P95 / mean of every metric, per case, delta and the Treasury's cost.
+
+    A mean that is not finite (a payback never reached in some draws) reads
+    ``n/a``; the share of draws where a metric is undefined follows its mean.
+    """
+    from finmodel.analysis.montecarlo import QUANTILES
+
+    table = result.summary()
+    rows = [("", "case") + tuple(f"P{q}" for q in QUANTILES) + ("mean",)]
+    for (name, case), row in table.iterrows():
+        delta = case == "delta"
+        cells = [memo.stat_text(name, row[f"p{q}"], delta) for q in QUANTILES]
+        mean = row["mean"]
+        cells.append(memo.stat_text(name, mean, delta) if np.isfinite(mean) else fmt.NA)
+        if row["undefined"] > 0 and name != "payback_year":
+            cells[-1] += f" ({fmt.rate(row['undefined'])} undefined)"
+        label = METRIC_LABELS.get(name, name) if case in ("without", "treasury") else ""
+        rows.append((label, case, *cells))
+    return text_table(rows, "ll" + "r" * (len(rows[0]) - 2))
+
+
+def tornado_text(result) -> str:
+    """Per tornado metric: the value as written, then per parameter its low and high and the metric there."""
+    from finmodel.analysis.sensitivity import METRIC_LABELS as SWEEP_LABELS
+    from finmodel.analysis.uncertainty import param_label
+
+    blocks = []
+    for key in result.metrics:
+        name, case = key
+        unit, delta = ALL_METRICS.get(name, "-"), case == "delta"
+        base = fmt.metric(result.base[key], unit, delta=delta)
+        lines = [f"{SWEEP_LABELS.get(name, name)} ({case}); scenario as written: {base}"]
+        for b in result.bars[key]:
+            lo, hi = (value_text(b.parameter, v, label=True) for v in (b.low, b.high))
+            at_lo, at_hi = (fmt.metric(v, unit, delta=delta) for v in (b.at_low, b.at_high))
+            name = param_label(b.parameter)
+            lines.append(f"  {name:<28} {lo:>16} -> {at_lo:>10}   {hi:>16} -> {at_hi:>10}")
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def sweep_text(result) -> str:
+    """The swept metric by value of ``x`` (columns) and of ``y`` (rows), right aligned."""
+    x_values = [value_text(result.x_path, v, label=True) for v in result.x_values]
+    rows = [["", *x_values]]
+    y_values = result.y_values if result.y_path else [None]
+    unit = ALL_METRICS.get(result.metric, "-")
+    for j, yv in enumerate(y_values):
+        head = value_text(result.y_path, yv, label=True) if result.y_path else ""
+        rows.append([head] + [fmt.metric(v, unit, delta=result.case == "delta") for v in result.values[j]])
+    return text_table(rows, "r" * len(rows[0]), rule=False)
