@@ -21,7 +21,7 @@ from finmodel.engine.model import NumericalError, run
 from finmodel.outputs import terminal
 from finmodel.outputs.check import CheckError, check_run
 from finmodel.outputs.report import OutputError, manifest_files, prepare_out_dir, remove_stale, write_run
-from finmodel.scenario.loader import ScenarioError, load_scenario
+from finmodel.scenario import ScenarioError, load_scenario
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 

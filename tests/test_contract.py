@@ -20,7 +20,7 @@ from finmodel.analysis.montecarlo import ALL_METRICS, run_montecarlo
 from finmodel.analysis.sensitivity import evaluate_points, point_overrides
 from finmodel.analysis.uncertainty import Distribution, UncertaintySpec
 from finmodel.cli import main
-from finmodel.scenario.loader import scenario_from_dict
+from finmodel.scenario.load import scenario_from_dict
 
 M = 1e6
 

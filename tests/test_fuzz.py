@@ -34,7 +34,8 @@ from hypothesis import strategies as st
 
 import finmodel
 from finmodel.engine.model import NumericalError
-from finmodel.scenario.loader import MACRS_CLASSES, PARAMETERS, scenario_from_dict
+from finmodel.scenario.load import scenario_from_dict
+from finmodel.scenario.params import MACRS_CLASSES, PARAMETERS
 from finmodel.scenario.yamlio import Problem, ScenarioError
 
 FUZZ = settings(

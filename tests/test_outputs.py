@@ -27,7 +27,7 @@ from finmodel.outputs.report import (
     prepare_out_dir,
     render_run,
 )
-from finmodel.scenario.loader import scenario_from_dict
+from finmodel.scenario.load import scenario_from_dict
 
 BASE = SCENARIOS / "base.yaml"
 TMP_NAME = re.compile(r"^\..+\.[^/]*\.tmp$")  # atomic_write's temporary names: .NAME.XXXX.tmp

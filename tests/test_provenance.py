@@ -14,7 +14,7 @@ from conftest import SCENARIOS, all_scenarios
 import finmodel
 from finmodel.analysis import provenance
 from finmodel.cli import main
-from finmodel.scenario.loader import PARAMETERS
+from finmodel.scenario.params import PARAMETERS
 
 BASE = SCENARIOS / "base.yaml"
 

@@ -27,7 +27,7 @@ from finmodel.analysis.uncertainty import (
     to_overrides,
     uncertainty_spec,
 )
-from finmodel.scenario.loader import ScenarioError
+from finmodel.scenario.yamlio import ScenarioError
 
 N = 200_000
 SEED = 20251106

@@ -49,7 +49,7 @@ from finmodel.engine.model import (
     evaluate,
     run,
 )
-from finmodel.scenario.loader import Scenario
+from finmodel.scenario.types import Scenario
 
 __all__ = [
     "DEFAULT_CHUNK",
@@ -313,7 +313,7 @@ def run_montecarlo(
 
     Examples
     --------
-    >>> from finmodel.scenario.loader import scenario_from_dict
+    >>> from finmodel.scenario.load import scenario_from_dict
     >>> s = scenario_from_dict({
     ...     "program": {"commitment_usd": "100M", "start_year": 2026, "years": 1},
     ...     "categories": {"servers": {"share": 1, "macrs_years": 5}},

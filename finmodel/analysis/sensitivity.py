@@ -28,7 +28,7 @@ import pandas as pd
 from finmodel.analysis.montecarlo import ALL_METRICS
 from finmodel.analysis.uncertainty import category_share_overrides, check_path, param_for, sensitivity_ranges
 from finmodel.engine.model import CASES, METRIC_LABELS, build_inputs, compute_metrics, evaluate
-from finmodel.scenario.loader import Scenario
+from finmodel.scenario.types import Scenario
 from finmodel.scenario.units import year_map_values
 
 __all__ = [

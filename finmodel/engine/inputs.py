@@ -17,7 +17,7 @@ from finmodel.core.cashflow import (
 )
 from finmodel.core.tax import macrs_matrix, macrs_schedule
 from finmodel.engine.names import CASES
-from finmodel.scenario.loader import Scenario
+from finmodel.scenario import Scenario
 from finmodel.scenario.units import year_map_values
 
 

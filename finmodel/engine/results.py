@@ -14,7 +14,7 @@ from finmodel.engine.evaluate import evaluate
 from finmodel.engine.inputs import Inputs, build_inputs
 from finmodel.engine.measures import compute_metrics
 from finmodel.engine.names import LINES, METRICS
-from finmodel.scenario.loader import Scenario
+from finmodel.scenario import Scenario
 from finmodel.scenario.units import format_usd
 
 # --------------------------------------------------------------------------- results
@@ -197,7 +197,7 @@ def run(scenario: Scenario, overrides: Mapping[str, Any] | None = None) -> Resul
 
     Examples
     --------
-    >>> from finmodel.scenario.loader import scenario_from_dict
+    >>> from finmodel.scenario import scenario_from_dict
     >>> s = scenario_from_dict({
     ...     "program": {"commitment_usd": "100M", "start_year": 2026, "years": 1},
     ...     "categories": {"servers": {"share": 1, "macrs_years": 5}},

@@ -44,7 +44,7 @@ from typing import Any
 from finmodel._version import __version__
 from finmodel.engine.model import run
 from finmodel.outputs.report import MANIFEST, draws_csv_lines, montecarlo_texts, render_run, sensitivity_texts
-from finmodel.scenario.loader import Scenario, scenario_from_dict
+from finmodel.scenario import Scenario, scenario_from_dict
 
 __all__ = [
     "CheckError",

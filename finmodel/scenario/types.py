@@ -1,0 +1,134 @@
+"""The validated scenario: a frozen :class:`Scenario`, with :class:`Category` and :class:`Provenance`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from finmodel.scenario.params import CATEGORY_KEYS
+
+__all__ = ["Category", "Provenance", "Scenario"]
+
+
+@dataclass(frozen=True)
+class Category:
+    """One asset category, fully resolved. ``life_years`` None means for ever."""
+
+    name: str
+    share: float
+    group: str
+    macrs_years: int | None
+    bonus_eligible: bool
+    in_service_lag_years: int
+    construction_years: int
+    in_service_month: int
+    life_years: int | None
+    qualified_fraction: float
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a resolved value came from."""
+
+    is_default: bool
+    file: str | None
+    line: int | None
+    source: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class Scenario:
+    """A validated scenario. Values are read with ``scenario[path]``.
+
+    ``values`` maps every parameter path (``categories.NAME.share`` for
+    category keys) to its resolved value; ``provenance`` says, per path,
+    whether it was set or defaulted, in which file and line, and its source.
+    ``raw`` is the merged mapping as written (after ``extends``), the base for
+    :meth:`override`.
+    """
+
+    name: str
+    title: str
+    path: str | None
+    values: Mapping[str, Any]
+    provenance: Mapping[str, Provenance]
+    sources: Mapping[str, str]
+    raw: Mapping[str, Any]
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
+    #: Where each key path (a tuple, e.g. ``("policy", "amic", "rate", 2026)``)
+    #: was written, as ``(file, line)``, following ``extends``.
+    origins: Mapping[tuple, tuple[str, int]] = field(default_factory=dict)
+
+    def __getitem__(self, path: str) -> Any:
+        return self.values[path]
+
+    @property
+    def categories(self) -> tuple[Category, ...]:
+        names = self.category_names
+        return tuple(
+            Category(name=c, **{k: self.values[f"categories.{c}.{k}"] for k in CATEGORY_KEYS}) for c in names
+        )
+
+    @property
+    def category_names(self) -> tuple[str, ...]:
+        return tuple(self.values["categories"])
+
+    @property
+    def years(self) -> np.ndarray:
+        return np.arange(self["program.start_year"], self["analysis.end_year"] + 1)
+
+    def resolved(self) -> dict:
+        """The resolved scenario as plain JSON-ready nested data (defaults applied)."""
+        out: dict = {"name": self.name, "title": self.title}
+        for path, value in self.values.items():
+            if path == "categories":
+                continue
+            node = out
+            parts = path.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            if isinstance(value, Mapping) and list(value) == [0]:
+                value = value[0]  # a scalar rate stored as a year map {0: rate}
+            node[parts[-1]] = _jsonable(value)
+        out["sources"] = dict(self.sources)
+        for key, value in self.extras.items():
+            out[key] = _jsonable(value)
+        return out
+
+    def sha256(self) -> str:
+        """SHA-256 of the resolved scenario (canonical JSON)."""
+        text = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def override(self, changes: Mapping[str, Any], name: str | None = None) -> Scenario:
+        """A new scenario: ``changes`` (dotted paths or nested mappings) merged on ``raw``, revalidated.
+
+        Untouched keys keep the file and line they were written in; every key
+        set here is reported as set in ``"<override>"``.
+
+        >>> from finmodel.scenario.load import scenario_from_dict
+        >>> s = scenario_from_dict({"program": {"commitment_usd": "1B", "start_year": 2025, "years": 2},
+        ...                         "categories": {"a": {"share": 1, "macrs_years": 5}}})
+        >>> s.override({"program.commitment_usd": "2B"})["program.commitment_usd"]
+        2000000000.0
+        """
+        from finmodel.scenario.load import override_scenario  # load builds on this module
+
+        return override_scenario(self, changes, name)
+
+
+def _jsonable(value):
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
