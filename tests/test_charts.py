@@ -18,6 +18,7 @@ import numpy as np
 import numpy_financial as npf
 import pytest
 from conftest import ATOL_USD, SCENARIOS, all_scenarios
+from layout import layout_problems
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
@@ -47,7 +48,7 @@ def _footnote(fig) -> str:
 
 
 def _group_sum(results, line, case="with"):
-    """Independent of memo.group_totals: sum per group read from the scenario's categories."""
+    """Independent of decompose.group_totals: sum per group read from the scenario's categories."""
     k = results.cases.index(case)
     values = np.asarray(results.lines[line])[k]
     out: dict[str, np.ndarray] = {}
@@ -66,7 +67,7 @@ def test_scenario_chart_renders_without_clipping_or_overlap(results, path, chart
     ax = charts.SCENARIO_CHARTS[chart](results[path.stem])
     fig = ax.figure
     assert tuple(fig.get_size_inches()) == pytest.approx((style.FIG_WIDTH_IN, style.FIG_HEIGHT_IN))
-    assert style.layout_problems(fig) == []
+    assert layout_problems(fig) == []
     title = [t.get_text() for t in fig.texts if t.get_gid() == "finmodel-title"]
     subtitle = [t.get_text().replace("\n", " ") for t in fig.texts if t.get_gid() == "finmodel-subtitle"]
     assert title and subtitle == [results[path.stem].scenario.title]
@@ -76,7 +77,7 @@ def test_scenario_chart_renders_without_clipping_or_overlap(results, path, chart
 def test_comparison_chart_renders_for_all_scenarios(results, chart):
     ax = charts.COMPARE_CHARTS[chart](list(results.values()))
     assert ax.figure.get_size_inches()[0] == pytest.approx(style.FIG_WIDTH_IN)
-    assert style.layout_problems(ax.figure) == []
+    assert layout_problems(ax.figure) == []
     assert [t.get_text() for t in ax.get_yticklabels()] == list(results)
 
 
@@ -187,16 +188,6 @@ def test_waterfall_bars_add_up_and_match_the_model(base):
     basis_bar = _by_gid(ax, "waterfall-basis")[0]
     assert credit_bar.get_y() == pytest.approx(heights["spend"])
     assert basis_bar.get_y() == pytest.approx(heights["spend"] + heights["credit"])
-
-
-@pytest.mark.parametrize("path", all_scenarios(), ids=lambda p: p.stem)
-def test_waterfall_identity_in_every_scenario(results, path):
-    r = results[path.stem]
-    bars = memo.pv_waterfall(r)
-    steps = sum(b.value_usd for b in bars[:-1])
-    assert steps == pytest.approx(bars[-1].value_usd, abs=ATOL_USD)
-    assert bars[-1].value_usd == pytest.approx(bars[0].value_usd - r.delta("npv_usd"), rel=1e-12)
-    assert bars[1].value_usd == pytest.approx(-r.metric("pv_credit_usd", "with"), rel=1e-12)
 
 
 def test_spend_areas_and_in_service_line(base):
@@ -361,7 +352,7 @@ def test_layout_checker_catches_overlap_clipping_and_small_text():
         fig.text(0.1, 0.1, "tiny", fontsize=6)
         ax.plot([0, 1], [0.5, 0.5], gid="a line")
         ax.text(0.5, 0.5, "on the line", ha="center", va="center")
-    problems = "\n".join(style.layout_problems(fig))
+    problems = "\n".join(layout_problems(fig))
     assert "'overlapping one' and 'overlapping two' overlap" in problems
     assert "'cut by the right edge' is cut" in problems
     assert "'tiny' is 6 pt" in problems
@@ -377,7 +368,7 @@ def test_subtitle_wraps_to_the_figure_width(base):
     fig = charts.spend_by_group(r).figure
     (sub,) = [t for t in fig.texts if t.get_gid() == "finmodel-subtitle"]
     assert "\n" in sub.get_text() and sub.get_text().replace("\n", " ") == long_title
-    assert style.layout_problems(fig) == []
+    assert layout_problems(fig) == []
 
 
 def test_charts_and_sentences_of_a_scenario_with_no_credit_and_no_capacity():
@@ -395,9 +386,9 @@ def test_charts_and_sentences_of_a_scenario_with_no_credit_and_no_capacity():
     )
     r = finmodel.run(s)
     for chart in charts.SCENARIO_CHARTS.values():
-        assert style.layout_problems(chart(r).figure) == []
+        assert layout_problems(chart(r).figure) == []
     for chart in charts.COMPARE_CHARTS.values():
-        assert style.layout_problems(chart([r]).figure) == []
+        assert layout_problems(chart([r]).figure) == []
     ax = charts.credit_by_group(r)
     assert [t.get_text() for t in ax.texts] == ["No property earns the credit in this scenario"]
     assert ax.get_ylim() == (0, 1e9)  # readable $0.2B ticks, not five '$0B'

@@ -297,8 +297,10 @@ def test_no_plotting_or_files_in_computation():
 
 
 def test_uncertainty_charts_draw_data_of_the_results_without_layout_problems(base):
+    from layout import layout_problems
+
     from finmodel.analysis.montecarlo import run_montecarlo
-    from finmodel.outputs import charts, style
+    from finmodel.outputs import charts
 
     mc = run_montecarlo(base, draws=400, seed=2)
     tr = tornado(base, {"program.commitment_usd": (1.0e12, 1.6e12), "operations.om_rate": (0.01, 0.02)})
@@ -313,7 +315,7 @@ def test_uncertainty_charts_draw_data_of_the_results_without_layout_problems(bas
         charts.sweep_heatmap(sw),
     ):
         ax.figure.canvas.draw()
-        assert style.layout_problems(ax.figure) == []
+        assert layout_problems(ax.figure) == []
     # the fan's median line is the result's P50 of cumulative cash flow
     ax = charts.montecarlo_fan(mc)
     (median,) = [line for line in ax.get_lines() if line.get_gid() == "fan-median-with"]

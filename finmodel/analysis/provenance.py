@@ -33,7 +33,19 @@ import pandas as pd
 from finmodel.core import format as fmt
 from finmodel.scenario.loader import PARAMETERS, Param, Scenario
 
-__all__ = ["COLUMNS", "DIFF_COLUMNS", "parameters", "diff", "format_value", "value_text", "param_for"]
+__all__ = [
+    "ASSUMPTION_PREFIX",
+    "COLUMNS",
+    "DIFF_COLUMNS",
+    "parameters",
+    "diff",
+    "format_value",
+    "value_text",
+    "param_for",
+    "path_sources",
+    "sources_used",
+    "sources_table",
+]
 
 COLUMNS = [
     "parameter",
@@ -52,6 +64,9 @@ COLUMNS = [
 DIFF_COLUMNS = ["parameter", "a", "b", "a_text", "b_text", "unit", "a_where", "b_where"]
 
 _BY_PATH = {p.path: p for p in PARAMETERS}
+#: Source IDs that start with this are stated assumptions, not published sources
+#: (the convention of scenarios/base.yaml).
+ASSUMPTION_PREFIX = "asm-"
 
 
 def param_for(path: str) -> Param | None:
@@ -142,6 +157,46 @@ def _raw_at(scenario: Scenario, parts: tuple) -> Any:
     return node
 
 
+def path_sources(scenario: Scenario, path: str) -> list[str]:
+    """The source IDs cited for parameter ``path``: its ``source``, then those of each ``{value, source}``
+    written under it (a year map's steps, a schedule's shares), in order; none for a default.
+    """
+    prov = scenario.provenance.get(path)
+    if prov is None or prov.is_default:
+        return []
+    own = [prov.source] if prov.source else []
+    return list(dict.fromkeys(own + _source_ids(_raw_at(scenario, _path_tuple(path)))))
+
+
+def sources_used(scenario: Scenario) -> list[str]:
+    """Source IDs that some value of the scenario cites, in the order the values are declared.
+
+    Each value's ``{value, source}`` wrapper counts, including those inside
+    year maps and spend-share lists; sources listed but cited by no value
+    (for instance one replaced by a variant) are left out.
+    """
+    found = [sid for path in scenario.values if path != "categories" for sid in path_sources(scenario, path)]
+    found += _source_ids(scenario.raw)
+    return [s for s in dict.fromkeys(found) if s in scenario.sources]
+
+
+def sources_table(scenario: Scenario) -> pd.DataFrame:
+    """The ``sources:`` map: ID, kind (published or assumption), cited by a value, citation."""
+    used = set(sources_used(scenario))
+    return pd.DataFrame(
+        [
+            {
+                "source": sid,
+                "kind": "assumption" if sid.startswith(ASSUMPTION_PREFIX) else "published",
+                "cited_by_a_value": sid in used,
+                "citation": text,
+            }
+            for sid, text in scenario.sources.items()
+        ],
+        columns=["source", "kind", "cited_by_a_value", "citation"],
+    )
+
+
 def _where(scenario: Scenario, parts: tuple) -> tuple[str | None, int | None, str]:
     """File, line and ``where`` text of a parameter (several files when a year map mixes them)."""
     prov = scenario.provenance.get(".".join(parts))
@@ -186,13 +241,8 @@ def parameters(scenario: Scenario) -> pd.DataFrame:
         p = param_for(path)
         unit = p.unit if p else "-"
         prov = scenario.provenance.get(path)
-        parts = _path_tuple(path)
-        file, line, where = _where(scenario, parts)
-        ids = []
-        if prov is not None and not prov.is_default:
-            ids = list(
-                dict.fromkeys(([prov.source] if prov.source else []) + _source_ids(_raw_at(scenario, parts)))
-            )
+        file, line, where = _where(scenario, _path_tuple(path))
+        ids = path_sources(scenario, path)
         rows.append(
             {
                 "parameter": path,

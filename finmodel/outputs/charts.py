@@ -26,7 +26,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from finmodel._version import __version__
-from finmodel.analysis import provenance
+from finmodel.analysis import decompose, provenance
 from finmodel.core import format as fmt
 from finmodel.engine.model import METRICS, Results
 from finmodel.outputs import memo, style
@@ -177,7 +177,7 @@ def credit_by_group(results: Results, ax: Axes | None = None, case: str = "with"
     years = results.years
     title = "AMIC credit earned by asset group, and cash received"
     with _chart(ax, title, s.title, memo.footnote(s, __version__)) as ax:
-        groups, earned = memo.group_totals(results, "credit_earned", case)
+        groups, earned = decompose.group_totals(results, "credit_earned", case)
         cash = np.asarray(results.lines["credit_cash"])[results.cases.index(case)]
         colors = group_colors(groups)
         shown = _span((earned.sum(axis=0) != 0) | (cash != 0), years)
@@ -291,49 +291,48 @@ def treasury_cost(results: Results, ax: Axes | None = None, case: str = "with") 
 def pv_waterfall(results: Results, ax: Axes | None = None) -> Axes:
     """The owner's cost in PV: spend, credit, basis-reduction tax, other tax, net cost. [USD]
 
-    Bars are :func:`finmodel.outputs.memo.pv_waterfall`'s, where each is defined
-    from Results lines: PV of spend; minus the PV of the credit's cash; plus
-    the tax on the depreciation lost to the basis reduction; plus every other
-    change in the owner's cash flow; equal to the net cost, ``PV(spend) -
-    delta NPV``. Totals are grey and start at zero; a step that adds to the
-    cost is vermillion, one that lowers it green.
+    Bars are the terms of :func:`finmodel.analysis.decompose.pv_waterfall`,
+    each defined from Results lines: PV of spend; minus the PV of the credit's
+    cash; plus the tax on the depreciation lost to the basis reduction; plus
+    every other change in the owner's cash flow; equal to the net cost,
+    ``PV(spend) - delta NPV``. Totals are grey and start at zero; a step that
+    adds to the cost is vermillion, one that lowers it green.
     """
     s = results.scenario
-    inp = results.inputs
     title = "The owner's cost of the build-out, in present value"
     with _chart(ax, title, s.title, memo.footnote(s, __version__)) as ax:
-        bars = memo.pv_waterfall(results)
+        waterfall = decompose.pv_waterfall(results)
+        rate = _percent(waterfall.discount_rate)
+        names = {
+            "spend": f"Spend\n(PV at {rate})",
+            "credit": "Credit\ncash",
+            "basis": "Tax on basis\nreduction",
+            "other": "Other tax\nchanges",
+            "net": "Net cost\nwith credit",
+        }
+        bars = waterfall.steps()
         x = np.arange(len(bars))
         running = 0.0
         tops = []
-        for i, bar in enumerate(bars):
-            if bar.total:
+        for i, (key, value, total) in enumerate(bars):
+            if total:
                 bottom, color = 0.0, style.TOTAL_COLOR
-                running = bar.value_usd
+                running = value
             else:
                 bottom = running
-                color = style.COST_COLOR if bar.value_usd > 0 else style.SAVING_COLOR
-                running += bar.value_usd
-            ax.bar(
-                x[i],
-                bar.value_usd,
-                bottom=bottom,
-                width=0.62,
-                color=color,
-                gid=f"waterfall-{bar.key}",
-                zorder=2,
-            )
-            tops.append(max(bottom, bottom + bar.value_usd))
-            label = money_text(bar.value_usd, sign=not bar.total)
+                color = style.COST_COLOR if value > 0 else style.SAVING_COLOR
+                running += value
+            ax.bar(x[i], value, bottom=bottom, width=0.62, color=color, gid=f"waterfall-{key}", zorder=2)
+            tops.append(max(bottom, bottom + value))
             ax.annotate(
-                label,
+                money_text(value, sign=not total),
                 (x[i], tops[-1]),
                 xytext=(0, 3),
                 textcoords="offset points",
                 ha="center",
                 va="bottom",
                 fontsize=LABEL_PT + 0.5,
-                gid=f"waterfall-label-{bar.key}",
+                gid=f"waterfall-label-{key}",
             )
             if i + 1 < len(bars):
                 ax.plot(
@@ -344,14 +343,13 @@ def pv_waterfall(results: Results, ax: Axes | None = None) -> Axes:
                     ls=(0, (2, 2)),
                     zorder=1,
                 )
-        ax.set_xticks(x, [b.label for b in bars])
+        ax.set_xticks(x, [names[key] for key, _, _ in bars])
         ax.tick_params(axis="x", length=0)
         ax.set_xlim(-0.6, len(bars) - 0.4)
-        ax.set_ylim(min(0.0, min(b.value_usd for b in bars if b.total)), max(tops) * 1.12)
+        ax.set_ylim(min(0.0, waterfall.spend_usd, waterfall.net_usd), max(tops) * 1.12)
         ax.axhline(0, color="#333333", lw=0.8, zorder=2)
         money_axis(ax)
-        r = float(inp.discount_rate[results.cases.index("with")])
-        ax.set_ylabel(f"PV at {_percent(r)}, {inp.valuation_year} dollars")
+        ax.set_ylabel(f"PV at {rate}, {waterfall.valuation_year} dollars")
         handles = [
             Patch(facecolor=style.TOTAL_COLOR),
             Patch(facecolor=style.SAVING_COLOR),
@@ -374,8 +372,8 @@ def spend_by_group(results: Results, ax: Axes | None = None) -> Axes:
     years = results.years
     title = "Spend by asset group, and property placed in service"
     with _chart(ax, title, s.title, memo.footnote(s, __version__)) as ax:
-        groups, spend = memo.group_totals(results, "spend", "with")
-        _, placed = memo.group_totals(results, "in_service", "with")
+        groups, spend = decompose.group_totals(results, "spend", "with")
+        _, placed = decompose.group_totals(results, "in_service", "with")
         total_placed = placed.sum(axis=0)
         shown = _span((spend.sum(axis=0) != 0) | (total_placed != 0), years)
         keep = (years >= shown[0]) & (years <= shown[-1])

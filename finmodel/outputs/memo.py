@@ -3,18 +3,16 @@
 Everything a memo pack states is derived here from the results and the
 scenario, never typed in: the summary table (Markdown and spreadsheet rows),
 the headline sentences, the inputs listing with each value's provenance, the
-present-value waterfall, the chart footnote and the cross-scenario table.
-:mod:`finmodel.outputs.report` writes these to files and :mod:`finmodel.outputs.charts`
-draws them.
+chart footnote and the cross-scenario table. :mod:`finmodel.outputs.report`
+writes these to files and :mod:`finmodel.outputs.charts` draws beside them.
 
-Money is nominal USD; shown in billions (``$195.7B``) with a true minus
-sign (U+2212) for negative amounts.
+Every figure is written by :mod:`finmodel.core.format`: money in $B
+(``$195.7B``), a hyphen-minus for negative amounts in text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,22 +21,16 @@ import pandas as pd
 from finmodel.analysis import provenance
 from finmodel.analysis.montecarlo import ALL_METRICS
 from finmodel.core import format as fmt
-from finmodel.core.timeline import discount_factors
 from finmodel.engine.model import METRIC_LABELS, METRICS, Results
-from finmodel.scenario.loader import PARAMETERS, Problem, Scenario, ScenarioError
+from finmodel.scenario.loader import Problem, Scenario, ScenarioError
 
 __all__ = [
     "ASSUMPTION_PREFIX",
-    "group_totals",
-    "WaterfallBar",
-    "pv_waterfall",
-    "sources_used",
     "footnote",
     "summary_rows",
     "summary_markdown",
     "headline_sentences",
     "inputs_table",
-    "sources_table",
     "cashflow_table",
     "check_same_grid",
     "compare_table",
@@ -48,9 +40,7 @@ __all__ = [
     "uncertainty_table",
 ]
 
-#: Source IDs that start with this are stated assumptions, not published sources
-#: (the convention of scenarios/base.yaml).
-ASSUMPTION_PREFIX = "asm-"
+ASSUMPTION_PREFIX = provenance.ASSUMPTION_PREFIX
 CASE_LABELS = {"without": "Without AMIC", "with": "With AMIC"}
 
 
@@ -70,154 +60,13 @@ def _join(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-# --------------------------------------------------------------------------- selections
-
-
-def group_totals(results: Results, line: str, case: str = "with") -> tuple[tuple[str, ...], np.ndarray]:
-    """A per-category line of one case summed by category group: ``(groups, array (G, T))`` [USD].
-
-    Groups are in the order their first category appears in the scenario.
-    """
-    k = results.cases.index(case)
-    values = np.asarray(results.lines[line])[k]
-    groups = tuple(dict.fromkeys(results.inputs.groups))
-    index = np.array([groups.index(g) for g in results.inputs.groups])
-    out = np.zeros((len(groups), values.shape[-1]))
-    np.add.at(out, index, values)
-    return groups, out
-
-
-# --------------------------------------------------------------------------- waterfall
-
-
-@dataclass(frozen=True)
-class WaterfallBar:
-    """One bar: ``value_usd`` is the bar's signed height (a total is measured from 0). [USD, PV]"""
-
-    key: str
-    label: str
-    value_usd: float
-    total: bool
-
-
-def pv_waterfall(results: Results, case: str = "with", base: str = "without") -> list[WaterfallBar]:
-    """The owner's net cost of the build-out in present value, from spend to net cost.
-
-    All terms are discounted at the ``case``'s ``finance.discount_rate`` to
-    ``finance.valuation_year``, ``PV(x) = sum_t x[t] * DF(t)`` (MODEL.md
-    section 2). With ``w`` the ``case`` and ``o`` the ``base`` case:
-
-    - ``spend``: ``PV(sum_c spend[w, c, t])``, the capital spend (a cost, positive);
-    - ``credit``: ``-PV(credit_cash[w] - credit_cash[o])``, the credit's cash
-      (direct pay, or transfer proceeds), which lowers the cost; equals
-      ``-pv_credit_usd`` when ``o`` earns no credit;
-    - ``basis``: the tax on the deductions lost to the basis reduction,
-      ``PV(rate_w * dTI)`` with ``dTI[t] = sum_c (depreciation[o] - depreciation[w])[c, t]``
-      plus, in ``end_year`` with a book terminal value, the higher terminal
-      gain ``sum_c (remaining_basis[o] - remaining_basis[w])[c]``; ``rate_w``
-      is the case's ``tax.corporate_rate``;
-    - ``other``: every other change in the owner's cash flow, with sign
-      flipped: ``-PV(cash_flow[w] - cash_flow[o]) - credit - basis``. It holds
-      recapture paid back (section 4) net of the tax saved by deducting it,
-      and, with ``tax.capacity: standalone``, the timing of loss
-      carry-forwards (the ``basis`` bar is then the first-order effect at the
-      statutory rate);
-    - ``net``: ``spend + credit + basis + other = PV(spend) - PV(cash_flow[w] - cash_flow[o])``,
-      which is ``PV(spend) - delta npv_usd`` when both cases share one
-      discount rate.
-
-    The bars add up by construction; the test checks ``net`` against the
-    model's own ``npv_usd`` metrics.
-    """
-    inp = results.inputs
-    w, o = results.cases.index(case), results.cases.index(base)
-    L = results.lines
-    df = discount_factors(inp.discount_rate[w], inp.years, inp.valuation_year)
-
-    def pv(x):
-        return float(np.sum(np.asarray(x) * df))
-
-    spend = pv(np.asarray(L["spend"])[w].sum(axis=0))
-    credit = -pv(np.asarray(L["credit_cash"])[w] - np.asarray(L["credit_cash"])[o])
-    dep = np.asarray(L["depreciation"])
-    d_ti = (dep[o] - dep[w]).sum(axis=0)
-    if inp.terminal_book:
-        rb = np.asarray(L["remaining_basis"])
-        last = inp.years == inp.end_year
-        d_ti = d_ti + last * float((rb[o] - rb[w]).sum())
-    basis = pv(float(inp.corporate_rate[w]) * d_ti)
-    d_cf = pv(np.asarray(L["cash_flow"])[w] - np.asarray(L["cash_flow"])[o])
-    other = -d_cf - credit - basis
-    net = spend + credit + basis + other
-    rate = float(inp.discount_rate[w])
-    return [
-        WaterfallBar("spend", f"Spend\n(PV at {rate * 100:g}%)", spend, True),
-        WaterfallBar("credit", "Credit\ncash", credit, False),
-        WaterfallBar("basis", "Tax on basis\nreduction", basis, False),
-        WaterfallBar("other", "Other tax\nchanges", other, False),
-        WaterfallBar("net", "Net cost\nwith credit", net, True),
-    ]
-
-
 # --------------------------------------------------------------------------- sources
-
-
-def _wrapper_sources(node, out: list[str]) -> None:
-    if isinstance(node, Mapping):
-        source = node.get("source") if "value" in node else None
-        if isinstance(source, str):
-            out.append(source)
-        for value in node.values():
-            _wrapper_sources(value, out)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            _wrapper_sources(value, out)
-
-
-def _raw_at(scenario: Scenario, path: str):
-    node: Any = scenario.raw
-    for part in path.split("."):
-        if not isinstance(node, Mapping):
-            return None
-        if part not in node:
-            try:
-                part = int(part)  # year-map keys
-            except ValueError:
-                return None
-            if part not in node:
-                return None
-        node = node[part]
-    return node
-
-
-def _path_sources(scenario: Scenario, path: str) -> list[str]:
-    found: list[str] = []
-    _wrapper_sources(_raw_at(scenario, path), found)
-    prov = scenario.provenance.get(path)
-    if prov is not None and prov.source:
-        found.insert(0, prov.source)
-    return [s for s in dict.fromkeys(found) if s in scenario.sources]
-
-
-def sources_used(scenario: Scenario) -> list[str]:
-    """Source IDs that some value of the scenario cites, in the order the values are declared.
-
-    Each value's ``{value, source}`` wrapper counts, including those inside
-    year maps and spend-share lists; sources listed but cited by no value
-    (for instance one replaced by a variant) are left out.
-    """
-    found: list[str] = []
-    for path in scenario.values:
-        if path != "categories":
-            found.extend(_path_sources(scenario, path))
-    _wrapper_sources(scenario.raw, found)
-    return [s for s in dict.fromkeys(found) if s in scenario.sources]
 
 
 def footnote(scenarios: Scenario | Sequence[Scenario], version: str) -> str:
     """The chart footnote: published source IDs, the count of assumptions, ``finmodel VERSION``."""
     scenarios = [scenarios] if isinstance(scenarios, Scenario) else list(scenarios)
-    ids = list(dict.fromkeys(s for sc in scenarios for s in sources_used(sc)))
+    ids = list(dict.fromkeys(s for sc in scenarios for s in provenance.sources_used(sc)))
     cited = [s for s in ids if not s.startswith(ASSUMPTION_PREFIX)]
     assumed = [s for s in ids if s.startswith(ASSUMPTION_PREFIX)]
     n = len(assumed)
@@ -436,7 +285,7 @@ def summary_markdown(results: Results, version: str | None = None) -> str:
     if results.notes:
         lines += ["Notes:", ""] + [f"- {note[0].upper()}{note[1:]}." for note in results.notes] + [""]
     lines += [
-        f"Sources: {', '.join(sources_used(s)) or 'none cited'}; "
+        f"Sources: {', '.join(provenance.sources_used(s)) or 'none cited'}; "
         "full citations in tables.xlsx (sheet Sources).",
     ]
     if version:
@@ -447,66 +296,28 @@ def summary_markdown(results: Results, version: str | None = None) -> str:
 # --------------------------------------------------------------------------- tables
 
 
-_PARAMS = {p.path: p for p in PARAMETERS}
-
-
-def _param_for(path: str):
-    parts = path.split(".")
-    key = "categories.*." + parts[2] if parts[0] == "categories" and len(parts) == 3 else path
-    return _PARAMS.get(key)
-
-
-def _display(value, param) -> Any:
-    """An Inputs-sheet cell: a number stays a number; anything else is written as in ``finmodel sources``."""
+def _display(value, unit: str, text: str) -> Any:
+    """An Inputs-sheet cell: a number stays a number; anything else is its text in ``finmodel sources``."""
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         return value.item() if hasattr(value, "item") else value
-    unit, nullable = (param.unit, param.nullable) if param is not None else ("-", None)
-    return fmt.parameter_value(value, unit, nullable=nullable)
+    return text
 
 
 def inputs_table(scenario: Scenario) -> pd.DataFrame:
-    """Every parameter: value, unit, default or set, file, line, source, citation, description."""
-    rows = []
-    for path, value in scenario.values.items():
-        if path == "categories":
-            continue
-        param = _param_for(path)
-        prov = scenario.provenance.get(path)
-        ids = _path_sources(scenario, path)
-        rows.append(
-            {
-                "parameter": path,
-                "value": _display(value, param),
-                "unit": param.unit if param else "",
-                "status": "default" if prov is None or prov.is_default else "set",
-                "file": (prov.file or "") if prov else "",
-                "line": (prov.line if prov and prov.line else None),
-                "source": ", ".join(ids),
-                "citation": " | ".join(scenario.sources[i] for i in ids),
-                "note": (prov.note or "") if prov else "",
-                "description": param.description if param else "",
-            }
-        )
-    table = pd.DataFrame(rows)
-    table["line"] = table["line"].astype("Int64")
-    return table
+    """Every parameter: value, unit, default or set, file, line, source, citation, description.
 
-
-def sources_table(scenario: Scenario) -> pd.DataFrame:
-    """The ``sources:`` map: ID, kind (published or assumption), cited by a value, citation."""
-    used = set(sources_used(scenario))
-    return pd.DataFrame(
-        [
-            {
-                "source": sid,
-                "kind": "assumption" if sid.startswith(ASSUMPTION_PREFIX) else "published",
-                "cited_by_a_value": sid in used,
-                "citation": text,
-            }
-            for sid, text in scenario.sources.items()
-        ],
-        columns=["source", "kind", "cited_by_a_value", "citation"],
-    )
+    The rows of :func:`finmodel.analysis.provenance.parameters` (``finmodel
+    sources``), with numbers kept as numbers and source IDs comma separated.
+    """
+    table = provenance.parameters(scenario)
+    values = [
+        _display(scenario.values[path], unit, text)
+        for path, unit, text in zip(table["parameter"], table["unit"], table["text"], strict=True)
+    ]
+    out = table[["parameter", "unit", "status", "file", "line", "sources", "citation", "note", "description"]]
+    out = out.rename(columns={"sources": "source"}).assign(source=table["sources"].str.replace("; ", ", "))
+    out.insert(1, "value", values)
+    return out
 
 
 def cashflow_table(results: Results, case: str) -> pd.DataFrame:

@@ -420,6 +420,7 @@ def write_pack_xlsx(results: Results, path: str | os.PathLike) -> Path:
     """
     from openpyxl import Workbook
 
+    from finmodel.analysis import provenance
     from finmodel.outputs import memo
 
     wb = Workbook()
@@ -464,7 +465,7 @@ def write_pack_xlsx(results: Results, path: str | os.PathLike) -> Path:
     ws = wb.create_sheet("Sources")
     _xlsx_table(
         ws,
-        memo.sources_table(results.scenario),
+        provenance.sources_table(results.scenario),
         1,
         widths={"source": 26, "kind": 12, "cited_by_a_value": 16, "citation": 120},
     )
