@@ -15,7 +15,6 @@ Conventions (MODEL.md section 2), used everywhere:
 """
 
 from finmodel._version import __version__
-from finmodel.analysis import uncertainty as _uncertainty  # noqa: F401  (registers the uncertainty: block)
 from finmodel.engine.model import Results, run
 from finmodel.scenario.load import load_scenario, scenario_from_dict
 from finmodel.scenario.types import Scenario

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 import finmodel
 from finmodel.analysis.montecarlo import ALL_METRICS, run_montecarlo
 from finmodel.analysis.sensitivity import evaluate_points, point_overrides
-from finmodel.analysis.uncertainty import Distribution, UncertaintySpec
+from finmodel.analysis.uncertainty import UncertaintySpec
 from finmodel.cli import main
+from finmodel.scenario.blocks.distributions import Distribution
 from finmodel.scenario.load import scenario_from_dict
 
 M = 1e6

@@ -20,10 +20,11 @@ from conftest import ATOL_DOC_5DP, ATOL_USD, RTOL_MODEL, SCENARIOS
 
 import finmodel
 from finmodel.analysis.montecarlo import ALL_METRICS, NoUncertaintyError, run_montecarlo
-from finmodel.analysis.uncertainty import Distribution, UncertaintySpec
+from finmodel.analysis.uncertainty import UncertaintySpec, transform
 from finmodel.cli import main
 from finmodel.core.metrics import irr
 from finmodel.engine.model import CASES, METRICS
+from finmodel.scenario.blocks.distributions import Distribution
 
 BASE = SCENARIOS / "base.yaml"
 
@@ -342,9 +343,9 @@ def test_every_distribution_transforms_draw_by_draw(dist):
     """Large runs transform each parameter's scores in two halves (on two threads); that is exact
     only if a draw's value does not depend on the others or its position (vector loops, tails)."""
     z = np.random.default_rng(1).standard_normal(100_003)
-    whole = dist.transform(z)
+    whole = transform(dist, z)
     for lo, hi in ((0, 50_001), (50_001, 100_003), (3, 17), (1, 2)):
-        assert _same(dist.transform(z[lo:hi]), whole[lo:hi]), (lo, hi)
+        assert _same(transform(dist, z[lo:hi]), whole[lo:hi]), (lo, hi)
 
 
 def test_tuning_the_allocator_changes_no_result(base):

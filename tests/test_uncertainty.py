@@ -1,4 +1,4 @@
-"""finmodel.analysis.uncertainty: distributions (moments and bounds), copula, validation of the blocks.
+"""Uncertainty: distributions (moments and bounds), copula, validation of the blocks.
 
 Oracles: the textbook moments of each distribution, written out here
 (uniform, triangular, Beta-PERT, truncated normal, lognormal: Vose 2008,
@@ -9,24 +9,26 @@ arithmetic for the share renormalization. Every generator is seeded.
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 import textwrap
 
 import numpy as np
 import pytest
-from conftest import SCENARIOS
+from conftest import ROOT, SCENARIOS
 
 import finmodel
+from finmodel.analysis.sensitivity import DEFAULT_SENSITIVITY_SPREAD, sensitivity_ranges
 from finmodel.analysis.uncertainty import (
-    DEFAULT_SENSITIVITY_SPREAD,
-    Distribution,
     UncertaintySpec,
     category_share_overrides,
     sample,
-    sensitivity_ranges,
     to_overrides,
     uncertainty_spec,
 )
+from finmodel.scenario.blocks.distributions import Distribution
 from finmodel.scenario.yamlio import ScenarioError
 
 N = 200_000
@@ -402,6 +404,23 @@ def test_unknown_top_level_key_still_reported(tmp_path):
         """,
     )
     assert "did you mean 'uncertainty'" in found[0].message
+
+
+def test_blocks_are_checked_by_the_scenario_registry_without_analysis():
+    """The blocks are validated by the registry of the scenario layer, with no analysis module
+    imported (they used to be registered as a side effect of importing analysis.uncertainty)."""
+    code = (
+        "import json, sys\n"
+        "from finmodel.scenario import load_scenario\n"
+        "from finmodel.scenario.blocks import BLOCKS\n"
+        "s = load_scenario('scenarios/base.yaml')\n"
+        "print(json.dumps({'analysis': sorted(m for m in sys.modules if m.startswith('finmodel.analysis')),\n"
+        "                  'blocks': list(BLOCKS), 'extras': sorted(s.extras)}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got == {"analysis": [], "blocks": ["uncertainty", "sensitivity"], "extras": ["uncertainty"]}
 
 
 def test_sensitivity_block(tmp_path):

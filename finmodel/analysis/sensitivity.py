@@ -26,13 +26,18 @@ import numpy as np
 import pandas as pd
 
 from finmodel.analysis.montecarlo import ALL_METRICS
-from finmodel.analysis.uncertainty import category_share_overrides, check_path, param_for, sensitivity_ranges
+from finmodel.analysis.uncertainty import category_share_overrides
 from finmodel.engine.model import CASES, METRIC_LABELS, build_inputs, compute_metrics, evaluate
+from finmodel.scenario.params import Param, param_for
 from finmodel.scenario.types import Scenario
 from finmodel.scenario.units import year_map_values
+from finmodel.scenario.varying import check_path
 
 __all__ = [
     "CASE_CHOICES",
+    "DEFAULT_SENSITIVITY",
+    "DEFAULT_SENSITIVITY_SPREAD",
+    "sensitivity_ranges",
     "METRIC_LABELS",
     "metric_values",
     "point_overrides",
@@ -176,6 +181,76 @@ def _text(value: Any) -> Any:
 #: The tornado charts of ``finmodel sensitivity``: delta NPV and the Treasury's ten-year cost.
 TORNADO_METRICS = (("npv_usd", "delta"), ("fiscal_cost_window_usd", "with"))
 
+#: Parameters of the tornado chart when a scenario has no ``sensitivity:`` block,
+#: each moved to (1 - spread) and (1 + spread) times its value (a year map: every
+#: year's value), within its allowed range; ``{capacity}`` is the capacity category.
+DEFAULT_SENSITIVITY: tuple[str, ...] = (
+    "program.commitment_usd",
+    "program.capacity_gw",
+    "operations.revenue_usd_per_gw_year",
+    "operations.power_price_usd_per_mwh",
+    "operations.utilization",
+    "operations.om_rate",
+    "categories.{capacity}.life_years",
+    "policy.amic.rate",
+    "tax.corporate_rate",
+    "tax.bonus_depreciation",
+    "finance.discount_rate",
+)
+DEFAULT_SENSITIVITY_SPREAD = 0.20
+
+
+def sensitivity_ranges(scenario: Scenario) -> tuple[dict[str, tuple[Any, Any]], list[str]]:
+    """Low and high value of each tornado parameter, and notes.
+
+    From the ``sensitivity:`` block when present; otherwise
+    :data:`DEFAULT_SENSITIVITY` at -/+ :data:`DEFAULT_SENSITIVITY_SPREAD`
+    of the scenario's values, clipped to each key's allowed range
+    (parameters whose value is 0 are left out). A year map moves every year.
+    """
+    block = scenario.extras.get("sensitivity")
+    if block is not None:
+        return {p: (d["low"], d["high"]) for p, d in block.items()}, []
+    spread = DEFAULT_SENSITIVITY_SPREAD
+    capacity = scenario["program.capacity_category"]
+    ranges: dict[str, tuple[Any, Any]] = {}
+    skipped = []
+    for template in DEFAULT_SENSITIVITY:
+        path = template.replace("{capacity}", capacity)
+        p = param_for(path, scenario.values)
+        if p is None:
+            continue
+        base = scenario[path]
+        if base is None:
+            skipped.append(path)
+            continue
+        lo_hi = []
+        for factor in (1.0 - spread, 1.0 + spread):
+            if isinstance(base, Mapping):
+                lo_hi.append({y: _clip(p, v * factor) for y, v in base.items()})
+            else:
+                lo_hi.append(_clip(p, float(base) * factor))
+        if lo_hi[0] == lo_hi[1]:
+            skipped.append(path)
+            continue
+        ranges[path] = (lo_hi[0], lo_hi[1])
+    note = [
+        f"No sensitivity: block: each parameter at {1 - spread:g}x and {1 + spread:g}x its value "
+        "(a rate by year: every year), within its allowed range."
+    ]
+    if skipped:
+        note.append("Left out (value 0 or unset): " + ", ".join(skipped) + ".")
+    return ranges, note
+
+
+def _clip(p: Param, x: float) -> float:
+    """``x`` moved into the allowed range of ``p`` (just below an open upper bound)."""
+    lo = -math.inf if p.lo is None else p.lo
+    hi = math.inf if p.hi is None else p.hi
+    if p.hi_open and x >= hi:
+        x = math.nextafter(hi, -math.inf)
+    return float(min(max(x, lo), hi))
+
 
 def tornado(
     scenario: Scenario,
@@ -186,7 +261,7 @@ def tornado(
 
     ``ranges`` maps a parameter path to ``(low, high)`` (default: the
     scenario's ``sensitivity:`` block, or the documented default set, see
-    :func:`finmodel.analysis.uncertainty.sensitivity_ranges`). One vectorized pass
+    :func:`sensitivity_ranges`). One vectorized pass
     evaluates the ``2 k + 1`` variants.
     """
     notes: list[str] = []

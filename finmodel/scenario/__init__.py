@@ -7,7 +7,11 @@
 ``merge``          ``extends:``: the parent chain, merged, with origins
 ``values``         one written value: unwrap, parse by kind, check the range
 ``schedule``       ``program.schedule``
-``validate``       every rule, one function each; the driver :func:`validate`
+``context``        problems tied to the file and line of their key
+``validate``       every rule, one function each, then the registered blocks
+``blocks``         the optional blocks (``uncertainty:``, ``sensitivity:``)
+                   and their registry :data:`~finmodel.scenario.blocks.BLOCKS`
+``varying``        which parameters may vary across draws and sweep points
 ``types``          :class:`Scenario`, :class:`Category`, :class:`Provenance`
 ``load``           :func:`load_scenario`, :func:`scenario_from_dict`
 =================  ==========================================================
@@ -16,6 +20,7 @@
 from finmodel.scenario.load import load_scenario, scenario_from_dict
 from finmodel.scenario.params import MACRS_CLASSES, PARAMETERS, Param, param_for
 from finmodel.scenario.types import Category, Provenance, Scenario
+from finmodel.scenario.varying import check_path, parse_value
 from finmodel.scenario.yamlio import Problem, ScenarioError
 
 __all__ = [
@@ -23,6 +28,8 @@ __all__ = [
     "PARAMETERS",
     "MACRS_CLASSES",
     "param_for",
+    "check_path",
+    "parse_value",
     "Category",
     "Provenance",
     "Scenario",

@@ -7,11 +7,9 @@ defines a name; this module goes once nothing imports it.
 from finmodel.scenario.load import load_scenario, scenario_from_dict
 from finmodel.scenario.params import MACRS_CLASSES, PARAMETERS, SHARE_TOLERANCE, Param
 from finmodel.scenario.types import Category, Provenance, Scenario
-from finmodel.scenario.validate import EXTRA_BLOCKS
 from finmodel.scenario.yamlio import Problem, ScenarioError
 
 __all__ = [
-    "EXTRA_BLOCKS",
     "MACRS_CLASSES",
     "PARAMETERS",
     "SHARE_TOLERANCE",

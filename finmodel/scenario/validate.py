@@ -2,7 +2,8 @@
 
 :func:`validate` resolves every declared key (written value or default,
 with its provenance), then checks the rules that span keys, one function
-per rule, then the optional top-level blocks. Every problem found is
+per rule, then the optional top-level blocks registered in
+:data:`finmodel.scenario.blocks.BLOCKS`. Every problem found is
 collected in a :class:`~finmodel.scenario.context.Context` and raised
 together in one :class:`~finmodel.scenario.yamlio.ScenarioError`, each naming
 the file, the line and the key path.
@@ -14,10 +15,11 @@ import copy
 import difflib
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from finmodel.scenario.blocks import BLOCKS
 from finmodel.scenario.context import Context, show, unknown_key
 from finmodel.scenario.params import CATEGORY_KEYS, PARAMETERS, SHARE_TOLERANCE, Param
 from finmodel.scenario.schedule import check_schedule
@@ -46,9 +48,6 @@ TOP_LEVEL = (
 _SECTIONS = ("program", "policy", "tax", "operations", "finance", "analysis", "fiscal")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _DEFAULTED = Provenance(True, None, None, None, None)
-
-# Top-level blocks that other modules validate (uncertainty, sensitivity): name -> validator(block, ctx)
-EXTRA_BLOCKS: dict[str, Callable] = {}
 
 
 def validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> Scenario:
@@ -79,9 +78,7 @@ def validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> Sc
     _check_capacity_category(ctx, values, cat_names)
     _check_eligible(ctx, values, cat_names)
     ctx.sources = sources  # for source: keys inside the blocks
-    extras = {
-        key: validator(data[key], ctx, values) for key, validator in EXTRA_BLOCKS.items() if key in data
-    }
+    extras = {key: validator(data[key], ctx, values) for key, validator in BLOCKS.items() if key in data}
     if ctx.problems:
         raise ScenarioError(ctx.problems)
     return Scenario(
@@ -104,8 +101,8 @@ def validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> Sc
 def _check_top_level_keys(ctx: Context, data: Mapping) -> None:
     """Every top-level key is a section, a descriptive key or a registered block."""
     for key in data:
-        if key not in TOP_LEVEL and key not in EXTRA_BLOCKS:
-            unknown_key(ctx, (), key, list(TOP_LEVEL) + sorted(EXTRA_BLOCKS))
+        if key not in TOP_LEVEL and key not in BLOCKS:
+            unknown_key(ctx, (), key, list(TOP_LEVEL) + sorted(BLOCKS))
 
 
 def _check_name_and_text(ctx: Context, data: Mapping) -> tuple[str, str]:

@@ -16,7 +16,7 @@ from finmodel.scenario.merge import WRAPPER_KEYS
 from finmodel.scenario.params import MACRS_CLASSES, Param, out_of_range, range_text
 from finmodel.scenario.units import UnitError
 
-__all__ = ["unwrap", "parse_scalar", "param_value"]
+__all__ = ["unwrap", "entry_meta", "parse_scalar", "param_value"]
 
 
 def unwrap(ctx: Context, path: tuple, value, sources: Mapping) -> tuple[Any, str | None, str | None]:
@@ -37,6 +37,25 @@ def unwrap(ctx: Context, path: tuple, value, sources: Mapping) -> tuple[Any, str
     if isinstance(value, Mapping) and "source" in value and "value" not in value:
         ctx.add(path, "a {source: ...} wrapper needs a value: key")
     return value, None, None
+
+
+def entry_meta(ctx: Context, where: tuple, spec: Mapping, sources: Mapping | None) -> dict:
+    """The ``source:`` and ``note:`` of a block entry (a distribution, a range), checked."""
+    out = {}
+    src = spec.get("source")
+    if src is not None:
+        why = unknown_source(src, sources)
+        if why:
+            ctx.add(where + ("source",), why)
+        else:
+            out["source"] = src
+    note = spec.get("note")
+    if note is not None:
+        if not isinstance(note, str):
+            ctx.add(where + ("note",), f"must be text, got {units._show(note)}")
+        else:
+            out["note"] = note
+    return out
 
 
 def parse_scalar(p: Param, value) -> Any:

@@ -1,0 +1,106 @@
+"""Which declared parameters may vary across Monte Carlo draws and sweep points, and the values they take.
+
+The engine reads some keys once per scenario (names, choices, whole-year
+lags), so those cannot vary; :func:`check_path` says why. Values are written
+in the file's notation (:func:`parse_value`) and must lie in the declared
+range (:func:`range_problem`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from finmodel.scenario import units
+from finmodel.scenario.params import Param, out_of_range, param_for, range_text
+
+__all__ = [
+    "WHOLE_YEAR_KEYS",
+    "DRAWABLE_INT",
+    "check_path",
+    "whole_years",
+    "parse_value",
+    "range_problem",
+    "lag_fits",
+]
+
+#: Category keys the engine reads once per scenario as whole years: varied only by ``dist: choice``.
+WHOLE_YEAR_KEYS = ("in_service_lag_years", "construction_years")
+#: Whole-number keys outside the categories that may vary (by ``dist: choice`` of whole numbers).
+DRAWABLE_INT = {"policy.amic.payment_lag_years", "policy.amic.construction_deadline_year"}
+
+
+def check_path(path: str, values: Mapping[str, Any], allow_schedule: bool = False) -> str | None:
+    """Why ``path`` cannot vary across draws or sweep points (None if it can).
+
+    ``values`` are the scenario's resolved values; ``allow_schedule`` lets
+    ``program.schedule`` through (drawn with ``dist: choice`` of schedules).
+    """
+    if not isinstance(path, str):
+        return f"a parameter is a dotted path such as operations.revenue_usd_per_gw_year, got {path!r}"
+    p = param_for(path, values)
+    if p is None:
+        cats = ", ".join(values.get("categories") or ())
+        hint = ""
+        if path.startswith("categories."):
+            hint = f" (categories: {cats})"
+        return f"unknown parameter {path!r}{hint}"
+    if path == "program.capacity_gw":
+        cats = tuple(values.get("categories") or ())
+        cap_cat = values.get("program.capacity_category")
+        if cap_cat not in cats:
+            return (
+                f"program.capacity_gw cannot vary while program.capacity_category ({cap_cat!r}) names "
+                f"no category (categories: {', '.join(cats)}); set program.capacity_category"
+            )
+    if p.kind in ("money", "rate", "number", "rate_map"):
+        return None
+    key = path.split(".")[-1]
+    if p.kind == "int" and (key == "life_years" or key in WHOLE_YEAR_KEYS or path in DRAWABLE_INT):
+        return None
+    if path in DRAWABLE_INT:
+        return None
+    if p.kind == "schedule" and allow_schedule:
+        return None
+    if p.kind == "schedule":
+        return (
+            "program.schedule cannot be varied here (it is not a number); "
+            "draw it with dist: choice in uncertainty:"
+        )
+    return (
+        f"{path} cannot vary across draws: the engine reads it once per scenario ({p.kind}); "
+        "change it in the scenario or compare scenario files"
+    )
+
+
+def whole_years(path: str) -> bool:
+    """Keys that must stay whole numbers when they vary (``life_years`` is rounded instead)."""
+    return path.split(".")[-1] in WHOLE_YEAR_KEYS or path in DRAWABLE_INT
+
+
+def parse_value(p: Param, raw: Any) -> float:
+    """A number for parameter ``p`` in the file's notation (money ``"1.2T"``, rates ``"35%"``)."""
+    if p.kind == "money":
+        return units.parse_money(raw)
+    if p.kind in ("rate", "rate_map"):
+        return units.parse_rate(raw)
+    return units.parse_number(raw)
+
+
+def range_problem(p: Param, path: str, x: float, what: str) -> str | None:
+    """Why ``x`` is not an allowed value of ``path`` (None if it is); ``what`` names it ("low", ...)."""
+    if not out_of_range(p, x):
+        return None
+    return f"{what} {x:g} is outside the allowed range of {path} ({range_text(p)})"
+
+
+def lag_fits(values: Mapping, lag: float) -> bool:
+    """Whether the last year's spend, placed in service ``lag`` years later, is still in the horizon."""
+    start, n, end = (
+        values.get("program.start_year"),
+        values.get("program.years"),
+        values.get("analysis.end_year"),
+    )
+    if not all(isinstance(x, int) for x in (start, n, end)):
+        return True
+    return start + n - 1 + lag <= end
