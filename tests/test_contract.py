@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import finmodel
-from finmodel.analysis.montecarlo import ALL_METRICS, run_montecarlo
+from finmodel.analysis.metric_names import ALL_METRICS
+from finmodel.analysis.montecarlo import run_montecarlo
 from finmodel.analysis.sensitivity import evaluate_points, point_overrides
 from finmodel.analysis.uncertainty import UncertaintySpec
 from finmodel.cli import main

@@ -19,7 +19,8 @@ import pytest
 from conftest import ATOL_DOC_5DP, ATOL_USD, RTOL_MODEL, SCENARIOS
 
 import finmodel
-from finmodel.analysis.montecarlo import ALL_METRICS, NoUncertaintyError, run_montecarlo
+from finmodel.analysis.metric_names import ALL_METRICS
+from finmodel.analysis.montecarlo import NoUncertaintyError, run_montecarlo
 from finmodel.analysis.uncertainty import UncertaintySpec, transform
 from finmodel.cli import main
 from finmodel.core.metrics import irr

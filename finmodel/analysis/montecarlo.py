@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from finmodel.analysis.metric_names import ALL_METRICS, FISCAL_METRICS
 from finmodel.analysis.uncertainty import (
     Samples,
     TableRows,
@@ -55,7 +56,7 @@ __all__ = [
     "DEFAULT_CHUNK",
     "QUANTILES",
     "FAN_QUANTILES",
-    "ALL_METRICS",
+    "ALL_METRICS",  # the metrics kept per draw (defined in finmodel.analysis.metric_names)
     "MonteCarloResult",
     "run_montecarlo",
     "tune_allocator",
@@ -68,13 +69,6 @@ DEFAULT_CHUNK = 4096
 QUANTILES = (5, 50, 95)
 #: Percentile bands of the fan chart (outer band, inner band, median).
 FAN_QUANTILES = (5, 25, 50, 75, 95)
-#: Metrics kept per draw and case: MODEL.md section 9, then the Treasury's cost (section 10).
-ALL_METRICS: dict[str, str] = {
-    **METRICS,
-    "fiscal_cost_window_usd": "USD",
-    "fiscal_cost_pv_usd": "USD",
-}
-_FISCAL = ("fiscal_cost_window_usd", "fiscal_cost_pv_usd")
 
 
 class NoUncertaintyError(ValueError):
@@ -149,7 +143,7 @@ class MonteCarloResult:
                         ),
                     )
                 )
-        for name in _FISCAL:
+        for name in FISCAL_METRICS:
             rows.append((name, "treasury", *_stats(self.treasury_cost(name))))
         cols = ["metric", "case"] + [f"p{q}" for q in QUANTILES] + ["mean", "undefined"]
         return pd.DataFrame(rows, columns=cols).set_index(["metric", "case"])
@@ -200,7 +194,7 @@ class MonteCarloResult:
         for name in METRICS:
             for case in ("without", "with", "delta"):
                 data[f"{name}.{case}"] = self.values(name, case)
-        for name in _FISCAL:
+        for name in FISCAL_METRICS:
             data[name] = self.treasury_cost(name)
         return pd.DataFrame(data)
 

@@ -9,7 +9,7 @@ value}))`` (tested cell by cell), with two rules of
 dividing every share by their sum, and a rate by year given one value
 applies it in every year.
 
-Metrics are named as in :data:`finmodel.analysis.montecarlo.ALL_METRICS` and read for
+Metrics are named as in :data:`finmodel.analysis.metric_names.ALL_METRICS` and read for
 a ``case``: ``without``, ``with`` or ``delta`` (with - without); the
 Treasury's cost (``fiscal_cost_window_usd``, ``fiscal_cost_pv_usd``) is the
 ``with`` case's.
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finmodel.analysis.montecarlo import ALL_METRICS
+from finmodel.analysis.metric_names import ALL_METRICS
 from finmodel.analysis.uncertainty import category_share_overrides
 from finmodel.engine.model import CASES, METRIC_LABELS, build_inputs, compute_metrics, evaluate
 from finmodel.scenario.params import Param, param_for
