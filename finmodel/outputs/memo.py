@@ -22,16 +22,15 @@ from finmodel.analysis import provenance
 from finmodel.analysis.montecarlo import ALL_METRICS
 from finmodel.core import format as fmt
 from finmodel.engine.model import METRIC_LABELS, METRICS, Results
-from finmodel.scenario.loader import Problem, Scenario, ScenarioError
+from finmodel.scenario import Problem, Scenario, ScenarioError
 
 __all__ = [
     "ASSUMPTION_PREFIX",
+    "readable_name",
     "footnote",
     "summary_rows",
     "summary_markdown",
     "headline_sentences",
-    "inputs_table",
-    "cashflow_table",
     "check_same_grid",
     "compare_table",
     "compare_markdown",
@@ -44,7 +43,8 @@ ASSUMPTION_PREFIX = provenance.ASSUMPTION_PREFIX
 CASE_LABELS = {"without": "Without AMIC", "with": "With AMIC"}
 
 
-def _name(text: str) -> str:
+def readable_name(text: str) -> str:
+    """A code name for a reader: ``data_centers`` -> ``data centers``."""
     return text.replace("_", " ")
 
 
@@ -148,7 +148,7 @@ def _value_sentence(results: Results) -> str:
     inp = results.inputs
     r = _percent(inp.discount_rate[results.cases.index("with")])
     when = f"at {r} a year, in {inp.valuation_year} dollars"
-    eligible = [_name(x) for x in results.scenario["policy.amic.eligible"]]
+    eligible = [readable_name(x) for x in results.scenario["policy.amic.eligible"]]
     npv_o, npv_w = results.metric("npv_usd", "without"), results.metric("npv_usd", "with")
     if not eligible:
         return (
@@ -294,55 +294,6 @@ def summary_markdown(results: Results, version: str | None = None) -> str:
 
 
 # --------------------------------------------------------------------------- tables
-
-
-def _display(value, unit: str, text: str) -> Any:
-    """An Inputs-sheet cell: a number stays a number; anything else is its text in ``finmodel sources``."""
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return value.item() if hasattr(value, "item") else value
-    return text
-
-
-def inputs_table(scenario: Scenario) -> pd.DataFrame:
-    """Every parameter: value, unit, default or set, file, line, source, citation, description.
-
-    The rows of :func:`finmodel.analysis.provenance.parameters` (``finmodel
-    sources``), with numbers kept as numbers and source IDs comma separated.
-    """
-    table = provenance.parameters(scenario)
-    values = [
-        _display(scenario.values[path], unit, text)
-        for path, unit, text in zip(table["parameter"], table["unit"], table["text"], strict=True)
-    ]
-    out = table[["parameter", "unit", "status", "file", "line", "sources", "citation", "note", "description"]]
-    out = out.rename(columns={"sources": "source"}).assign(source=table["sources"].str.replace("; ", ", "))
-    out.insert(1, "value", values)
-    return out
-
-
-def cashflow_table(results: Results, case: str) -> pd.DataFrame:
-    """One case's yearly lines; category lines get a row per category and a total. [USD]"""
-    from finmodel.engine.model import LINES
-
-    k = results.cases.index(case)
-    rows, index = [], []
-    for line, per_cat in LINES.items():
-        values = np.asarray(results.lines[line])[k]
-        if per_cat:
-            for c, name in enumerate(results.inputs.categories):
-                rows.append(values[c])
-                index.append((line, name))
-            rows.append(values.sum(axis=0))
-            index.append((line, "total"))
-        else:
-            rows.append(values)
-            index.append((line, ""))
-    table = pd.DataFrame(
-        np.array(rows),
-        index=pd.MultiIndex.from_tuples(index, names=["line", "category"]),
-        columns=[int(y) for y in results.years],
-    )
-    return table
 
 
 # --------------------------------------------------------------------------- comparison
@@ -493,7 +444,7 @@ def stats_table(frame: pd.DataFrame, columns: Sequence[str] = ("p5", "p50", "p95
     """
     rows = {}
     for (metric, case), row in frame.iterrows():
-        label = (METRIC_LABELS.get(metric, _name(metric)), case)
+        label = (METRIC_LABELS.get(metric, readable_name(metric)), case)
         rows[label] = [stat_text(metric, float(row[c]), case == "delta") for c in columns]
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(columns))
     table.index = pd.MultiIndex.from_tuples(table.index, names=["metric", "case"])

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from finmodel._version import __version__
-from finmodel.core import format as fmt
 from finmodel.engine.model import Results
 
 __all__ = [
@@ -286,8 +285,6 @@ __all__ += [
 #: Every chart is written in these formats; PNG at style.PNG_DPI (200 dpi, 1300 px across).
 FIGURE_FORMATS = ("png", "svg", "pdf")
 _SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
-#: Yearly cash-flow cells (USD) shown in $B to a hundredth: a year's line can be small.
-_XL_YEARLY = fmt.excel_format("USD", decimals=2)
 
 
 def _write_utf8(path: str | os.PathLike, text: str) -> Path:
@@ -325,153 +322,11 @@ def write_figure(
     return written
 
 
-def _xlsx_table(
-    ws,
-    frame,
-    start_row: int,
-    formats: Mapping[str, str] | None = None,
-    widths: Mapping[str, float] | None = None,
-) -> int:
-    """Write a DataFrame (header bold) from ``start_row``; returns the next free row."""
-    import pandas as pd
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
-    formats = formats or {}
-    columns = [str(c) for c in frame.columns]
-    for j, (name, raw) in enumerate(zip(columns, frame.columns, strict=True), start=1):
-        cell = ws.cell(row=start_row, column=j, value=raw if isinstance(raw, int) else name)
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="left" if j == 1 else "center")
-    for i, row in enumerate(frame.itertuples(index=False), start=start_row + 1):
-        for j, (name, value) in enumerate(zip(columns, row, strict=True), start=1):
-            if value is None or value is pd.NA:
-                value = None
-            elif isinstance(value, float) and not math.isfinite(value):
-                value = None
-            elif hasattr(value, "item"):
-                value = value.item()
-            cell = ws.cell(row=i, column=j, value=value)
-            if name in formats and isinstance(value, (int, float)) and not isinstance(value, bool):
-                cell.number_format = formats[name]
-    for j, name in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(j)].width = (widths or {}).get(
-            name, max(10, min(60, len(name) + 2))
-        )
-    return start_row + len(frame) + 1
-
-
-def _summary_sheet(ws, results: Results) -> None:
-    from openpyxl.styles import Alignment, Font
-
-    from finmodel.engine.model import METRICS
-    from finmodel.outputs import memo
-
-    s = results.scenario
-    ws["A1"] = s.title
-    ws["A1"].font = Font(bold=True, size=13)
-    ws["A2"] = (
-        f"Scenario {s.name}; years {int(results.years[0])}-{int(results.years[-1])}; "
-        f"nominal USD (cells hold USD, shown in $B); finmodel {__version__}"
-    )
-    row = 4
-    for sentence in memo.headline_sentences(results):
-        ws.cell(row=row, column=1, value=sentence)
-        row += 1
-    row += 1
-    labels = [r[0] for r in memo.summary_rows(results)[1:]]
-    header = ["Metric", memo.CASE_LABELS["without"], memo.CASE_LABELS["with"], "Change", "Unit"]
-    for j, name in enumerate(header, start=1):
-        ws.cell(row=row, column=j, value=name).font = Font(bold=True)
-    row += 1
-    for label, (name, unit) in zip(labels, METRICS.items(), strict=False):
-        values = [
-            results.metric(name, "without"),
-            results.metric(name, "with"),
-            results.delta(name),
-        ]
-        ws.cell(row=row, column=1, value=label)
-        for j, value in enumerate(values, start=2):
-            cell = ws.cell(row=row, column=j, value=value)
-            cell.number_format = fmt.excel_format(unit, signed=j == 4)  # column 4: the change
-            cell.alignment = Alignment(horizontal="right")
-        ws.cell(row=row, column=5, value=unit)
-        row += 1
-    fiscal = results.fiscal("with")
-    for label, key in zip(
-        labels[len(METRICS) :], ("fiscal_cost_window_usd", "fiscal_cost_pv_usd"), strict=True
-    ):
-        ws.cell(row=row, column=1, value=label)
-        cell = ws.cell(row=row, column=4, value=fiscal[key])
-        cell.number_format = fmt.excel_format("USD")
-        ws.cell(row=row, column=5, value="USD")
-        row += 1
-    ws.column_dimensions["A"].width = 40
-    for col in "BCD":
-        ws.column_dimensions[col].width = 16
-    ws.column_dimensions["E"].width = 13
-
-
 def write_pack_xlsx(results: Results, path: str | os.PathLike) -> Path:
-    """``tables.xlsx``: Summary, a yearly cash-flow sheet per case, Inputs, Sources.
+    """``tables.xlsx``: the sheets of :func:`finmodel.outputs.workbook.pack_workbook`, no clock time."""
+    from finmodel.outputs import workbook
 
-    Cash-flow sheets have the lines and categories as rows and the years as
-    columns; cells hold USD, shown in $B.
-    """
-    from openpyxl import Workbook
-
-    from finmodel.analysis import provenance
-    from finmodel.outputs import memo
-
-    wb = Workbook()
-    _summary_sheet(wb.active, results)
-    wb.active.title = "Summary"
-    for case in results.cases:
-        ws = wb.create_sheet(f"Cash flows {case}")
-        ws["A1"] = (
-            f"{memo.CASE_LABELS.get(case, case)}: yearly lines, nominal USD (cells hold USD, "
-            "shown in $B); per-category lines have a row per category and a total"
-        )
-        table = memo.cashflow_table(results, case).reset_index()
-        years = [c for c in table.columns if isinstance(c, int)]
-        _xlsx_table(
-            ws,
-            table,
-            3,
-            formats={str(y): _XL_YEARLY for y in years},
-            widths={"line": 22, "category": 14, **{str(y): 10 for y in years}},
-        )
-        ws.freeze_panes = "C4"
-    ws = wb.create_sheet("Inputs")
-    inputs = memo.inputs_table(results.scenario)
-    _xlsx_table(
-        ws,
-        inputs,
-        1,
-        widths={
-            "parameter": 40,
-            "value": 26,
-            "unit": 12,
-            "status": 8,
-            "file": 30,
-            "line": 6,
-            "source": 30,
-            "citation": 70,
-            "note": 20,
-            "description": 60,
-        },
-    )
-    ws.freeze_panes = "B2"
-    ws = wb.create_sheet("Sources")
-    _xlsx_table(
-        ws,
-        provenance.sources_table(results.scenario),
-        1,
-        widths={"source": 26, "kind": 12, "cited_by_a_value": 16, "citation": 120},
-    )
-    ws.freeze_panes = "A2"
-    wb.properties.creator = f"finmodel {__version__}"
-    return save_workbook(wb, path)
+    return save_workbook(workbook.pack_workbook(results), path)
 
 
 def _digests(out: Path, paths: Sequence[Path]) -> dict[str, str]:
@@ -504,7 +359,7 @@ def check_pack_names(scenarios: Sequence) -> None:
     """
     import re
 
-    from finmodel.scenario.loader import Problem, ScenarioError
+    from finmodel.scenario import Problem, ScenarioError
 
     problems, seen = [], {}
     for s in scenarios:
@@ -581,9 +436,7 @@ def write_compare(
     Scenarios must share their year grid (:func:`finmodel.outputs.memo.check_same_grid`
     raises otherwise; nothing is re-aligned).
     """
-    from openpyxl import Workbook
-
-    from finmodel.outputs import charts, memo
+    from finmodel.outputs import charts, memo, workbook
 
     memo.check_same_grid([r.scenario for r in results])
     check_pack_names([r.scenario for r in results])
@@ -593,17 +446,7 @@ def write_compare(
         write_csv(out / "compare.csv", table, index=False),
         _write_utf8(out / "compare.md", memo.compare_markdown(table)),
     ]
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Comparison"
-    formats = {
-        name: fmt.excel_format(unit, signed=name in memo.COMPARE_CHANGES)
-        for name, unit in memo.COMPARE_COLUMNS.items()
-    }
-    _xlsx_table(ws, table, 1, formats=formats, widths={"scenario": 24, "title": 50})
-    ws.freeze_panes = "B2"
-    wb.properties.creator = f"finmodel {__version__}"
-    written.append(save_workbook(wb, out / "compare.xlsx"))
+    written.append(save_workbook(workbook.compare_workbook(table), out / "compare.xlsx"))
     for stem, chart in charts.COMPARE_CHARTS.items():
         written += write_figure(chart(results).figure, out, stem)
     written.append(write_json(out / MANIFEST, manifest(results, command, files=[p.name for p in written])))

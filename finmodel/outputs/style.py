@@ -61,6 +61,7 @@ __all__ = [
     "money_axis",
     "year_axis",
     "legend_above",
+    "figure_renderer",
 ]
 
 STYLE_PATH = Path(__file__).with_name("memo.mplstyle")
@@ -235,7 +236,8 @@ def new_figure(height_in: float = FIG_HEIGHT_IN) -> tuple[Figure, Axes]:
     return fig, ax
 
 
-def _renderer(fig: Figure):
+def figure_renderer(fig: Figure):
+    """The figure's renderer, to measure text before the figure is drawn."""
     get = getattr(fig.canvas, "get_renderer", None)
     return get() if get is not None else fig._get_renderer()
 
@@ -270,7 +272,7 @@ def _wrap(artist: Text, text: str, width_px: float, renderer) -> str:
 def _place(fig: Figure) -> None:
     """Stack title and subtitle from the top, the footnote at the bottom, the plot between."""
     frame = _frame(fig)
-    renderer = _renderer(fig)
+    renderer = figure_renderer(fig)
     width_in, height_in = fig.get_size_inches()
     dpi = fig.dpi
     x = MARGIN_IN / width_in
@@ -353,7 +355,7 @@ def add_footnote(fig: Figure, text: str) -> None:
 def legend_above(ax: Axes, handles: Sequence, labels: Sequence[str], max_cols: int | None = None):
     """A frameless legend just above the plot, left aligned, in as many columns as fit."""
     fig = ax.figure
-    renderer = _renderer(fig)
+    renderer = figure_renderer(fig)
     width_px = (fig.get_size_inches()[0] - 2 * MARGIN_IN - 0.5) * fig.dpi
     ncols = min(len(labels), max_cols or len(labels))
     while True:

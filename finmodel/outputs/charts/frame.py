@@ -1,0 +1,89 @@
+"""What every chart shares: the memo frame (title, subtitle, footnote), label sizes and label texts.
+
+Used by the chart modules of this package; see :mod:`finmodel.outputs.charts`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+
+from finmodel._version import __version__
+from finmodel.analysis import provenance
+from finmodel.core import format as fmt
+from finmodel.outputs import memo, style
+from finmodel.outputs.style import MINUS
+from finmodel.scenario import Scenario
+
+__all__ = [
+    "CASE_LABELS",
+    "LABEL_PT",
+    "EMPTY_SPAN_USD",
+    "chart_frame",
+    "percent_text",
+    "param_text",
+    "year_span",
+    "no_data",
+]
+
+CASE_LABELS = memo.CASE_LABELS
+LABEL_PT = 8.0  #: value labels on bars and cells [pt]
+EMPTY_SPAN_USD = 1e9  #: axis span when every value is zero, so ticks read $0B, $0.2B, ...
+
+
+@contextlib.contextmanager
+def chart_frame(
+    ax: Axes | None,
+    title: str,
+    subtitle: str,
+    scenarios: Scenario | Sequence[Scenario],
+    height: float = style.FIG_HEIGHT_IN,
+) -> Iterator[Axes]:
+    """Draw in ``ax``, or in a new memo figure that gets title, subtitle and footnote when done.
+
+    The footnote is :func:`finmodel.outputs.memo.footnote` of ``scenarios``
+    (their sources and the finmodel version).
+    """
+    with style.memo_style():
+        own = ax is None
+        if own:
+            fig, ax = style.new_figure(height)
+        yield ax
+        if own:
+            style.add_title(fig, title, subtitle)
+            style.add_footnote(fig, memo.footnote(scenarios, __version__))
+
+
+def percent_text(x: float) -> str:
+    """A rate parameter (a discount rate) as written: ``0.1 -> '10%'``."""
+    return fmt.parameter_value(float(x), "per year", minus=MINUS)
+
+
+def param_text(path: str, value) -> str:
+    """A parameter value on a tick or row label (:func:`finmodel.analysis.provenance.value_text`)."""
+    return provenance.value_text(path, value, label=True, minus=MINUS)
+
+
+def year_span(mask: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """The years from the first to the last where ``mask`` holds (all years if none)."""
+    idx = np.flatnonzero(mask)
+    if idx.size == 0:
+        return years
+    return years[idx[0] : idx[-1] + 1]
+
+
+def no_data(ax: Axes, text: str) -> None:
+    """A grey note in the middle of an empty plot."""
+    ax.text(
+        0.5,
+        0.5,
+        text,
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        fontsize=9,
+        color=style.MUTED_TEXT,
+    )

@@ -1,0 +1,344 @@
+"""The charts of one scenario's memo pack: cash flow, credit, Treasury cost, PV waterfall, spend.
+
+Each takes :class:`~finmodel.engine.model.Results` (``f(results, ax=None) -> Axes``);
+see :mod:`finmodel.outputs.charts`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from finmodel.analysis import decompose
+from finmodel.core import format as fmt
+from finmodel.engine.model import Results
+from finmodel.outputs import memo, style
+from finmodel.outputs.charts.frame import (
+    CASE_LABELS,
+    EMPTY_SPAN_USD,
+    LABEL_PT,
+    chart_frame,
+    no_data,
+    percent_text,
+    year_span,
+)
+from finmodel.outputs.style import case_color, group_colors, money_axis, money_text, year_axis
+
+__all__ = ["cumulative_cash_flow", "credit_by_group", "treasury_cost", "pv_waterfall", "spend_by_group"]
+
+
+def cumulative_cash_flow(results: Results, ax: Axes | None = None) -> Axes:
+    """Cumulative after-tax cash flow by year, without vs with the credit. [USD, nominal]
+
+    Lines: ``cumsum(lines["cash_flow"][case])``. A triangle marks each case's
+    funding trough (the lowest cumulative cash flow, ``-peak_funding_usd``)
+    and a ring its ``payback_year`` (MODEL.md section 9); the legend states both.
+    """
+    s = results.scenario
+    years = results.years
+    with chart_frame(ax, "Cumulative after-tax cash flow", s.title, s) as ax:
+        handles, labels = [], []
+        for case in ("without", "with"):
+            k = results.cases.index(case)
+            cum = np.cumsum(np.asarray(results.lines["cash_flow"])[k])
+            color = case_color(case)
+            (line,) = ax.plot(years, cum, color=color, lw=2.2, gid=f"cumulative-{case}", zorder=3)
+            i = int(np.argmin(cum))
+            trough = ""
+            if cum[i] < 0:
+                ax.plot(
+                    [years[i]],
+                    [cum[i]],
+                    marker="v",
+                    ms=9,
+                    color=color,
+                    mec="white",
+                    mew=1.0,
+                    ls="none",
+                    zorder=4,
+                    gid=f"trough-{case}",
+                )
+                trough = f"trough {money_text(cum[i])} in {fmt.year(years[i])}"
+            payback = results.metric("payback_year", case)
+            if payback is not None:
+                j = int(np.flatnonzero(years == payback)[0])
+                ax.plot(
+                    [payback],
+                    [cum[j]],
+                    marker="o",
+                    ms=8,
+                    mfc="white",
+                    mec=color,
+                    mew=2.2,
+                    ls="none",
+                    zorder=5,
+                    gid=f"payback-{case}",
+                )
+                pay = f"payback {payback}"
+            else:
+                pay = f"no payback by {int(years[-1])}"
+            handles.append(line)
+            labels.append(f"{CASE_LABELS[case]}: " + ", ".join(x for x in (trough, pay) if x))
+        ax.axhline(0, color="#333333", lw=0.8, zorder=2)
+        handles += [
+            Line2D([], [], marker="v", ms=8, color="#444444", ls="none"),
+            Line2D([], [], marker="o", ms=7, mfc="white", mec="#444444", mew=2, ls="none"),
+        ]
+        labels += ["Funding trough", "Payback year"]
+        style.legend_above(ax, handles, labels, max_cols=2)
+        ax.margins(y=0.08)
+        money_axis(ax)
+        year_axis(ax, years)
+        ax.set_ylabel("Cumulative cash flow, nominal")
+    return ax
+
+
+def credit_by_group(results: Results, ax: Axes | None = None, case: str = "with") -> Axes:
+    """Credit earned by category group and year (stacked bars), and the credit's cash (line). [USD]
+
+    Bars: ``lines["credit_earned"][case]`` summed over the categories of each
+    group, by placed-in-service year; groups that earn nothing are left out.
+    Line: ``lines["credit_cash"][case]``, the cash received (direct pay or
+    transfer proceeds, after the payment lag).
+    """
+    s = results.scenario
+    years = results.years
+    title = "AMIC credit earned by asset group, and cash received"
+    with chart_frame(ax, title, s.title, s) as ax:
+        groups, earned = decompose.group_totals(results, "credit_earned", case)
+        cash = np.asarray(results.lines["credit_cash"])[results.cases.index(case)]
+        colors = group_colors(groups)
+        shown = year_span((earned.sum(axis=0) != 0) | (cash != 0), years)
+        handles, labels = [], []
+        bottom = np.zeros(len(years))
+        for g, values in zip(groups, earned, strict=True):
+            if not np.any(values):
+                continue
+            ax.bar(
+                years,
+                values,
+                bottom=bottom,
+                width=0.72,
+                color=colors[g],
+                edgecolor="white",
+                linewidth=0.5,
+                gid=f"credit-{g}",
+                zorder=2,
+            )
+            bottom = bottom + values
+            handles.append(Patch(facecolor=colors[g]))
+            labels.append(f"Earned: {memo.readable_name(g)}")
+        if handles:
+            how = memo.monetization_text(s, short=True)
+            lag = int(s["policy.amic.payment_lag_years"])
+            keep = (years >= shown[0]) & (years <= shown[-1])
+            (line,) = ax.plot(
+                years[keep],
+                cash[keep],
+                color="#000000",
+                lw=1.8,
+                marker="o",
+                ms=4.5,
+                gid="credit-cash",
+                zorder=3,
+            )
+            handles.append(line)
+            labels.append(f"Cash received ({how}, {lag}-year lag)")
+            style.legend_above(ax, handles, labels)
+        else:
+            no_data(ax, "No property earns the credit in this scenario")
+            ax.set_ylim(0, EMPTY_SPAN_USD)
+        money_axis(ax)
+        year_axis(ax, shown)
+        ax.set_ylabel("Credit per year, nominal")
+    return ax
+
+
+def treasury_cost(results: Results, ax: Axes | None = None, case: str = "with") -> Axes:
+    """The Treasury's cost by year, with the budget window shaded and its total written. [USD]
+
+    Bars: ``lines["fiscal_cost"][case]`` (MODEL.md section 10: the credit's
+    cost plus the income tax given up, less recapture); a negative bar is a
+    year in which the Treasury collects more than under current law. The
+    shaded band spans the window ``fiscal.window_start`` ..
+    ``window_start + window_years - 1``; its total is ``fiscal_cost_window_usd``.
+    """
+    s = results.scenario
+    years = results.years
+    k = results.cases.index(case)
+    title = "Cost to the Treasury by year"
+    with chart_frame(ax, title, s.title, s) as ax:
+        cost = np.asarray(results.lines["fiscal_cost"])[k]
+        colors = np.where(cost >= 0, style.COST_COLOR, style.SAVING_COLOR)
+        ax.bar(years, cost, width=0.72, color=colors, gid="fiscal-cost", zorder=2)
+        fiscal = results.fiscal(case)
+        start, end = fiscal["window"]
+        ax.axvspan(start - 0.5, end + 0.5, color="#E9E9E9", zorder=0, lw=0, gid="fiscal-window")
+        ax.axhline(0, color="#333333", lw=0.8, zorder=2)
+        top = max(float(cost.max()), 0.0)
+        low = min(float(cost.min()), 0.0)
+        span = top - low if top > low else EMPTY_SPAN_USD
+        ax.set_ylim(low - 0.05 * span, top + 0.32 * span)
+        rate = float(np.asarray(results.inputs.fiscal_discount_rate))
+        text = (
+            f"{end - start + 1}-year window {start}\u2013{end}: "
+            f"{money_text(fiscal['fiscal_cost_window_usd'])}\n"
+            f"PV at {percent_text(rate)}, {int(years[0])}\u2013{int(years[-1])}: "
+            f"{money_text(fiscal['fiscal_cost_pv_usd'])}"
+        )
+        mid = (max(start, years[0]) + min(end, years[-1])) / 2
+        ax.text(
+            mid,
+            0.97,
+            text,
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="top",
+            fontsize=9,
+            fontweight="bold",
+            color="#222222",
+            gid="fiscal-window-total",
+        )
+        handles = [
+            Patch(facecolor=style.COST_COLOR),
+            Patch(facecolor=style.SAVING_COLOR),
+            Patch(facecolor="#E9E9E9"),
+        ]
+        labels = [
+            "Cost to the Treasury",
+            "Treasury collects more",
+            f"Budget window {start}\u2013{end}",
+        ]
+        style.legend_above(ax, handles, labels)
+        money_axis(ax)
+        year_axis(ax, years)
+        ax.set_ylabel("Treasury cost per year, nominal")
+    return ax
+
+
+def pv_waterfall(results: Results, ax: Axes | None = None) -> Axes:
+    """The owner's cost in PV: spend, credit, basis-reduction tax, other tax, net cost. [USD]
+
+    Bars are the terms of :func:`finmodel.analysis.decompose.pv_waterfall`,
+    each defined from Results lines: PV of spend; minus the PV of the credit's
+    cash; plus the tax on the depreciation lost to the basis reduction; plus
+    every other change in the owner's cash flow; equal to the net cost,
+    ``PV(spend) - delta NPV``. Totals are grey and start at zero; a step that
+    adds to the cost is vermillion, one that lowers it green.
+    """
+    s = results.scenario
+    title = "The owner's cost of the build-out, in present value"
+    with chart_frame(ax, title, s.title, s) as ax:
+        waterfall = decompose.pv_waterfall(results)
+        rate = percent_text(waterfall.discount_rate)
+        names = {
+            "spend": f"Spend\n(PV at {rate})",
+            "credit": "Credit\ncash",
+            "basis": "Tax on basis\nreduction",
+            "other": "Other tax\nchanges",
+            "net": "Net cost\nwith credit",
+        }
+        bars = waterfall.steps()
+        x = np.arange(len(bars))
+        running = 0.0
+        tops = []
+        for i, (key, value, total) in enumerate(bars):
+            if total:
+                bottom, color = 0.0, style.TOTAL_COLOR
+                running = value
+            else:
+                bottom = running
+                color = style.COST_COLOR if value > 0 else style.SAVING_COLOR
+                running += value
+            ax.bar(x[i], value, bottom=bottom, width=0.62, color=color, gid=f"waterfall-{key}", zorder=2)
+            tops.append(max(bottom, bottom + value))
+            ax.annotate(
+                money_text(value, sign=not total),
+                (x[i], tops[-1]),
+                xytext=(0, 3),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=LABEL_PT + 0.5,
+                gid=f"waterfall-label-{key}",
+            )
+            if i + 1 < len(bars):
+                ax.plot(
+                    [x[i] + 0.31, x[i + 1] - 0.31],
+                    [running, running],
+                    color="#888888",
+                    lw=0.8,
+                    ls=(0, (2, 2)),
+                    zorder=1,
+                )
+        ax.set_xticks(x, [names[key] for key, _, _ in bars])
+        ax.tick_params(axis="x", length=0)
+        ax.set_xlim(-0.6, len(bars) - 0.4)
+        ax.set_ylim(min(0.0, waterfall.spend_usd, waterfall.net_usd), max(tops) * 1.12)
+        ax.axhline(0, color="#333333", lw=0.8, zorder=2)
+        money_axis(ax)
+        ax.set_ylabel(f"PV at {rate}, {waterfall.valuation_year} dollars")
+        handles = [
+            Patch(facecolor=style.TOTAL_COLOR),
+            Patch(facecolor=style.SAVING_COLOR),
+            Patch(facecolor=style.COST_COLOR),
+        ]
+        style.legend_above(ax, handles, ["Total", "Lowers the cost", "Raises the cost"])
+    return ax
+
+
+def spend_by_group(results: Results, ax: Axes | None = None) -> Axes:
+    """Spend by group and year (stacked area), with property placed in service (line). [USD]
+
+    Areas: ``lines["spend"]`` of the ``with`` case (the same in both cases)
+    summed over the categories of each group, drawn as one-year-wide steps
+    (an area with sloped edges would suggest spend between years). Line:
+    ``lines["in_service"]`` summed over all categories, the cost placed in
+    service each year.
+    """
+    s = results.scenario
+    years = results.years
+    title = "Spend by asset group, and property placed in service"
+    with chart_frame(ax, title, s.title, s) as ax:
+        groups, spend = decompose.group_totals(results, "spend", "with")
+        _, placed = decompose.group_totals(results, "in_service", "with")
+        total_placed = placed.sum(axis=0)
+        shown = year_span((spend.sum(axis=0) != 0) | (total_placed != 0), years)
+        keep = (years >= shown[0]) & (years <= shown[-1])
+        colors = group_colors(groups)
+        # Each year's amount is a block one year wide (step at mid-year), padded half a year
+        # at both ends.
+        x = np.concatenate([[shown[0] - 0.5], years[keep], [shown[-1] + 0.5]])
+        y = np.concatenate([spend[:, keep][:, :1], spend[:, keep], spend[:, keep][:, -1:]], axis=1)
+        polys = ax.stackplot(
+            x,
+            y,
+            colors=[colors[g] for g in groups],
+            step="mid",
+            edgecolor="white",
+            linewidth=0.6,
+            zorder=2,
+        )
+        for g, poly in zip(groups, polys, strict=True):
+            poly.set_gid(f"spend-{g}")
+        (line,) = ax.plot(
+            years[keep],
+            total_placed[keep],
+            color="#000000",
+            lw=1.8,
+            ls=(0, (4, 2)),
+            marker="o",
+            ms=4,
+            gid="in-service",
+            zorder=3,
+        )
+        handles = [Patch(facecolor=colors[g]) for g in groups] + [line]
+        labels = [f"Spend: {memo.readable_name(g)}" for g in groups] + ["Placed in service (all groups)"]
+        style.legend_above(ax, handles, labels, max_cols=3)
+        money_axis(ax)
+        year_axis(ax, shown)
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel("USD per year, nominal")
+    return ax

@@ -1,0 +1,283 @@
+"""Monte Carlo, tornado and sweep charts.
+
+Each takes the result object of :mod:`finmodel.analysis.montecarlo` or
+:mod:`finmodel.analysis.sensitivity` and only selects its arrays
+(percentiles are the result's own summaries); see :mod:`finmodel.outputs.charts`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.patches import Patch
+
+from finmodel.core import format as fmt
+from finmodel.outputs import style
+from finmodel.outputs.charts.frame import (
+    CASE_LABELS,
+    EMPTY_SPAN_USD,
+    LABEL_PT,
+    chart_frame,
+    param_text,
+)
+from finmodel.outputs.style import MINUS, case_color, money_axis, money_text, year_axis
+
+__all__ = ["montecarlo_fan", "treasury_cost_histogram", "tornado_chart", "sweep_heatmap"]
+
+
+def _mc_subtitle(result) -> str:
+    seed = "" if result.seed is None else f", seed {result.seed}"
+    return f"{result.scenario.title} — {result.draws:,} draws{seed}"
+
+
+def montecarlo_fan(result, ax: Axes | None = None) -> Axes:
+    """Cumulative after-tax cash flow across Monte Carlo draws, without vs with the credit. [USD]
+
+    For each case: the P5-P95 band (light), the P25-P75 band (darker) and
+    the median line of ``cumsum(cash_flow)`` by year, from
+    :meth:`finmodel.analysis.montecarlo.MonteCarloResult.fan`.
+    """
+    s = result.scenario
+    years = result.years
+    title = "Cumulative after-tax cash flow: range across draws"
+    with chart_frame(ax, title, _mc_subtitle(result), s) as ax:
+        handles, labels = [], []
+        for case in ("without", "with"):
+            fan = result.fan(case)
+            color = case_color(case)
+            ax.fill_between(
+                years, fan["p5"], fan["p95"], color=color, alpha=0.16, lw=0, zorder=1, gid=f"fan-outer-{case}"
+            )
+            ax.fill_between(
+                years,
+                fan["p25"],
+                fan["p75"],
+                color=color,
+                alpha=0.34,
+                lw=0,
+                zorder=2,
+                gid=f"fan-inner-{case}",
+            )
+            (line,) = ax.plot(years, fan["p50"], color=color, lw=2.2, zorder=3, gid=f"fan-median-{case}")
+            handles.append(line)
+            labels.append(f"{CASE_LABELS[case]}: median")
+        handles += [Patch(facecolor="#777777", alpha=0.34), Patch(facecolor="#777777", alpha=0.16)]
+        labels += ["P25–P75", "P5–P95"]
+        ax.axhline(0, color="#333333", lw=0.8, zorder=2)
+        style.legend_above(ax, handles, labels, max_cols=4)
+        ax.margins(y=0.06)
+        money_axis(ax)
+        year_axis(ax, years)
+        ax.set_ylabel("Cumulative cash flow, nominal")
+    return ax
+
+
+def treasury_cost_histogram(result, ax: Axes | None = None, metric: str = "fiscal_cost_window_usd") -> Axes:
+    """Histogram across draws of the Treasury's cost of the credit (window sum or PV). [USD]
+
+    Bars: counts of :meth:`~finmodel.analysis.montecarlo.MonteCarloResult.treasury_cost`
+    in 40 equal bins; dashed lines at P5, P50 and P95, a solid line at the
+    scenario as written.
+    """
+    s = result.scenario
+    values = np.asarray(result.treasury_cost(metric), dtype=float)
+    values = values[np.isfinite(values)]
+    start, end = result.base.fiscal_window
+    what = f"{start}–{end}" if metric == "fiscal_cost_window_usd" else "present value"
+    title = f"Treasury's cost of the credit, {what}: distribution across draws"
+    with chart_frame(ax, title, _mc_subtitle(result), s) as ax:
+        lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+        if hi == lo:
+            lo, hi = lo - EMPTY_SPAN_USD / 2, hi + EMPTY_SPAN_USD / 2
+        ax.hist(
+            values,
+            bins=np.linspace(lo, hi, 41),
+            color=style.COST_COLOR,
+            alpha=0.85,
+            edgecolor="white",
+            linewidth=0.4,
+            zorder=2,
+            gid="treasury-histogram",
+        )
+        handles = [Patch(facecolor=style.COST_COLOR, alpha=0.85)]
+        labels = ["Draws"]
+        q = np.percentile(values, (5, 50, 95)) if values.size else [np.nan] * 3
+        for name, x, ls in (("P5", q[0], (0, (3, 2))), ("P50", q[1], "--"), ("P95", q[2], (0, (3, 2)))):
+            line = ax.axvline(x, color="#222222", lw=1.2, ls=ls, zorder=3, gid=f"treasury-{name.lower()}")
+            if name == "P50":
+                handles.append(line)
+                labels.append("P5 / P50 / P95: " + " / ".join(money_text(x) for x in q))
+        base = result.base.fiscal("with")[metric]
+        handles.append(ax.axvline(base, color=style.OKABE_ITO["blue"], lw=1.8, zorder=4, gid="treasury-base"))
+        labels.append(f"Scenario as written: {money_text(base)}")
+        style.legend_above(ax, handles, labels, max_cols=1)
+        money_axis(ax, axis="x")
+        ax.set_xlabel(f"Treasury cost, {what}" + (", nominal" if metric == "fiscal_cost_window_usd" else ""))
+        ax.set_ylabel("Draws")
+    return ax
+
+
+TORNADO_LOW, TORNADO_HIGH = style.NEUTRAL_COLOR, style.OKABE_ITO["blue"]
+#: What a tornado of each metric shows, for its title.
+TORNADO_TITLES = {
+    ("npv_usd", "delta"): "the gain in NPV from the credit (with \u2212 without)",
+    ("fiscal_cost_window_usd", "with"): "the Treasury's cost of the credit, budget window",
+}
+
+
+def _tornado_tick(bar) -> str:
+    """A tornado row's label: the parameter's name, then its low / high values."""
+    from finmodel.analysis.uncertainty import param_label
+
+    lo_text, hi_text = param_text(bar.parameter, bar.low), param_text(bar.parameter, bar.high)
+    if " from " in lo_text and lo_text.split(" from ")[1] == hi_text.split(" from ")[-1]:
+        lo_text = lo_text.split(" from ")[0]  # "28% / 42% from 2026"
+    return f"{param_label(bar.parameter)}\n{lo_text} / {hi_text}"
+
+
+def _tornado_row(ax: Axes, yi: float, bar, base: float, tiny: float, figure) -> None:
+    """One parameter's bars from ``base`` to the metric at its low and high value, each end labelled
+    with ``figure(value)``; ``no effect`` when neither moves the metric by more than ``tiny``."""
+    moved = False
+    for value, color, side in ((bar.at_low, TORNADO_LOW, "low"), (bar.at_high, TORNADO_HIGH, "high")):
+        if not np.isfinite(value) or abs(value - base) <= tiny:
+            continue
+        moved = True
+        gid = f"{side}-{bar.parameter}"
+        ax.barh(yi, value - base, left=base, height=0.62, color=color, zorder=2, gid=f"tornado-{gid}")
+        right = value >= base
+        ax.annotate(
+            figure(value),
+            (value, yi),
+            xytext=(3 if right else -3, 0),
+            textcoords="offset points",
+            ha="left" if right else "right",
+            va="center",
+            fontsize=LABEL_PT,
+            gid=f"tornado-label-{gid}",
+        )
+    if not moved:
+        ax.annotate(
+            "no effect",
+            (base, yi),
+            xytext=(4, 0),
+            textcoords="offset points",
+            ha="left",
+            va="center",
+            fontsize=LABEL_PT,
+            color=style.MUTED_TEXT,
+            gid=f"tornado-none-{bar.parameter}",
+        )
+
+
+def tornado_chart(result, ax: Axes | None = None, metric: tuple[str, str] = ("npv_usd", "delta")) -> Axes:
+    """Tornado: ``metric`` with each parameter at its low and high value, all else as written. [USD]
+
+    Bars run from the scenario's value (the vertical line) to the metric at
+    the parameter's low value (grey) and high value (blue), largest swing
+    on top; each row names the parameter and its low / high values, each
+    bar end the metric there. A parameter that does not move the metric
+    says so.
+    """
+    from finmodel.analysis.montecarlo import ALL_METRICS
+
+    s = result.scenario
+    bars = list(result.bars[metric])
+    base = result.base[metric]
+
+    def figure(value):
+        return fmt.metric(value, ALL_METRICS.get(metric[0], "-"), delta=metric[1] == "delta", minus=MINUS)
+
+    title = f"What moves it: {TORNADO_TITLES.get(metric, f'{metric[0]} ({metric[1]})')}"
+    height = max(style.FIG_HEIGHT_IN, 2.0 + 0.45 * len(bars))
+    with chart_frame(ax, title, s.title, s, height=height) as ax:
+        y = np.arange(len(bars))[::-1]
+        ends = [base] + [v for b in bars for v in (b.at_low, b.at_high) if np.isfinite(v)]
+        span = (max(ends) - min(ends)) or EMPTY_SPAN_USD
+        for yi, b in zip(y, bars, strict=True):
+            _tornado_row(ax, yi, b, base, 5e-4 * span, figure)
+        ax.axvline(base, color="#222222", lw=1.0, zorder=3, gid="tornado-base")
+        ax.set_yticks(y, [_tornado_tick(b) for b in bars], fontsize=LABEL_PT + 0.5, linespacing=1.15)
+        ax.tick_params(axis="y", length=0)
+        ax.set_xlim(min(ends) - 0.3 * span, max(ends) + 0.3 * span)
+        ax.set_ylim(-0.7, len(bars) - 0.3)
+        ax.grid(False, axis="y")
+        money_axis(ax, axis="x")
+        ax.set_xlabel(f"Scenario as written: {figure(base)} (vertical line)")
+        style.legend_above(
+            ax,
+            [Patch(facecolor=TORNADO_LOW), Patch(facecolor=TORNADO_HIGH)],
+            ["Parameter at its low value", "Parameter at its high value"],
+        )
+    return ax
+
+
+def sweep_heatmap(result, ax: Axes | None = None) -> Axes:
+    """A metric over a grid of two parameters (one row if only ``x`` is swept), cell values printed.
+
+    Colours: the metric, from :attr:`finmodel.analysis.sensitivity.SweepResult.values`;
+    blue for the higher values. Money in $B.
+    """
+    from matplotlib.colors import Normalize
+
+    from finmodel.analysis.montecarlo import ALL_METRICS
+    from finmodel.analysis.sensitivity import CASE_LABELS as SWEEP_CASES
+    from finmodel.analysis.sensitivity import METRIC_LABELS
+    from finmodel.analysis.uncertainty import param_label
+
+    s = result.scenario
+    grid = np.asarray(result.values, dtype=float)
+    unit = ALL_METRICS.get(result.metric, "")
+    name = METRIC_LABELS.get(result.metric, result.metric)
+    title = f"{name} ({SWEEP_CASES[result.case]}) by {param_label(result.x_path).lower()}" + (
+        f" and {param_label(result.y_path).lower()}" if result.y_path else ""
+    )
+    ny, nx = grid.shape
+    height = max(3.2, min(8.0, 1.9 + 0.42 * ny))
+    with chart_frame(ax, title, s.title, s, height=height) as ax:
+        finite = grid[np.isfinite(grid)]
+        norm = (
+            Normalize(float(finite.min()), float(finite.max()))
+            if finite.size and finite.min() < finite.max()
+            else Normalize(-1, 1)
+        )
+        image = ax.imshow(
+            grid,
+            cmap="Blues",
+            norm=norm,
+            aspect="auto",
+            origin="lower",
+            interpolation="nearest",
+            gid="sweep-cells",
+        )
+
+        def text(v):
+            return fmt.metric(v if np.isfinite(v) else None, unit, delta=result.case == "delta", minus=MINUS)
+
+        for j in range(ny):
+            for i in range(nx):
+                v = grid[j, i]
+                dark = np.isfinite(v) and norm(v) > 0.55
+                ax.text(
+                    i,
+                    j,
+                    text(v),
+                    ha="center",
+                    va="center",
+                    fontsize=LABEL_PT,
+                    color="white" if dark else "#222222",
+                    gid=f"sweep-cell-{j}-{i}",
+                )
+        ax.set_xticks(np.arange(nx), [param_text(result.x_path, v) for v in result.x_values])
+        ax.set_xlabel(param_label(result.x_path))
+        if result.y_path:
+            ax.set_yticks(np.arange(ny), [param_text(result.y_path, v) for v in result.y_values])
+            ax.set_ylabel(param_label(result.y_path))
+        else:
+            ax.set_yticks([])
+        ax.tick_params(length=0)
+        ax.grid(False)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        del image
+    return ax

@@ -1,0 +1,229 @@
+"""The workbooks of a memo pack and a comparison, as openpyxl objects: cells hold the figures in their units.
+
+Pure: builds :class:`openpyxl.Workbook` objects and writes no file
+(:func:`finmodel.outputs.report.save_workbook` does, without a clock time).
+Money cells hold USD and text cells the memo's words; each number is shown
+through the number format of :func:`finmodel.core.format.excel_format`, so a
+cell reads as the same figure in the terminal and in ``summary.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from finmodel._version import __version__
+from finmodel.analysis import provenance
+from finmodel.core import format as fmt
+from finmodel.engine.model import LINES, METRICS, Results
+from finmodel.outputs import memo
+from finmodel.scenario import Scenario
+
+__all__ = ["pack_workbook", "compare_workbook", "inputs_table", "cashflow_table"]
+
+#: Yearly cash-flow cells (USD) shown in $B to a hundredth: a year's line can be small.
+_XL_YEARLY = fmt.excel_format("USD", decimals=2)
+
+
+def pack_workbook(results: Results) -> Workbook:
+    """``tables.xlsx``: Summary, a yearly cash-flow sheet per case, Inputs, Sources.
+
+    Cash-flow sheets have the lines and categories as rows and the years as
+    columns; cells hold USD, shown in $B.
+    """
+    wb = Workbook()
+    _summary_sheet(wb.active, results)
+    wb.active.title = "Summary"
+    for case in results.cases:
+        ws = wb.create_sheet(f"Cash flows {case}")
+        ws["A1"] = (
+            f"{memo.CASE_LABELS.get(case, case)}: yearly lines, nominal USD (cells hold USD, "
+            "shown in $B); per-category lines have a row per category and a total"
+        )
+        table = cashflow_table(results, case).reset_index()
+        years = [c for c in table.columns if isinstance(c, int)]
+        _xlsx_table(
+            ws,
+            table,
+            3,
+            formats={str(y): _XL_YEARLY for y in years},
+            widths={"line": 22, "category": 14, **{str(y): 10 for y in years}},
+        )
+        ws.freeze_panes = "C4"
+    ws = wb.create_sheet("Inputs")
+    inputs = inputs_table(results.scenario)
+    _xlsx_table(
+        ws,
+        inputs,
+        1,
+        widths={
+            "parameter": 40,
+            "value": 26,
+            "unit": 12,
+            "status": 8,
+            "file": 30,
+            "line": 6,
+            "source": 30,
+            "citation": 70,
+            "note": 20,
+            "description": 60,
+        },
+    )
+    ws.freeze_panes = "B2"
+    ws = wb.create_sheet("Sources")
+    _xlsx_table(
+        ws,
+        provenance.sources_table(results.scenario),
+        1,
+        widths={"source": 26, "kind": 12, "cited_by_a_value": 16, "citation": 120},
+    )
+    ws.freeze_panes = "A2"
+    wb.properties.creator = f"finmodel {__version__}"
+    return wb
+
+
+def compare_workbook(table: pd.DataFrame) -> Workbook:
+    """``compare.xlsx``: sheet Comparison, :func:`finmodel.outputs.memo.compare_table` in its units."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Comparison"
+    formats = {
+        name: fmt.excel_format(unit, signed=name in memo.COMPARE_CHANGES)
+        for name, unit in memo.COMPARE_COLUMNS.items()
+    }
+    _xlsx_table(ws, table, 1, formats=formats, widths={"scenario": 24, "title": 50})
+    ws.freeze_panes = "B2"
+    wb.properties.creator = f"finmodel {__version__}"
+    return wb
+
+
+def _display(value: Any, text: str) -> Any:
+    """An Inputs-sheet cell: a number stays a number; anything else is its text in ``finmodel sources``."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return value.item() if hasattr(value, "item") else value
+    return text
+
+
+def inputs_table(scenario: Scenario) -> pd.DataFrame:
+    """Every parameter: value, unit, default or set, file, line, source, citation, description.
+
+    The rows of :func:`finmodel.analysis.provenance.parameters` (``finmodel
+    sources``), with numbers kept as numbers and source IDs comma separated.
+    """
+    table = provenance.parameters(scenario)
+    values = [
+        _display(scenario.values[path], text)
+        for path, text in zip(table["parameter"], table["text"], strict=True)
+    ]
+    out = table[["parameter", "unit", "status", "file", "line", "sources", "citation", "note", "description"]]
+    out = out.rename(columns={"sources": "source"}).assign(source=table["sources"].str.replace("; ", ", "))
+    out.insert(1, "value", values)
+    return out
+
+
+def cashflow_table(results: Results, case: str) -> pd.DataFrame:
+    """One case's yearly lines; category lines get a row per category and a total. [USD]"""
+    k = results.cases.index(case)
+    rows, index = [], []
+    for line, per_cat in LINES.items():
+        values = np.asarray(results.lines[line])[k]
+        if per_cat:
+            for c, name in enumerate(results.inputs.categories):
+                rows.append(values[c])
+                index.append((line, name))
+            rows.append(values.sum(axis=0))
+            index.append((line, "total"))
+        else:
+            rows.append(values)
+            index.append((line, ""))
+    table = pd.DataFrame(
+        np.array(rows),
+        index=pd.MultiIndex.from_tuples(index, names=["line", "category"]),
+        columns=[int(y) for y in results.years],
+    )
+    return table
+
+
+def _summary_sheet(ws, results: Results) -> None:
+    s = results.scenario
+    ws["A1"] = s.title
+    ws["A1"].font = Font(bold=True, size=13)
+    ws["A2"] = (
+        f"Scenario {s.name}; years {int(results.years[0])}-{int(results.years[-1])}; "
+        f"nominal USD (cells hold USD, shown in $B); finmodel {__version__}"
+    )
+    row = 4
+    for sentence in memo.headline_sentences(results):
+        ws.cell(row=row, column=1, value=sentence)
+        row += 1
+    row += 1
+    labels = [r[0] for r in memo.summary_rows(results)[1:]]
+    header = ["Metric", memo.CASE_LABELS["without"], memo.CASE_LABELS["with"], "Change", "Unit"]
+    for j, name in enumerate(header, start=1):
+        ws.cell(row=row, column=j, value=name).font = Font(bold=True)
+    row += 1
+    for label, (name, unit) in zip(labels, METRICS.items(), strict=False):
+        values = [
+            results.metric(name, "without"),
+            results.metric(name, "with"),
+            results.delta(name),
+        ]
+        ws.cell(row=row, column=1, value=label)
+        for j, value in enumerate(values, start=2):
+            cell = ws.cell(row=row, column=j, value=value)
+            cell.number_format = fmt.excel_format(unit, signed=j == 4)  # column 4: the change
+            cell.alignment = Alignment(horizontal="right")
+        ws.cell(row=row, column=5, value=unit)
+        row += 1
+    fiscal = results.fiscal("with")
+    for label, key in zip(
+        labels[len(METRICS) :], ("fiscal_cost_window_usd", "fiscal_cost_pv_usd"), strict=True
+    ):
+        ws.cell(row=row, column=1, value=label)
+        cell = ws.cell(row=row, column=4, value=fiscal[key])
+        cell.number_format = fmt.excel_format("USD")
+        ws.cell(row=row, column=5, value="USD")
+        row += 1
+    ws.column_dimensions["A"].width = 40
+    for col in "BCD":
+        ws.column_dimensions[col].width = 16
+    ws.column_dimensions["E"].width = 13
+
+
+def _xlsx_table(
+    ws,
+    frame,
+    start_row: int,
+    formats: Mapping[str, str] | None = None,
+    widths: Mapping[str, float] | None = None,
+) -> int:
+    """Write a DataFrame (header bold) from ``start_row``; returns the next free row."""
+    formats = formats or {}
+    columns = [str(c) for c in frame.columns]
+    for j, (name, raw) in enumerate(zip(columns, frame.columns, strict=True), start=1):
+        cell = ws.cell(row=start_row, column=j, value=raw if isinstance(raw, int) else name)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="left" if j == 1 else "center")
+    for i, row in enumerate(frame.itertuples(index=False), start=start_row + 1):
+        for j, (name, value) in enumerate(zip(columns, row, strict=True), start=1):
+            if value is None or value is pd.NA:
+                value = None
+            elif isinstance(value, float) and not math.isfinite(value):
+                value = None
+            elif hasattr(value, "item"):
+                value = value.item()
+            cell = ws.cell(row=i, column=j, value=value)
+            if name in formats and isinstance(value, (int, float)) and not isinstance(value, bool):
+                cell.number_format = formats[name]
+    for j, name in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = (widths or {}).get(
+            name, max(10, min(60, len(name) + 2))
+        )
+    return start_row + len(frame) + 1
