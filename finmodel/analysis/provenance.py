@@ -1,12 +1,12 @@
 """Where every number of a scenario came from: the ``sources`` listing and ``diff``.
 
-Pure: takes validated :class:`~finmodel.scenario.loader.Scenario` objects, returns
+Pure: takes validated :class:`~finmodel.scenario.Scenario` objects, returns
 pandas DataFrames; reads and writes no file. The CLI (``finmodel sources``,
 ``finmodel diff``), chart footnotes and the memo pack's inputs sheet all use
 the same listing, so a number is described the same way everywhere.
 
 Columns of :func:`parameters` (one row per parameter, category keys once per
-category, in the order of :data:`~finmodel.scenario.loader.PARAMETERS`):
+category, in the order of :data:`~finmodel.scenario.PARAMETERS`):
 
 ``parameter``  key path (``categories.servers.share``)
 ``value``      the resolved value (number, text, bool, None, ``{year: rate}``, list)
@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from finmodel.core import format as fmt
-from finmodel.scenario.loader import PARAMETERS, Param, Scenario
+from finmodel.scenario import Scenario, param_for
 
 __all__ = [
     "ASSUMPTION_PREFIX",
@@ -41,7 +41,6 @@ __all__ = [
     "diff",
     "format_value",
     "value_text",
-    "param_for",
     "path_sources",
     "sources_used",
     "sources_table",
@@ -63,26 +62,9 @@ COLUMNS = [
 ]
 DIFF_COLUMNS = ["parameter", "a", "b", "a_text", "b_text", "unit", "a_where", "b_where"]
 
-_BY_PATH = {p.path: p for p in PARAMETERS}
 #: Source IDs that start with this are stated assumptions, not published sources
 #: (the convention of scenarios/base.yaml).
 ASSUMPTION_PREFIX = "asm-"
-
-
-def param_for(path: str) -> Param | None:
-    """The declaration of a parameter path; ``categories.NAME.key`` maps to ``categories.*.key``.
-
-    >>> param_for("categories.servers.share").unit
-    'fraction'
-    >>> param_for("policy.amic.rate").kind
-    'rate_map'
-    """
-    if path in _BY_PATH:
-        return _BY_PATH[path]
-    parts = path.split(".")
-    if len(parts) == 3 and parts[0] == "categories":
-        return _BY_PATH.get(f"categories.*.{parts[2]}")
-    return None
 
 
 def format_value(value: Any, unit: str = "-", nullable: str | None = None) -> str:
@@ -224,7 +206,7 @@ def parameters(scenario: Scenario) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from finmodel.scenario.loader import scenario_from_dict
+    >>> from finmodel.scenario import scenario_from_dict
     >>> s = scenario_from_dict({
     ...     "program": {"commitment_usd": "1B", "start_year": 2026, "years": 2},
     ...     "categories": {"a": {"share": 1, "macrs_years": 5}}})
@@ -282,7 +264,7 @@ def diff(a: Scenario, b: Scenario) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from finmodel.scenario.loader import scenario_from_dict
+    >>> from finmodel.scenario import scenario_from_dict
     >>> s = scenario_from_dict({
     ...     "program": {"commitment_usd": "1B", "start_year": 2026, "years": 2},
     ...     "categories": {"a": {"share": 1, "macrs_years": 5}}})
