@@ -20,6 +20,7 @@ from finmodel.core.cashflow import (
 )
 from finmodel.core.tax import recapture, retirement_table, standalone_tax
 from finmodel.core.timeline import shift, trailing_window_sum
+from finmodel.engine.financing import debt_lines, offset_from_pool
 from finmodel.engine.inputs import Inputs
 
 
@@ -114,9 +115,10 @@ def income_tax(ti: np.ndarray, inp: Inputs) -> np.ndarray:
 
 
 def _credit(inp: Inputs, P: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Credit earned, credit cash, its Treasury cost and recapture (MODEL.md section 4).
+    """Credit earned, credit due by year, credit cash, its Treasury cost and recapture (section 4).
 
-    Returns ``E`` and ``RC`` ``(..., case, C, T)``, ``CC`` and ``X`` ``(..., case, T)``. [USD]
+    Returns ``E`` and ``RC`` ``(..., case, C, T)``, ``F`` (the credit due
+    ``lag`` years after it is earned), ``CC`` and ``X`` ``(..., case, T)``. [USD]
     """
     Q = P * inp.qualified_fraction[..., None, :, None]
     construction_start = inp.years - inp.construction_years[..., None, :, None]
@@ -126,9 +128,11 @@ def _credit(inp: Inputs, P: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     F = shift(sum_categories(E), inp.payment_lag_years)
     transfer = inp.transfer[..., None]
     CC = np.where(transfer, inp.transfer_price[..., None] * F, (1.0 - inp.payment_haircut[..., None]) * F)
+    if inp.offset_any:  # used against the owner's own tax: face value, no haircut (section 16)
+        CC = np.where(inp.offset[..., None], F, CC)
     X = np.where(transfer, F, CC)
     RC = recapture(E, inp.life_years[..., None, :], inp.recapture[..., :, None])
-    return E, CC, X, RC
+    return E, F, CC, X, RC
 
 
 def _terminal(inp: Inputs, P: np.ndarray, remaining_basis: np.ndarray, last: np.ndarray):
@@ -165,7 +169,7 @@ def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
     )[..., None, :, :]
     P = shift(K, inp.in_service_lag_years[..., None, :])
     # Section 4: the credit, (..., case, C, T)
-    E, CC, X, RC = _credit(inp, P)
+    E, F, CC, X, RC = _credit(inp, P)
     RCt = sum_categories(RC)
     # Section 5: depreciation, (..., case, C, T)
     D, remaining_basis = _depreciation(P, E, inp)
@@ -187,11 +191,37 @@ def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
     # recapture restores basis_reduction * RC of basis, deducted at once on retirement (section 4)
     TI = ebitda - sum_categories(D) - inp.basis_reduction[..., None] * RCt + gain[..., None] * last
     tax = income_tax(TI, inp)
-    # Section 9: cash flow
     Kt = sum_categories(K)
+    # Sections 13, 14, 16: debt and guarantee (levered tax), credit used against tax
+    levered = debt_lines(inp, Kt, TI, lambda ti: income_tax(ti, inp)) if inp.financing else {}
+    tax_paid = levered.get("tax_levered", tax)  # the owner's tax: levered where there is debt
+    pool = {}
+    if inp.offset_pool:
+        used, expired, left = offset_from_pool(inp, F, tax_paid)
+        in_pool = (inp.offset & inp.standalone)[..., None]
+        CC, X = np.where(in_pool, used, CC), np.where(in_pool, used, X)
+        pool = {
+            "credit_expired": np.where(in_pool, expired, 0.0),
+            "credit_pool_left": np.where(in_pool[..., 0], left, 0.0),
+        }
+    elif inp.offset_any:
+        pool = {"credit_expired": np.zeros(CC.shape), "credit_pool_left": np.zeros(CC.shape[:-1])}
+    # Section 9: cash flow
     CF = R - W - M - Kt - tax - RCt + CC + TV
-    # Section 10: the Treasury's cost of each case against 'without'
-    fiscal = X - RCt + tax[..., :1, :] - tax
+    # Section 10: the Treasury's cost of each case against 'without' (the levered tax with debt)
+    fiscal = X - RCt + tax_paid[..., :1, :] - tax_paid
+    if levered:
+        fiscal = fiscal + levered["guarantee_default_cost"] - levered["guarantee_fee"]
+        levered["equity_cash_flow"] = (
+            CF
+            + tax
+            - tax_paid
+            + levered["debt_draw"]
+            - levered["interest"]
+            - levered["principal"]
+            - levered["guarantee_fee"]
+            - levered["balloon"]
+        )
     shape = CF.shape
     lines = {
         "spend": np.broadcast_to(K, E.shape),
@@ -215,6 +245,8 @@ def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
         "operating_gw": np.broadcast_to(O[..., None, :], shape),
         "revenue_unit": np.broadcast_to(R1, shape),
         "remaining_basis": remaining_basis,
+        **levered,
+        **pool,
     }
     if check:
         _check_finite(lines, inp)

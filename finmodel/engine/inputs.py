@@ -74,6 +74,40 @@ class Inputs:
     fiscal_window: tuple[int, int]  # (start, years), clipped to the horizon
     fiscal_window_requested: tuple[int, int]  # (start, years) as the scenario gives them
     fiscal_discount_rate: np.ndarray  # (...)
+    # MODEL.md sections 13, 14, 16: debt, the loan guarantee, the credit used against tax
+    debt_share: np.ndarray  # (..., case)
+    debt_rate: np.ndarray  # (..., case)
+    debt_tenor_years: np.ndarray  # (case,) int
+    debt_grace_years: np.ndarray  # (case,) int
+    equity_discount_rate: np.ndarray  # (..., case)
+    guarantee: np.ndarray  # (case,) bool: the case has a loan guarantee
+    guaranteed_share: np.ndarray  # (..., case)
+    rate_reduction: np.ndarray  # (..., case)
+    upfront_fee_rate: np.ndarray  # (..., case)
+    default_probability: np.ndarray  # (..., case)
+    recovery_rate: np.ndarray  # (..., case)
+    offset: np.ndarray  # (..., case) bool: monetization offset
+    offset_limit: np.ndarray  # (..., case)
+    carryforward_years: np.ndarray  # (..., case) int
+
+    @property
+    def financing(self) -> bool:
+        """Whether a case borrows or has a guarantee (the levered lines are computed)."""
+        return bool(np.any(self.debt_share > 0) or np.any(self.guarantee))
+
+    @property
+    def guarantee_any(self) -> bool:
+        return bool(np.any(self.guarantee))
+
+    @property
+    def offset_any(self) -> bool:
+        """Whether a case uses the credit against tax (section 16)."""
+        return bool(np.any(self.offset))
+
+    @property
+    def offset_pool(self) -> bool:
+        """Whether a case offsets against a standalone owner's own tax (the credit pool)."""
+        return bool(np.any(self.offset & self.standalone))
 
     @property
     def t_index(self) -> np.ndarray:
@@ -97,14 +131,23 @@ class _Reader:
 
     def __init__(self, scenario: Scenario, overrides: Mapping[str, Any]):
         self.scenario, self.overrides = scenario, overrides
+        #: ``cases:`` (MODEL.md section 15): name -> the scenario with that case's overrides
+        self.extra: dict[str, Scenario] = dict(scenario.case_scenarios)
+        self.cases = CASES + tuple(self.extra)
         self.case_views: list[dict[str, Any]] = [{"policy.amic.eligible": ()}, {}]
         self.names = scenario.category_names
         self.years = scenario.years
 
+    def _case_scenario(self, case: int | None) -> Scenario:
+        return self.scenario if case is None or case < 2 else self.extra[self.cases[case]]
+
     def value(self, path: str, case: int | None = None):
-        if case is not None and path in self.case_views[case]:
+        if case is not None and case < 2 and path in self.case_views[case]:
             return self.case_views[case][path]
-        return self.overrides[path] if path in self.overrides else self.scenario[path]
+        own = self._case_scenario(case)
+        if own is not self.scenario and own.case_written(path):
+            return own[path]  # a case's own override wins over a drawn or swept value
+        return self.overrides[path] if path in self.overrides else own[path]
 
     def array(self, path: str) -> np.ndarray:
         """``(...)``"""
@@ -116,7 +159,7 @@ class _Reader:
 
     def per_case(self, path: str, dtype=float, convert=None) -> np.ndarray:
         """``(..., case)``, each value passed through ``convert`` first."""
-        values = [self.value(path, k) for k in range(len(CASES))]
+        values = [self.value(path, k) for k in range(len(self.cases))]
         return _stacked([convert(x) for x in values] if convert else values, dtype=dtype)
 
     def year_map(self, path: str, case: int) -> np.ndarray:
@@ -131,9 +174,13 @@ class _Reader:
             return year_map_values(value, years)
         return np.asarray(value, dtype=float)[..., None] * np.ones(len(years))
 
+    def has_guarantee(self, case: int) -> bool:
+        """Whether ``policy.loan_guarantee`` is written for the case (``without`` never has one)."""
+        return case != 0 and self._case_scenario(case).has_loan_guarantee
+
     def per_case_year_map(self, path: str) -> np.ndarray:
         """``(..., case, T)``"""
-        return _stacked([self.year_map(path, k) for k in range(len(CASES))], axis=-2)
+        return _stacked([self.year_map(path, k) for k in range(len(self.cases))], axis=-2)
 
 
 def _year_shares(read: _Reader) -> np.ndarray:
@@ -158,8 +205,8 @@ def _lives(read: _Reader) -> np.ndarray:
 def _eligible(read: _Reader, groups: tuple[str, ...]) -> np.ndarray:
     """``(case, C)``: listed by name or group, and never land (MODEL.md section 4)."""
     macrs = [read.scenario[f"categories.{c}.macrs_years"] for c in read.names]
-    eligible = np.zeros((len(CASES), len(read.names)), dtype=bool)
-    for k in range(len(CASES)):
+    eligible = np.zeros((len(read.cases), len(read.names)), dtype=bool)
+    for k in range(len(read.cases)):
         listed = set(read.value("policy.amic.eligible", k))
         named = [c in listed or g in listed for c, g in zip(read.names, groups, strict=True)]
         eligible[k] = [ok and m is not None for ok, m in zip(named, macrs, strict=True)]
@@ -202,7 +249,7 @@ def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None)
     groups = tuple(scenario[f"categories.{c}.group"] for c in names)
     window, window_requested = _fiscal_window(scenario)
     return Inputs(
-        cases=CASES,
+        cases=read.cases,
         categories=names,
         groups=groups,
         years=years,
@@ -247,4 +294,18 @@ def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None)
         fiscal_window=window,
         fiscal_window_requested=window_requested,
         fiscal_discount_rate=read.array("fiscal.discount_rate"),
+        debt_share=read.per_case("finance.debt.share"),
+        debt_rate=read.per_case("finance.debt.rate"),
+        debt_tenor_years=read.per_case("finance.debt.tenor_years", np.int64),
+        debt_grace_years=read.per_case("finance.debt.grace_years", np.int64),
+        equity_discount_rate=read.per_case("finance.equity_discount_rate"),
+        guarantee=np.array([read.has_guarantee(k) for k in range(len(read.cases))]),
+        guaranteed_share=read.per_case("policy.loan_guarantee.guaranteed_share"),
+        rate_reduction=read.per_case("policy.loan_guarantee.rate_reduction"),
+        upfront_fee_rate=read.per_case("policy.loan_guarantee.upfront_fee_rate"),
+        default_probability=read.per_case("policy.loan_guarantee.default_probability"),
+        recovery_rate=read.per_case("policy.loan_guarantee.recovery_rate"),
+        offset=read.per_case("policy.amic.monetization", bool, convert=lambda x: x == "offset"),
+        offset_limit=read.per_case("policy.amic.offset_limit"),
+        carryforward_years=read.per_case("policy.amic.carryforward_years", np.int64),
     )

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from finmodel.core.metrics import cumulative_profile, irr, window_sum
-from finmodel.core.timeline import discount_factors
+from finmodel.core.timeline import discount_factors, shift
 from finmodel.engine.evaluate import NumericalError, income_tax, sum_categories
+from finmodel.engine.financing import financing_metrics, offset_from_pool
 from finmodel.engine.inputs import Inputs
 
 
@@ -33,7 +34,7 @@ def _check_finite_metrics(metrics: Mapping[str, np.ndarray], inp: Inputs) -> Non
             )
 
 
-_MAY_BE_UNDEFINED = ("irr", "payback_year", "breakeven_revenue_usd_per_gw_year")
+_MAY_BE_UNDEFINED = ("irr", "payback_year", "breakeven_revenue_usd_per_gw_year", "equity_irr", "min_dscr")
 
 
 def _npv_at_revenue(inp: Inputs, lines, revenue: np.ndarray, df: np.ndarray | None = None) -> np.ndarray:
@@ -60,6 +61,14 @@ def _npv_at_revenue(inp: Inputs, lines, revenue: np.ndarray, df: np.ndarray | No
     ti = lines["taxable_income"] + extra
     tax = income_tax(ti, inp)
     cf = lines["cash_flow"] + extra - (tax - lines["tax"])
+    if inp.offset_pool:  # the credit used depends on the owner's tax, which the price moves
+        tax_paid = tax
+        if "tax_levered" in lines:
+            tax_paid = income_tax(lines["taxable_income_levered"] + extra, inp)
+        joined = shift(sum_categories(lines["credit_earned"]), inp.payment_lag_years)
+        used, _, _ = offset_from_pool(inp, joined, tax_paid)
+        in_pool = (inp.offset & inp.standalone)[..., None]
+        cf = cf + np.where(in_pool, used - lines["credit_cash"], 0.0)
     return np.sum(cf * df, axis=-1)
 
 
@@ -143,5 +152,6 @@ def compute_metrics(
     fdf = discount_factors(inp.fiscal_discount_rate[..., None, None], inp.years, inp.valuation_year)
     out["fiscal_cost_window_usd"] = window_sum(lines["fiscal_cost"], inp.years, start, n)
     out["fiscal_cost_pv_usd"] = np.sum(lines["fiscal_cost"] * fdf, axis=-1)
+    out.update(financing_metrics(inp, lines))
     _check_finite_metrics(out, inp)
     return out

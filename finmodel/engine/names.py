@@ -15,6 +15,22 @@ METRICS: dict[str, str] = {
     "breakeven_revenue_usd_per_gw_year": "USD/GW-year",
 }
 
+#: Per-case metrics added when a case borrows (MODEL.md section 13), has a loan guarantee (14) or
+#: uses the credit against tax (16); reported only for scenarios that have them.
+DEBT_METRICS: dict[str, str] = {
+    "equity_npv_usd": "USD",
+    "equity_irr": "fraction",
+    "peak_debt_usd": "USD",
+    "min_dscr": "ratio",
+}
+GUARANTEE_METRICS: dict[str, str] = {
+    "guarantee_interest_saved_pv_usd": "USD",
+    "guarantee_subsidy_cost_pv_usd": "USD",
+}
+OFFSET_METRICS: dict[str, str] = {"credit_expired_usd": "USD", "credit_pool_left_usd": "USD"}
+#: Every per-case metric, in the order tables list them.
+ALL_CASE_METRICS: dict[str, str] = {**METRICS, **DEBT_METRICS, **GUARANTEE_METRICS, **OFFSET_METRICS}
+
 #: Names of the metrics for tables and charts (section 9 metrics, then section 10 totals).
 METRIC_LABELS: dict[str, str] = {
     "npv_usd": "NPV",
@@ -26,6 +42,14 @@ METRIC_LABELS: dict[str, str] = {
     "breakeven_revenue_usd_per_gw_year": "Break-even revenue per GW-year",
     "fiscal_cost_window_usd": "Treasury cost, budget window",
     "fiscal_cost_pv_usd": "Treasury cost, present value",
+    "equity_npv_usd": "Equity NPV",
+    "equity_irr": "Equity IRR",
+    "peak_debt_usd": "Peak debt",
+    "min_dscr": "Minimum debt service cover",
+    "guarantee_interest_saved_pv_usd": "Guarantee: interest saved, PV",
+    "guarantee_subsidy_cost_pv_usd": "Guarantee: subsidy cost, PV",
+    "credit_expired_usd": "Credit expired unused",
+    "credit_pool_left_usd": "Credit pool left at the end",
 }
 
 #: Yearly lines, in the order they are written; True where a line is per category.
@@ -46,4 +70,16 @@ LINES: dict[str, bool] = {
     "terminal_value": True,
     "cash_flow": False,
     "fiscal_cost": False,
+    # written only where a case borrows, has a guarantee or offsets the credit (sections 13-16)
+    "debt_draw": False,
+    "interest": False,
+    "principal": False,
+    "balloon": False,
+    "debt_balance": False,
+    "guarantee_fee": False,
+    "guarantee_default_cost": False,
+    "taxable_income_levered": False,
+    "tax_levered": False,
+    "equity_cash_flow": False,
+    "credit_expired": False,
 }

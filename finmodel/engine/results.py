@@ -13,7 +13,7 @@ from finmodel._version import __version__
 from finmodel.engine.evaluate import evaluate
 from finmodel.engine.inputs import Inputs, build_inputs
 from finmodel.engine.measures import compute_metrics
-from finmodel.engine.names import LINES, METRICS
+from finmodel.engine.names import ALL_CASE_METRICS, LINES
 from finmodel.scenario import Scenario
 from finmodel.scenario.units import format_usd
 
@@ -78,9 +78,14 @@ class Results:
         """What a reader must know about this run's figures (MODEL.md sections 4 and 10)."""
         return run_notes(self.scenario, self.inputs, self.metrics)
 
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        """The per-case metrics of this run: section 9's, then those of debt, guarantee and offset."""
+        return tuple(m for m in ALL_CASE_METRICS if m in self.metrics)
+
     def summary(self) -> pd.DataFrame:
-        """Metrics table: rows are metrics, columns ``without``, ``with``, ``delta``."""
-        rows = {m: [self.metric(m, c) for c in self.cases] + [self.delta(m)] for m in METRICS}
+        """Metrics table: rows are metrics, columns the cases and ``delta`` (with - without)."""
+        rows = {m: [self.metric(m, c) for c in self.cases] + [self.delta(m)] for m in self.metric_names}
         table = pd.DataFrame.from_dict(rows, orient="index", columns=list(self.cases) + ["delta"])
         table.index.name = "metric"
         return table
@@ -90,9 +95,12 @@ class Results:
         return {
             "scenario": self.scenario.name,
             "finmodel_version": self.finmodel_version,
-            "cases": {c: {m: self.metric(m, c) for m in METRICS} for c in self.cases},
-            "delta": {m: self.delta(m) for m in METRICS},
+            "cases": {c: {m: self.metric(m, c) for m in self.metric_names} for c in self.cases},
+            "delta": {m: self.delta(m) for m in self.metric_names},
             "fiscal": self.fiscal("with"),
+            **(
+                {"fiscal_by_case": {c: self.fiscal(c) for c in self.cases[1:]}} if len(self.cases) > 2 else {}
+            ),
             "notes": list(self.notes),
         }
 
@@ -107,6 +115,8 @@ class Results:
         years = self.years
         cats = np.array(self.inputs.categories, dtype=object)
         for line, per_cat in LINES.items():
+            if line not in self.lines:
+                continue
             values = np.asarray(self.lines[line])
             for k, case in enumerate(self.cases):
                 if per_cat:
@@ -141,6 +151,8 @@ class Results:
         k = self.cases.index(case)
         data = {}
         for line, per_cat in LINES.items():
+            if line not in self.lines:
+                continue
             values = np.asarray(self.lines[line])[k]
             data[line] = values.sum(axis=0) if per_cat else values
         table = pd.DataFrame(data, index=self.years).T
@@ -197,7 +209,7 @@ def run(scenario: Scenario, overrides: Mapping[str, Any] | None = None) -> Resul
 
     Examples
     --------
-    >>> from finmodel.scenario import scenario_from_dict
+    >>> from finmodel.scenario.loader import scenario_from_dict
     >>> s = scenario_from_dict({
     ...     "program": {"commitment_usd": "100M", "start_year": 2026, "years": 1},
     ...     "categories": {"servers": {"share": 1, "macrs_years": 5}},

@@ -36,7 +36,7 @@ def deep_merge(parent: Mapping, child: Mapping) -> dict:
     """
     out = copy.deepcopy(dict(parent))
     for key, value in child.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) and not _is_atomic(value):
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) and not is_atomic(value):
             out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
@@ -57,7 +57,7 @@ def _is_year_map(value) -> bool:
     )
 
 
-def _is_atomic(value) -> bool:
+def is_atomic(value) -> bool:
     """A mapping that a child replaces whole rather than merges into (see :func:`deep_merge`)."""
     return is_wrapper(value) or _is_year_map(value) or (isinstance(value, Mapping) and "dist" in value)
 
@@ -68,7 +68,7 @@ def merge_origins(parent: dict, child: dict, child_data: Mapping) -> dict:
     replaced: list[tuple] = []
 
     def walk(node, path):
-        if isinstance(node, Mapping) and not _is_atomic(node):
+        if isinstance(node, Mapping) and not is_atomic(node):
             for k, v in node.items():
                 walk(v, path + (k,))
         else:

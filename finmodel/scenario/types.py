@@ -65,6 +65,10 @@ class Scenario:
     #: Where each key path (a tuple, e.g. ``("policy", "amic", "rate", 2026)``)
     #: was written, as ``(file, line)``, following ``extends``.
     origins: Mapping[tuple, tuple[str, int]] = field(default_factory=dict)
+    #: ``cases:`` (MODEL.md section 15): each extra case as a scenario with its overrides merged.
+    case_scenarios: Mapping[str, Scenario] = field(default_factory=dict)
+    #: For a case's scenario: the dotted paths its own overrides write.
+    case_paths: frozenset = frozenset()
 
     def __getitem__(self, path: str) -> Any:
         return self.values[path]
@@ -84,12 +88,23 @@ class Scenario:
     def years(self) -> np.ndarray:
         return np.arange(self["program.start_year"], self["analysis.end_year"] + 1)
 
+    @property
+    def has_loan_guarantee(self) -> bool:
+        """Whether ``policy.loan_guarantee`` is written (MODEL.md section 14: a case has one only then)."""
+        policy = self.raw.get("policy")
+        return isinstance(policy, Mapping) and isinstance(policy.get("loan_guarantee"), Mapping)
+
+    def case_written(self, path: str) -> bool:
+        """Whether this case's own overrides write ``path`` (always False outside ``cases:``)."""
+        return path in self.case_paths
+
     def resolved(self) -> dict:
         """The resolved scenario as plain JSON-ready nested data (defaults applied)."""
         out: dict = {"name": self.name, "title": self.title}
+        guarantee = self.has_loan_guarantee
         for path, value in self.values.items():
-            if path == "categories":
-                continue
+            if path == "categories" or (path.startswith("policy.loan_guarantee.") and not guarantee):
+                continue  # the guarantee's defaults are written only where the block is (section 14)
             node = out
             parts = path.split(".")
             for part in parts[:-1]:

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from finmodel.scenario.blocks import BLOCKS
+from finmodel.scenario.cases import validate_cases
 from finmodel.scenario.context import Context, show, unknown_key
 from finmodel.scenario.params import CATEGORY_KEYS, PARAMETERS, SHARE_TOLERANCE, Param
 from finmodel.scenario.schedule import check_schedule
@@ -44,6 +45,7 @@ TOP_LEVEL = (
     "finance",
     "analysis",
     "fiscal",
+    "cases",
 )
 _SECTIONS = ("program", "policy", "tax", "operations", "finance", "analysis", "fiscal")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -79,6 +81,10 @@ def validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> Sc
     _check_eligible(ctx, values, cat_names)
     ctx.sources = sources  # for source: keys inside the blocks
     extras = {key: validator(data[key], ctx, values) for key, validator in BLOCKS.items() if key in data}
+    case_scenarios = {}
+    if data.get("cases") is not None and not ctx.problems:
+        case_scenarios = validate_cases(ctx, data, origins, file, files, validate)
+        extras["cases"] = copy.deepcopy(dict(data["cases"]))
     if ctx.problems:
         raise ScenarioError(ctx.problems)
     return Scenario(
@@ -92,6 +98,7 @@ def validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> Sc
         extras=MappingProxyType(extras),
         files=files,
         origins=MappingProxyType(dict(origins)),
+        case_scenarios=MappingProxyType(case_scenarios),
     )
 
 
@@ -140,17 +147,18 @@ def _check_sections(ctx: Context, data: dict) -> None:
         if block is None or not isinstance(block, Mapping):
             ctx.add((section,), f"must be a mapping of keys, got {show(block)}")
             data[section] = {}
-    policy = data.get("policy", {})
-    for key in policy:
-        if key != "amic":
-            unknown_key(ctx, ("policy",), key, ["amic"])
-    if "amic" in policy and not isinstance(policy["amic"], Mapping):
-        ctx.add(("policy", "amic"), f"must be a mapping of keys, got {show(policy['amic'])}")
+    for parts in (("policy", "amic"), ("policy", "loan_guarantee"), ("finance", "debt")):
+        present, block = _lookup(data, parts)
+        if present and not isinstance(block, Mapping):
+            ctx.add(parts, f"must be a mapping of keys, got {show(block)}")
     section_keys: dict[tuple, list[str]] = {}
     for p in PARAMETERS:
         if not p.path.startswith("categories."):
             parts = tuple(p.path.split("."))
             section_keys.setdefault(parts[:-1], []).append(parts[-1])
+    for parent in list(section_keys):  # a sub-block (policy.amic, finance.debt) is a key of its section
+        if len(parent) > 1 and parent[-1] not in section_keys.setdefault(parent[:-1], []):
+            section_keys[parent[:-1]].append(parent[-1])
     for parent, keys in section_keys.items():
         present, block = _lookup(data, parent)
         if present and isinstance(block, Mapping):

@@ -1,0 +1,205 @@
+"""Debt, the loan guarantee, more cases and the credit offset in the engine (MODEL.md 13-16).
+
+Oracles: a levered case written out by hand, identities the contract states
+(no debt changes nothing; a guarantee that changes no price equals none;
+offset with unlimited tax equals direct pay; the pool conserves the credit),
+and the error a forbidden case override must give.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import RTOL_MODEL, SCENARIOS, all_scenarios
+
+import finmodel
+from finmodel.cli import main
+from finmodel.scenario.loader import ScenarioError, scenario_from_dict
+
+M = 1e6
+
+
+def small(**changes) -> dict:
+    """$100M of 5-year servers in 2026, eligible, no bonus, end 2030."""
+    data = {
+        "program": {"commitment_usd": "100M", "start_year": 2026, "years": 1, "capacity_gw": 0.01},
+        "categories": {"servers": {"share": 1, "macrs_years": 5}},
+        "policy": {"amic": {"eligible": ["servers"], "construction_deadline_year": None}},
+        "tax": {"bonus_depreciation": 0},
+        "operations": {"revenue_usd_per_gw_year": "4B"},
+        "analysis": {"end_year": 2030, "terminal_value": "none"},
+        "fiscal": {"window_start": 2026, "window_years": 5},
+    }
+    for path, value in changes.items():
+        node = data
+        *head, last = path.split(".")
+        for part in head:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return data
+
+
+def test_hand_computed_levered_case():
+    # 50% of $100M borrowed at the end of 2026 at 10%, two level payments (2027, 2028):
+    # pmt = 50 * 0.1 / (1 - 1.1 ** -2) = 28.8095; interest 5.0 then 2.3810; principal 23.8095, 26.1905
+    s = scenario_from_dict(small(**{"finance.debt": {"share": 0.5, "rate": 0.10, "tenor_years": 2}}))
+    r = finmodel.run(s)
+    pmt = 50 * 0.1 / (1 - 1.1**-2)
+    interest = np.array([0, 5.0, 50 * 0.1 - (pmt - 5.0) * 0.1 + 0.0, 0, 0]) * M
+    interest[2] = (50 - (pmt - 5.0)) * 0.1 * M
+    for k in range(2):
+        np.testing.assert_allclose(r.lines["interest"][k], interest, rtol=1e-12, atol=1e-6)
+        np.testing.assert_allclose(
+            r.lines["principal"][k], np.array([0, pmt - 5.0, 50 - (pmt - 5.0), 0, 0]) * M, rtol=1e-12
+        )
+        # levered taxable income = TI - interest; levered tax at 21% (unlimited capacity)
+        ti_l = r.lines["taxable_income"][k] - interest
+        np.testing.assert_allclose(r.lines["tax_levered"][k], 0.21 * ti_l, rtol=1e-12, atol=1e-6)
+        # equity cash flow: project flow, tax swap, draws and debt service
+        cfe = (
+            r.lines["cash_flow"][k]
+            + r.lines["tax"][k]
+            - r.lines["tax_levered"][k]
+            + np.array([50.0, 0, 0, 0, 0]) * M
+            - interest
+            - r.lines["principal"][k]
+        )
+        np.testing.assert_allclose(r.lines["equity_cash_flow"][k], cfe, rtol=1e-12, atol=1e-6)
+    npv = np.sum(r.lines["equity_cash_flow"][1] / 1.1 ** np.arange(5))
+    assert r.metric("equity_npv_usd", "with") == pytest.approx(npv, rel=RTOL_MODEL)
+    assert r.metric("peak_debt_usd", "with") == pytest.approx(50 * M, rel=1e-12)
+    cover = (r.lines["ebitda"][1] - r.lines["tax_levered"][1])[1:3] / (pmt * M)
+    assert r.metric("min_dscr", "with") == pytest.approx(cover.min(), rel=1e-12)
+    # the project metrics stay unlevered
+    unlevered = finmodel.run(scenario_from_dict(small()))
+    for name in ("npv_usd", "irr", "credit_earned_usd", "pv_credit_usd", "fiscal_cost_window_usd"):
+        np.testing.assert_allclose(r.metrics[name], unlevered.metrics[name], rtol=1e-12)
+
+
+def test_balloon_repays_what_is_left_at_the_horizon():
+    s = scenario_from_dict(small(**{"finance.debt": {"share": 0.6, "rate": 0.07, "tenor_years": 10}}))
+    r = finmodel.run(s)
+    repaid = r.lines["principal"][1].sum() + r.lines["balloon"][1].sum()
+    assert repaid == pytest.approx(r.lines["debt_draw"][1].sum(), rel=1e-12)
+    assert r.lines["balloon"][1][-1] > 0 and np.all(r.lines["balloon"][1][:-1] == 0)
+
+
+@pytest.mark.parametrize("path", all_scenarios(), ids=lambda p: p.stem)
+def test_no_debt_changes_no_figure(path):
+    s = finmodel.load_scenario(path)
+    if s["finance.debt.share"] > 0:
+        pytest.skip("a levered scenario")
+    plain = finmodel.run(s)
+    zero = finmodel.run(s.override({"finance.debt": {"share": 0, "rate": 0.09, "tenor_years": 7}}))
+    assert zero.to_dict() == plain.to_dict()
+    for name in plain.lines:
+        np.testing.assert_array_equal(np.asarray(zero.lines[name]), np.asarray(plain.lines[name]), name)
+
+
+def test_a_guarantee_that_changes_no_price_equals_none():
+    base = finmodel.load_scenario(SCENARIOS / "credit_vs_guarantee.yaml")
+    idle = {"rate_reduction": 0, "upfront_fee_rate": 0, "default_probability": 0}
+    s = base.override(
+        {"cases.both.policy.loan_guarantee": idle, "cases.guarantee_only.policy.loan_guarantee": idle}
+    )
+    r = finmodel.run(s)
+    w, both, g, wo = (r.cases.index(c) for c in ("with", "both", "guarantee_only", "without"))
+    for name in ("cash_flow", "equity_cash_flow", "tax_levered", "fiscal_cost", "interest", "principal"):
+        np.testing.assert_allclose(r.lines[name][both], r.lines[name][w], rtol=1e-12, atol=1e-3, err_msg=name)
+        np.testing.assert_allclose(r.lines[name][g], r.lines[name][wo], rtol=1e-12, atol=1e-3, err_msg=name)
+    assert r.metric("guarantee_subsidy_cost_pv_usd", "both") == 0
+    assert r.metric("guarantee_interest_saved_pv_usd", "both") == 0
+
+
+def test_credit_versus_guarantee_summary_and_treasury_cost(tmp_path):
+    s = finmodel.load_scenario(SCENARIOS / "credit_vs_guarantee.yaml")
+    r = finmodel.run(s)
+    assert r.cases == ("without", "with", "guarantee_only", "both")
+    summary = r.to_dict()
+    assert set(summary["cases"]) == set(r.cases)
+    assert summary["fiscal_by_case"]["with"] == summary["fiscal"]
+    # guarantee only: the Treasury's cost is the expected default cost net of fees plus the tax
+    # on the interest the guarantee saves (less interest deducted); by line, against 'without'
+    g, wo = r.cases.index("guarantee_only"), 0
+    expected = (
+        r.lines["guarantee_default_cost"][g]
+        - r.lines["guarantee_fee"][g]
+        + r.lines["tax_levered"][wo]
+        - r.lines["tax_levered"][g]
+    )
+    np.testing.assert_allclose(r.lines["fiscal_cost"][g], expected, rtol=1e-12, atol=1e-3)
+    assert r.metric("credit_earned_usd", "guarantee_only") == 0
+    assert r.metric("guarantee_interest_saved_pv_usd", "guarantee_only") > 0
+    assert main(["run", str(SCENARIOS / "credit_vs_guarantee.yaml"), "--out", str(tmp_path / "o")]) == 0
+    written = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert set(written["fiscal_by_case"]) == {"with", "guarantee_only", "both"}
+    assert main(["run", "--check", str(tmp_path / "o")]) == 0
+
+
+def test_offset_with_unlimited_tax_equals_direct_pay():
+    direct = scenario_from_dict(small(**{"policy.amic.monetization": "direct_pay"}))
+    offset = scenario_from_dict(small(**{"policy.amic.monetization": "offset"}))
+    a, b = finmodel.run(direct), finmodel.run(offset)
+    for name in ("npv_usd", "irr", "pv_credit_usd", "fiscal_cost_window_usd", "fiscal_cost_pv_usd"):
+        np.testing.assert_array_equal(a.metrics[name], b.metrics[name])
+    assert b.metric("credit_expired_usd", "with") == 0 and b.metric("credit_pool_left_usd", "with") == 0
+
+
+def test_standalone_pool_conserves_the_credit():
+    s = finmodel.load_scenario(SCENARIOS / "offset_standalone.yaml")
+    r = finmodel.run(s)
+    k = r.cases.index("with")
+    earned = r.metric("credit_earned_usd", "with")
+    used = r.lines["credit_cash"][k].sum()
+    expired = r.metric("credit_expired_usd", "with")
+    left = r.metric("credit_pool_left_usd", "with")
+    late = r.fiscal()["credit_paid_after_end_usd"]
+    assert used + expired + left + late == pytest.approx(earned, rel=1e-12)
+    assert np.all(r.lines["credit_cash"][k] <= 0.75 * np.maximum(r.lines["tax"][k], 0) + 1e-3)
+    # the Treasury's cost of an offset is the credit used (X = CC)
+    np.testing.assert_array_equal(r.lines["credit_treasury_cost"][k], r.lines["credit_cash"][k])
+
+
+def test_breakeven_with_the_pool_zeroes_npv():
+    s = finmodel.load_scenario(SCENARIOS / "offset_standalone.yaml")
+    r = finmodel.run(s)
+    price = r.metrics["breakeven_revenue_usd_per_gw_year"]
+    again = finmodel.run(s, {"operations.revenue_usd_per_gw_year": price})
+    scale = np.abs(r.lines["spend"]).sum()
+    assert abs(again.metrics["npv_usd"][1, 1]) <= 1e-9 * scale
+    assert abs(again.metrics["npv_usd"][0, 0]) <= 1e-9 * scale
+
+
+def test_a_case_may_override_only_policy_finance_and_tax(tmp_path):
+    path = tmp_path / "bad_case.yaml"
+    path.write_text(
+        "program: {commitment_usd: 1B, start_year: 2026, years: 2}\n"
+        "categories: {servers: {share: 1, macrs_years: 5}}\n"
+        "cases:\n"
+        "  bigger:\n"
+        "    program: {commitment_usd: 2B}\n"
+    )
+    with pytest.raises(ScenarioError) as info:
+        finmodel.load_scenario(path)
+    (problem,) = info.value.problems
+    assert (problem.line, problem.key) == (5, "cases.bigger.program")
+    assert "may override only policy, finance, tax" in problem.message
+    assert main(["validate", str(path)]) == 2
+
+
+def test_a_case_problem_names_the_case_and_its_line(tmp_path):
+    path = tmp_path / "bad_rate.yaml"
+    path.write_text(
+        "program: {commitment_usd: 1B, start_year: 2026, years: 2}\n"
+        "categories: {servers: {share: 1, macrs_years: 5}}\n"
+        "cases:\n"
+        "  g:\n"
+        "    policy:\n"
+        "      loan_guarantee: {rate_reduction: 3}\n"
+    )
+    with pytest.raises(ScenarioError) as info:
+        finmodel.load_scenario(path)
+    (problem,) = info.value.problems
+    assert problem.key == "cases.g.policy.loan_guarantee.rate_reduction" and problem.line == 6
