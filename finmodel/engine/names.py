@@ -70,7 +70,11 @@ LINES: dict[str, bool] = {
     "terminal_value": True,
     "cash_flow": False,
     "fiscal_cost": False,
-    # written only where a case borrows, has a guarantee or offsets the credit (sections 13-16)
+}
+
+#: Yearly lines written only where a case borrows, has a guarantee or offsets the credit
+#: (MODEL.md sections 13-16), after :data:`LINES`.
+FINANCING_LINES: dict[str, bool] = {
     "debt_draw": False,
     "interest": False,
     "principal": False,
