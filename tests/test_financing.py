@@ -203,3 +203,28 @@ def test_a_case_problem_names_the_case_and_its_line(tmp_path):
         finmodel.load_scenario(path)
     (problem,) = info.value.problems
     assert problem.key == "cases.g.policy.loan_guarantee.rate_reduction" and problem.line == 6
+
+
+def test_credit_vs_guarantee_chart_draws_the_results():
+    from layout import layout_problems
+
+    from finmodel import charts
+
+    r = finmodel.run(finmodel.load_scenario(SCENARIOS / "credit_vs_guarantee.yaml"))
+    ax = charts.credit_vs_guarantee(r)
+    assert layout_problems(ax.figure) == []
+    bars: dict[str, list[float]] = {}
+    for patch in ax.patches:
+        bars.setdefault(patch.get_gid(), []).append(patch.get_width())
+    cases = ("with", "guarantee_only", "both")
+    gains = [r.metric("equity_npv_usd", c) - r.metric("equity_npv_usd", "without") for c in cases]
+    costs = [r.fiscal(c)["fiscal_cost_pv_usd"] for c in cases]
+    np.testing.assert_allclose(bars["cvg-value"], gains, rtol=1e-12)
+    np.testing.assert_allclose(bars["cvg-cost"], costs, rtol=1e-12)
+    subsidy = bars["cvg-subsidy"]
+    assert np.isnan(subsidy[0])  # the credit alone has no guarantee
+    scored = [r.metric("guarantee_subsidy_cost_pv_usd", c) for c in cases[1:]]
+    np.testing.assert_allclose(subsidy[1:], scored, rtol=1e-12)
+    texts = [t.get_text() for t in ax.texts if t.get_gid() == "cvg-ratio"]
+    assert texts[0] == f"gain per $1 of Treasury cost: ${gains[0] / costs[0]:,.2f}"
+    assert texts[1].endswith(f"per $1 of FCRA subsidy cost: ${gains[1] / scored[0]:,.2f}")

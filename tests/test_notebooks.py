@@ -73,6 +73,7 @@ PROBES = {
         "                  'credit_earned_usd': results.metric('credit_earned_usd', 'with')}))"
     ),
     "02_eligibility_and_deadline.ipynb": "print(marginal[figures].to_json(orient='index'))",
+    "05_credit_vs_guarantee.ipynb": "print(value.to_json(orient='index'))",
     "04_memo_charts.ipynb": (
         "import json\n"
         "print(json.dumps({'changes': changes, 'name': variant.name,\n"
@@ -170,6 +171,7 @@ def test_notebooks_exist():
         "01_base_case.ipynb",
         "02_eligibility_and_deadline.ipynb",
         "04_memo_charts.ipynb",
+        "05_credit_vs_guarantee.ipynb",
     } <= names
 
 
@@ -286,7 +288,20 @@ def check_memo_pack(nb, tmp_path):
     assert all((pack / name).is_file() for name in listed)
 
 
+def check_credit_vs_guarantee(nb, tmp_path):
+    value = probe_output(nb)
+    r = finmodel.run(finmodel.load_scenario(SCENARIOS / "credit_vs_guarantee.yaml"))
+    assert set(value) == {"with", "guarantee_only", "both"}
+    for case, row in value.items():
+        gain = r.metric("equity_npv_usd", case) - r.metric("equity_npv_usd", "without")
+        cost = r.fiscal(case)["fiscal_cost_pv_usd"]
+        assert row["equity NPV gain ($B)"] == pytest.approx(gain / 1e9, rel=RTOL_MODEL)
+        assert row["Treasury cost, PV ($B)"] == pytest.approx(cost / 1e9, rel=RTOL_MODEL)
+        assert row["gain per $ of Treasury cost"] == pytest.approx(gain / cost, rel=RTOL_MODEL)
+
+
 CHECKS = {
+    "05_credit_vs_guarantee.ipynb": check_credit_vs_guarantee,
     "01_base_case.ipynb": check_base_case,
     "02_eligibility_and_deadline.ipynb": check_eligibility,
     "04_memo_charts.ipynb": check_memo_pack,

@@ -3,6 +3,7 @@
 By subject: :mod:`~finmodel.outputs.charts.scenario` (one scenario's memo
 pack), :mod:`~finmodel.outputs.charts.compare` (several scenarios),
 :mod:`~finmodel.outputs.charts.uncertainty` (Monte Carlo, tornado, sweep),
+:mod:`~finmodel.outputs.charts.financing` (the credit against a loan guarantee),
 all drawn in the frame of :mod:`~finmodel.outputs.charts.frame`; every
 chart is reachable here (``finmodel.charts.NAME`` in notebooks).
 
@@ -24,6 +25,7 @@ backend or uses pyplot.
 from __future__ import annotations
 
 from finmodel.outputs.charts.compare import breakeven_comparison, scenario_comparison
+from finmodel.outputs.charts.financing import credit_vs_guarantee
 from finmodel.outputs.charts.frame import CASE_LABELS, EMPTY_SPAN_USD, LABEL_PT
 from finmodel.outputs.charts.scenario import (
     credit_by_group,
@@ -50,6 +52,7 @@ __all__ = [
     "spend_by_group",
     "scenario_comparison",
     "breakeven_comparison",
+    "credit_vs_guarantee",
     "montecarlo_fan",
     "treasury_cost_histogram",
     "tornado_chart",
