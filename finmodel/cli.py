@@ -2,7 +2,9 @@
 
 Exit status: 0 success; 1 a run that could not complete (message, no
 traceback); 2 bad input (every problem on stderr as ``file:line: key:
-message``), in which case nothing is written.
+message``), in which case nothing is written; 130 interrupted; 141 standard
+output closed by its reader (``finmodel sources x.yaml | head -1``): the
+run stops printing, without a message, as a program ended by SIGPIPE would.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import numpy as np
 
 from finmodel._version import __version__
 from finmodel.analysis import provenance
-from finmodel.core import format as fmt
 from finmodel.engine.model import NumericalError, run
 from finmodel.outputs import terminal
 from finmodel.outputs.check import CheckError, check_run
@@ -24,6 +25,9 @@ from finmodel.outputs.report import OutputError, manifest_files, prepare_out_dir
 from finmodel.scenario import ScenarioError, load_scenario
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+#: Interrupted (Ctrl-C), and standard output closed by its reader: 128 + the number of
+#: SIGINT (2) and SIGPIPE (13), as a shell reports a process those signals end.
+EXIT_INTERRUPTED, EXIT_CLOSED_PIPE = 130, 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -130,11 +134,16 @@ def _load_all(paths: Sequence[str]) -> list:
     return scenarios
 
 
-def cmd_report(args) -> int:
-    """Memo pack per scenario: charts, summary.md, tables.xlsx, summary.json, cashflows.csv."""
+def _files_only() -> None:
+    """Charts go to files only: no window, whatever the environment says."""
     import matplotlib
 
-    matplotlib.use("Agg")  # files only: no window, whatever the environment says
+    matplotlib.use("Agg")
+
+
+def cmd_report(args) -> int:
+    """Memo pack per scenario: charts, summary.md, tables.xlsx, summary.json, cashflows.csv."""
+    _files_only()
     from finmodel.outputs.memo import headline_sentences
     from finmodel.outputs.report import check_pack_names, write_report, write_reports
 
@@ -157,9 +166,7 @@ def cmd_report(args) -> int:
 
 def cmd_compare(args) -> int:
     """Scenarios side by side: compare.csv/.md/.xlsx and charts; one year grid required."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    _files_only()
     from finmodel.outputs.memo import check_same_grid, compare_markdown, compare_table
     from finmodel.outputs.report import check_pack_names, write_compare
 
@@ -227,7 +234,7 @@ def _parse_axis(option: str, spec: str, scenario) -> tuple[str, list]:
 
 
 def _metric_arg(name: str) -> str:
-    from finmodel.analysis.montecarlo import ALL_METRICS
+    from finmodel.analysis.metric_names import ALL_METRICS
 
     if name not in ALL_METRICS:
         raise _UsageError(f"unknown metric {name!r} (known: {', '.join(ALL_METRICS)})")
@@ -286,15 +293,7 @@ def cmd_montecarlo(args) -> int:
         raise _UsageError(str(exc)) from None
     finally:
         bar.close()
-    print(f"{scenario.title}\n{result.draws:,} draws, seed {result.seed}\n")
-    print(terminal.montecarlo_table(result))
-    p = result.probabilities()
-    print(
-        f"\nP(delta NPV > 0) = {p['delta_npv_positive']:.3f}; "
-        f"P(NPV with > 0 and NPV without < 0) = {p['credit_turns_npv_positive']:.3f}; "
-        f"P(NPV without > 0) = {p['npv_without_positive']:.3f}; "
-        f"P(NPV with > 0) = {p['npv_with_positive']:.3f}"
-    )
+    print(terminal.montecarlo_text(result))
     return _notes_and_write(result, out, args, write_montecarlo, draws_csv=args.csv)
 
 
@@ -334,8 +333,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_solve(args) -> int:
-    from finmodel.analysis.montecarlo import ALL_METRICS
-    from finmodel.analysis.provenance import value_text
+    from finmodel.analysis.metric_names import ALL_METRICS
     from finmodel.analysis.sensitivity import SolveError, solve
     from finmodel.outputs.report import write_solve
     from finmodel.scenario import check_path
@@ -372,29 +370,7 @@ def cmd_solve(args) -> int:
             print(f"finmodel: {exc}", file=sys.stderr)
             return EXIT_FAILED
         raise _UsageError(str(exc)) from None
-    delta = args.case == "delta"
-
-    def figure(x):
-        return fmt.metric(x, unit, delta=delta)
-
-    values = (result.value, scenario[args.param])
-    value, written_value = (value_text(args.param, v, label=True) for v in values)
-    print(f"{scenario.title}\n")
-    print(f"{args.param} = {result.value:.12g}  ({value})")
-    print(
-        f"{metric} ({args.case}) = {figure(result.achieved)} [{result.achieved:.12g}]; "
-        f"target {figure(target)}"
-    )
-    print(
-        f"scenario as written: {args.param} = {written_value}, "
-        f"{metric} ({args.case}) = {figure(result.base_metric)}"
-    )
-    if result.crossings > 1:
-        print(
-            f"note: the metric crosses the target {result.crossings} times in "
-            f"[{result.bracket[0]:.6g}, {result.bracket[1]:.6g}]; "
-            "this is the crossing nearest the scenario's value"
-        )
+    print(terminal.solve_text(result, scenario, target))
     if out is not None:
         written = write_solve(result, out, command=["finmodel", *args.argv])
         print(f"\nwrote {len(written)} files to {out}")
@@ -533,6 +509,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command line; returns the exit status (module docstring).
+
+    Standard output is flushed before returning, so that a reader that went
+    away (``finmodel sources x.yaml | head -1``) is noticed here and ends the
+    run quietly with :data:`EXIT_CLOSED_PIPE`, not with an error at exit.
+    """
+    try:
+        try:
+            code = _main(argv)
+        finally:
+            sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+def _closed_pipe() -> int:
+    """Stop quietly: what is left to print goes to the null device (Python flushes again at exit)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # no file descriptor (output captured in Python)
+        return EXIT_CLOSED_PIPE
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+    return EXIT_CLOSED_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
@@ -564,7 +569,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("finmodel: interrupted; no partial file was left", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of standard output went away: main() stops quietly
+        raise
     except OSError as exc:  # disk full, permission denied, a path through a file
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
         print(

@@ -198,3 +198,40 @@ def test_console_script_bad_input_in_a_subprocess(tmp_path, bad_scenario):
     assert "Traceback" not in proc.stderr
     assert proc.stdout == ""
     assert not out.exists()
+
+
+class _ClosedPipe:
+    """A standard output whose reader went away: every write and flush raises BrokenPipeError."""
+
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_closed_pipe_stops_quietly_with_status_141(monkeypatch, capsys):
+    from finmodel.cli import EXIT_CLOSED_PIPE
+
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert main(["sources", str(BASE)]) == EXIT_CLOSED_PIPE == 141  # 128 + SIGPIPE, as a shell reports it
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("argv", [["sources", str(BASE)], ["validate", str(BASE)]])
+def test_console_script_into_a_closed_pipe_says_nothing(argv):
+    """`finmodel sources base.yaml | head -1`, with the reader gone before the first write, so the
+    outcome does not depend on timing: a long listing, and a short one left in the buffer until exit."""
+    import os
+
+    script = Path(sys.executable).parent / "finmodel"
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [str(script), *argv], stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141
+    assert proc.stderr == ""

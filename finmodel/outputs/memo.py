@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from finmodel.analysis import provenance
-from finmodel.analysis.montecarlo import ALL_METRICS
+from finmodel.analysis.metric_names import ALL_METRICS
 from finmodel.core import format as fmt
 from finmodel.engine.model import METRIC_LABELS, METRICS, Results
 from finmodel.scenario import Problem, Scenario, ScenarioError

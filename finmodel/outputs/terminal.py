@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from finmodel.analysis.montecarlo import ALL_METRICS
+from finmodel.analysis.metric_names import ALL_METRICS
 from finmodel.analysis.provenance import value_text
 from finmodel.core import format as fmt
 from finmodel.engine.model import METRIC_LABELS, Results
@@ -21,11 +21,13 @@ __all__ = [
     "text_table",
     "summary_table",
     "montecarlo_table",
+    "montecarlo_text",
     "tornado_text",
     "sweep_text",
     "sources_text",
     "diff_text",
     "check_text",
+    "solve_text",
 ]
 
 #: Differing figures that ``run --check`` lists (the rest are counted).
@@ -75,6 +77,20 @@ def montecarlo_table(result) -> str:
         label = METRIC_LABELS.get(name, name) if case in ("without", "treasury") else ""
         rows.append((label, case, *cells))
     return text_table(rows, "ll" + "r" * (len(rows[0]) - 2))
+
+
+def montecarlo_text(result) -> str:
+    """``finmodel montecarlo``: the title, draws and seed, :func:`montecarlo_table`, then the shares
+    of draws in which the credit helps (``P(delta NPV > 0)`` ...), as probabilities."""
+    p = result.probabilities()
+    shares = (
+        f"P(delta NPV > 0) = {p['delta_npv_positive']:.3f}; "
+        f"P(NPV with > 0 and NPV without < 0) = {p['credit_turns_npv_positive']:.3f}; "
+        f"P(NPV without > 0) = {p['npv_without_positive']:.3f}; "
+        f"P(NPV with > 0) = {p['npv_with_positive']:.3f}"
+    )
+    head = f"{result.scenario.title}\n{result.draws:,} draws, seed {result.seed}\n"
+    return f"{head}\n{montecarlo_table(result)}\n\n{shares}"
 
 
 def tornado_text(result) -> str:
@@ -159,4 +175,30 @@ def check_text(folder, report) -> str:
     out += [f"  {diff}" for diff in report.differences[:CHECK_SHOWN]]
     if n > CHECK_SHOWN:
         out.append(f"  ... and {n - CHECK_SHOWN:,} more")
+    return "\n".join(out)
+
+
+def solve_text(result, scenario, target: float) -> str:
+    """``finmodel solve``: the value found (exact and as written), the metric there against its
+    target, the scenario as written, and a note when the metric crosses the target more than once."""
+    unit = ALL_METRICS.get(result.metric, "-")
+
+    def figure(x):
+        return fmt.metric(x, unit, delta=result.case == "delta")
+
+    param, what = result.parameter, f"{result.metric} ({result.case})"
+    value, written = (value_text(param, v, label=True) for v in (result.value, scenario[param]))
+    out = [
+        f"{scenario.title}",
+        "",
+        f"{param} = {result.value:.12g}  ({value})",
+        f"{what} = {figure(result.achieved)} [{result.achieved:.12g}]; target {figure(target)}",
+        f"scenario as written: {param} = {written}, {what} = {figure(result.base_metric)}",
+    ]
+    if result.crossings > 1:
+        out.append(
+            f"note: the metric crosses the target {result.crossings} times in "
+            f"[{result.bracket[0]:.6g}, {result.bracket[1]:.6g}]; "
+            "this is the crossing nearest the scenario's value"
+        )
     return "\n".join(out)

@@ -179,7 +179,7 @@ def tornado_chart(result, ax: Axes | None = None, metric: tuple[str, str] = ("np
     bar end the metric there. A parameter that does not move the metric
     says so.
     """
-    from finmodel.analysis.montecarlo import ALL_METRICS
+    from finmodel.analysis.metric_names import ALL_METRICS
 
     s = result.scenario
     bars = list(result.bars[metric])
@@ -220,7 +220,7 @@ def sweep_heatmap(result, ax: Axes | None = None) -> Axes:
     """
     from matplotlib.colors import Normalize
 
-    from finmodel.analysis.montecarlo import ALL_METRICS
+    from finmodel.analysis.metric_names import ALL_METRICS
     from finmodel.analysis.sensitivity import CASE_LABELS as SWEEP_CASES
     from finmodel.analysis.sensitivity import METRIC_LABELS
     from finmodel.analysis.uncertainty import param_label
