@@ -372,7 +372,7 @@ def test_subtitle_wraps_to_the_figure_width(base):
 
 
 def test_charts_and_sentences_of_a_scenario_with_no_credit_and_no_capacity():
-    from finmodel.scenario.loader import scenario_from_dict
+    from finmodel.scenario.load import scenario_from_dict
 
     s = scenario_from_dict(
         {

@@ -16,7 +16,8 @@ from conftest import RTOL_MODEL, SCENARIOS, all_scenarios
 
 import finmodel
 from finmodel.cli import main
-from finmodel.scenario.loader import ScenarioError, scenario_from_dict
+from finmodel.scenario.load import scenario_from_dict
+from finmodel.scenario.yamlio import ScenarioError
 
 M = 1e6
 

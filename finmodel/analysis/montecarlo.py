@@ -341,38 +341,11 @@ def run_montecarlo(
 
     def work(start: int) -> int:
         stop = min(start + chunk_size, n)
-        chunk = {path: _rows(value, start, stop) for path, value in overrides.items()}
-        inp = build_inputs(scenario, chunk)
-        lines = evaluate(inp, check=False)
-        # every line flows into the cash flow or the Treasury's cost: scan those
-        # two, and the whole chunk (for the origin of the problem) only if needed
-        if not (np.isfinite(np.sum(lines["cash_flow"])) and np.isfinite(np.sum(lines["fiscal_cost"]))):
-            try:
-                check_finite(lines, inp)
-            except NumericalError as exc:
-                raise NumericalError(f"{exc} (draws {start} to {stop - 1})") from None
-        rows = cumulative[start:stop]
-        if lines["cash_flow"].shape == rows.shape:  # the cumulative sums written in place
-            out = compute_metrics(inp, lines, cumulative=rows)
-        else:  # nothing drawn varies per draw: the one cash flow, repeated
-            out = compute_metrics(inp, lines)
-            rows[...] = np.cumsum(lines["cash_flow"], axis=-1)
-        for name in ALL_METRICS:
-            metrics[name][start:stop] = np.broadcast_to(out[name], (stop - start, len(CASES)))
+        _evaluate_chunk(scenario, overrides, start, stop, metrics, cumulative)
         return stop - start
 
-    starts = range(0, n, chunk_size)
     threads = _default_threads() if threads is None else max(1, int(threads))
-    if threads == 1 or len(starts) == 1:
-        for s in starts:
-            done = work(s)
-            if progress:
-                progress(done)
-    else:
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="finmodel-mc") as pool:
-            for done in pool.map(work, starts):
-                if progress:
-                    progress(done)
+    _run_chunks(work, range(0, n, chunk_size), threads, progress)
     return MonteCarloResult(
         scenario=scenario,
         spec=spec,
@@ -384,6 +357,51 @@ def run_montecarlo(
         chunk_size=chunk_size,
         notes=tuple(notes(spec)),
     )
+
+
+def _evaluate_chunk(
+    scenario: Scenario,
+    overrides: Mapping[str, Any],
+    start: int,
+    stop: int,
+    metrics: Mapping[str, np.ndarray],
+    cumulative: np.ndarray,
+) -> None:
+    """Evaluate draws ``start:stop``; write their rows of ``metrics`` and ``cumulative`` (and no others)."""
+    chunk = {path: _rows(value, start, stop) for path, value in overrides.items()}
+    inp = build_inputs(scenario, chunk)
+    lines = evaluate(inp, check=False)
+    # every line flows into the cash flow or the Treasury's cost: scan those
+    # two, and the whole chunk (for the origin of the problem) only if needed
+    if not (np.isfinite(np.sum(lines["cash_flow"])) and np.isfinite(np.sum(lines["fiscal_cost"]))):
+        try:
+            check_finite(lines, inp)
+        except NumericalError as exc:
+            raise NumericalError(f"{exc} (draws {start} to {stop - 1})") from None
+    rows = cumulative[start:stop]
+    if lines["cash_flow"].shape == rows.shape:  # the cumulative sums written in place
+        out = compute_metrics(inp, lines, cumulative=rows)
+    else:  # nothing drawn varies per draw: the one cash flow, repeated
+        out = compute_metrics(inp, lines)
+        rows[...] = np.cumsum(lines["cash_flow"], axis=-1)
+    for name in ALL_METRICS:
+        metrics[name][start:stop] = np.broadcast_to(out[name], (stop - start, len(CASES)))
+
+
+def _run_chunks(
+    work: Callable[[int], int], starts: range, threads: int, progress: Callable[[int], None] | None
+) -> None:
+    """``work(start)`` for every chunk, on ``threads`` threads; ``progress`` gets each chunk's draw count."""
+    if threads == 1 or len(starts) == 1:
+        for s in starts:
+            done = work(s)
+            if progress:
+                progress(done)
+        return
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="finmodel-mc") as pool:
+        for done in pool.map(work, starts):
+            if progress:
+                progress(done)
 
 
 def _rows(value: Any, start: int, stop: int) -> Any:

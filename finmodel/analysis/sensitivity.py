@@ -428,24 +428,7 @@ def solve(
     SolveError
         If the metric does not cross the target in the bracket.
     """
-    why = check_path(parameter, scenario.values)
-    if why:
-        raise ValueError(why)
-    p = param_for(parameter, scenario.values)
-    if p.kind not in ("money", "rate", "number", "rate_map"):
-        raise ValueError(
-            f"{parameter} is a whole number of years; "
-            "solve takes a continuous parameter (money, rate or number)"
-        )
-    if p.kind == "rate_map":  # the rate in force in the first program year (or the first rate)
-        base_map = scenario[parameter]
-        base = (
-            float(year_map_values(base_map, np.array([scenario["program.start_year"]]))[0])
-            if min(base_map) <= scenario["program.start_year"]
-            else float(base_map[min(base_map)])
-        )
-    else:
-        base = float(scenario[parameter])
+    p, base = _continuous_parameter(scenario, parameter)
 
     def f(xs: np.ndarray) -> np.ndarray:
         values = evaluate_points(scenario, point_overrides(scenario, {parameter: list(xs)}))
@@ -456,6 +439,62 @@ def solve(
         lo, hi, widen = float(bracket[0]), float(bracket[1]), False
     else:
         lo, hi, widen = _bracket(p, base)
+    xs, g, cells, lo, hi = _scan(f, p, lo, hi, widen, points)
+    if cells.size == 0:
+        finite = g[np.isfinite(g)] + target
+        span = f"from {finite.min():.6g} to {finite.max():.6g}" if finite.size else "undefined throughout"
+        raise SolveError(
+            f"{metric} ({case}) does not reach {target:.6g} for {parameter} in [{lo:.6g}, {hi:.6g}]; "
+            f"it runs {span}"
+        )
+    mid = 0.5 * (xs[cells] + xs[cells + 1])
+    k = int(cells[np.argmin(np.abs(mid - base))])
+    value = _narrow(f, (xs[k], xs[k + 1]), (g[k], g[k + 1]), points, rtol, max_iter)
+    achieved = float(f(np.array([value]))[0] + target)
+    return SolveResult(
+        scenario,
+        parameter,
+        metric,
+        case,
+        float(target),
+        float(value),
+        achieved,
+        base,
+        base_metric,
+        (float(lo), float(hi)),
+        int(cells.size),
+    )
+
+
+def _continuous_parameter(scenario: Scenario, parameter: str):
+    """The declaration of a parameter ``solve`` can move, and its value in the scenario.
+
+    For a rate by year: the rate in force in the first program year (or its first rate).
+    """
+    why = check_path(parameter, scenario.values)
+    if why:
+        raise ValueError(why)
+    p = param_for(parameter, scenario.values)
+    if p.kind not in ("money", "rate", "number", "rate_map"):
+        raise ValueError(
+            f"{parameter} is a whole number of years; "
+            "solve takes a continuous parameter (money, rate or number)"
+        )
+    if p.kind != "rate_map":
+        return p, float(scenario[parameter])
+    base_map = scenario[parameter]
+    start = scenario["program.start_year"]
+    if min(base_map) <= start:
+        return p, float(year_map_values(base_map, np.array([start]))[0])
+    return p, float(base_map[min(base_map)])
+
+
+def _scan(f, p, lo: float, hi: float, widen: bool, points: int):
+    """``f`` at ``points`` values across ``[lo, hi]``: ``(xs, g, cells, lo, hi)``.
+
+    While ``f`` changes sign nowhere and ``widen`` is set, an unbounded end is
+    moved 4 times further, up to 8 times.
+    """
     for _ in range(9):
         xs = np.linspace(lo, hi, points)
         g = f(xs)
@@ -466,18 +505,18 @@ def solve(
             hi = hi * 4.0
         if p.lo is None:
             lo = lo * 4.0
-    if cells.size == 0:
-        finite = g[np.isfinite(g)] + target
-        span = f"from {finite.min():.6g} to {finite.max():.6g}" if finite.size else "undefined throughout"
-        raise SolveError(
-            f"{metric} ({case}) does not reach {target:.6g} for {parameter} in [{lo:.6g}, {hi:.6g}]; "
-            f"it runs {span}"
-        )
-    crossings = int(cells.size)
-    mid = 0.5 * (xs[cells] + xs[cells + 1])
-    k = int(cells[np.argmin(np.abs(mid - base))])
-    a, b = xs[k], xs[k + 1]
-    ga, gb = g[k], g[k + 1]
+    return xs, g, cells, lo, hi
+
+
+def _narrow(f, bracket: tuple[float, float], signs: tuple[float, float], points, rtol, max_iter) -> float:
+    """The root of ``f`` in ``bracket``, where ``f`` takes the values ``signs``.
+
+    Each pass evaluates ``points`` values and keeps the first cell that
+    changes sign, until it is ``rtol`` wide; then a linear interpolation
+    inside it.
+    """
+    a, b = bracket
+    ga, gb = signs
     for _ in range(max_iter):
         if ga == 0:
             b, gb = a, ga
@@ -496,24 +535,10 @@ def solve(
             break
         k = int(cells[0])
         a, b, ga, gb = xs[k], xs[k + 1], g[k], g[k + 1]
-    # linear interpolation inside the final bracket
     value = a if ga == 0 else b if gb == 0 else a - ga * (b - a) / (gb - ga)
     if not min(a, b) <= value <= max(a, b):
         value = 0.5 * (a + b)
-    achieved = float(f(np.array([value]))[0] + target)
-    return SolveResult(
-        scenario,
-        parameter,
-        metric,
-        case,
-        float(target),
-        float(value),
-        achieved,
-        base,
-        base_metric,
-        (float(lo), float(hi)),
-        crossings,
-    )
+    return value
 
 
 def _sign_changes(g: np.ndarray) -> np.ndarray:

@@ -53,9 +53,6 @@ from finmodel.scenario.blocks.uncertainty import DEFAULT_DRAWS, normal_correlati
 from finmodel.scenario.params import BY_PATH, SHARE_TOLERANCE, param_for
 from finmodel.scenario.types import Scenario
 
-# Transitional: finmodel/cli.py imports these two from here until its import lines name finmodel.scenario.
-from finmodel.scenario.varying import check_path, parse_value  # noqa: F401
-
 __all__ = [
     "UncertaintySpec",
     "Samples",

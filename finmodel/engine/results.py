@@ -209,7 +209,7 @@ def run(scenario: Scenario, overrides: Mapping[str, Any] | None = None) -> Resul
 
     Examples
     --------
-    >>> from finmodel.scenario.loader import scenario_from_dict
+    >>> from finmodel.scenario import scenario_from_dict
     >>> s = scenario_from_dict({
     ...     "program": {"commitment_usd": "100M", "start_year": 2026, "years": 1},
     ...     "categories": {"servers": {"share": 1, "macrs_years": 5}},

@@ -261,12 +261,7 @@ def _schedule_option_shares(ctx: Context, where: tuple, raw: Mapping, n_years: i
     if shares is None or (n_years is not None and len(shares) != n_years):
         ctx.add(where + ("shares",), f"must be a list of program.years = {n_years} fractions")
         return None
-    if any(s < 0 for s in shares) or abs(math.fsum(shares) - 1.0) > SHARE_TOLERANCE:
-        ctx.add(
-            where + ("shares",),
-            f"shares must be >= 0 and sum to 1 (within 1e-9), got sum {math.fsum(shares):.12g}; "
-            "shares are never rescaled",
-        )
+    if not _sums_to_one(ctx, where + ("shares",), shares, "shares"):
         return None
     return {"shares": shares}
 
@@ -306,14 +301,21 @@ def parse_weights(ctx: Context, where: tuple, spec: Mapping, n: int) -> list[flo
     except UnitError as exc:
         ctx.add(where + ("weights",), str(exc))
         return None
-    if any(x < 0 for x in w) or abs(math.fsum(w) - 1.0) > SHARE_TOLERANCE:
-        ctx.add(
-            where + ("weights",),
-            f"weights must be >= 0 and sum to 1 (within 1e-9), got sum {math.fsum(w):.12g}; "
-            "weights are never rescaled",
-        )
+    if not _sums_to_one(ctx, where + ("weights",), w, "weights"):
         return None
     return w
+
+
+def _sums_to_one(ctx: Context, at: tuple, fractions: list[float], what: str) -> bool:
+    """``fractions`` (``what``: shares, weights) are >= 0 and sum to 1 within 1e-9; never rescaled."""
+    if any(x < 0 for x in fractions) or abs(math.fsum(fractions) - 1.0) > SHARE_TOLERANCE:
+        ctx.add(
+            at,
+            f"{what} must be >= 0 and sum to 1 (within 1e-9), got sum {math.fsum(fractions):.12g}; "
+            f"{what} are never rescaled",
+        )
+        return False
+    return True
 
 
 def _numbers(ctx: Context, where: tuple, p: Param, spec: Mapping) -> dict[str, float] | None:
