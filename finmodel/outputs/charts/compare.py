@@ -6,7 +6,8 @@ year grid; see :mod:`finmodel.outputs.charts`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -34,6 +35,24 @@ def _scenarios(n: int) -> str:
 
 def _compare_height(n: int) -> float:
     return max(style.FIG_HEIGHT_IN, 2.2 + 0.42 * n)
+
+
+@contextlib.contextmanager
+def _scenario_rows(
+    ax: Axes | None, title: str, subtitle: str, results: Sequence[Results]
+) -> Iterator[tuple[Axes, np.ndarray]]:
+    """A chart with a row per scenario, top to bottom in the order given: yields the Axes and the
+    rows' y positions, with the scenario names as row labels, a vertical grid and a zero line."""
+    scenarios = [r.scenario for r in results]
+    with chart_frame(ax, title, subtitle, scenarios, _compare_height(len(results))) as ax:
+        y = np.arange(len(results))[::-1].astype(float)
+        ax.set_yticks(y, [s.name for s in scenarios])
+        ax.tick_params(axis="y", length=0)
+        ax.set_ylim(y.min() - 0.6, y.max() + 0.6)
+        ax.grid(axis="y", visible=False)
+        ax.grid(axis="x", visible=True)
+        ax.axvline(0, color="#333333", lw=0.8, zorder=3)
+        yield ax, y
 
 
 def _common_window(results: Sequence[Results]) -> str | None:
@@ -106,20 +125,12 @@ def scenario_comparison(results: Sequence[Results], ax: Axes | None = None) -> A
     window), one pair per scenario, in the order given.
     """
     results = list(results)
-    names = [r.scenario.name for r in results]
     window = _common_window(results)
     subtitle = "Owner's change in NPV (with minus without AMIC) and Treasury cost " + (
         f"in {window}" if window else "in each scenario's budget window"
     )
-    scenarios = [r.scenario for r in results]
-    with chart_frame(
-        ax,
-        "Value to the owner and cost to the Treasury, by scenario",
-        subtitle,
-        scenarios,
-        _compare_height(len(results)),
-    ) as ax:
-        y = np.arange(len(results))[::-1].astype(float)
+    title = "Value to the owner and cost to the Treasury, by scenario"
+    with _scenario_rows(ax, title, subtitle, results) as (ax, y):
         h = 0.38
         d_npv = [r.delta("npv_usd") for r in results]
         cost = [r.fiscal("with")["fiscal_cost_window_usd"] for r in results]
@@ -135,12 +146,6 @@ def scenario_comparison(results: Sequence[Results], ax: Axes | None = None) -> A
         )
         _bar_labels(ax, y + h / 2, d_npv, [money_text(v, sign=True) for v in d_npv], "compare-label-npv")
         _bar_labels(ax, y - h / 2, cost, [money_text(v) for v in cost], "compare-label-cost")
-        ax.set_yticks(y, names)
-        ax.tick_params(axis="y", length=0)
-        ax.set_ylim(y.min() - 0.6, y.max() + 0.6)
-        ax.axvline(0, color="#333333", lw=0.8, zorder=3)
-        ax.grid(axis="y", visible=False)
-        ax.grid(axis="x", visible=True)
         _hbar_limits(ax, clean + cost)
         money_axis(ax, axis="x")
         rates = sorted({float(r.inputs.discount_rate[r.cases.index("with")]) for r in results})
@@ -163,19 +168,11 @@ def breakeven_comparison(results: Sequence[Results], ax: Axes | None = None) -> 
     marks the revenue the scenarios assume, when they all assume the same.
     """
     results = list(results)
-    names = [r.scenario.name for r in results]
-    scenarios = [r.scenario for r in results]
     subtitle = (
         f"{_scenarios(len(results))}; revenue per GW of capacity per year at which the program's NPV is zero"
     )
-    with chart_frame(
-        ax,
-        "Break-even compute price, without vs with AMIC",
-        subtitle,
-        scenarios,
-        _compare_height(len(results)),
-    ) as ax:
-        y = np.arange(len(results))[::-1].astype(float)
+    title = "Break-even compute price, without vs with AMIC"
+    with _scenario_rows(ax, title, subtitle, results) as (ax, y):
         h = 0.38
         handles, labels, everything = [], [], []
         series = {}
@@ -203,12 +200,6 @@ def breakeven_comparison(results: Sequence[Results], ax: Axes | None = None) -> 
             handles.append(line)
             labels.append(f"Assumed revenue, {money_text(value, BREAKEVEN_UNIT)}")
             everything.append(value)
-        ax.set_yticks(y, names)
-        ax.tick_params(axis="y", length=0)
-        ax.set_ylim(y.min() - 0.6, y.max() + 0.6)
-        ax.grid(axis="y", visible=False)
-        ax.grid(axis="x", visible=True)
-        ax.axvline(0, color="#333333", lw=0.8, zorder=3)
         _hbar_limits(ax, everything)
         money_axis(ax, axis="x")
         ax.set_xlabel("Revenue per GW-year, nominal")

@@ -27,6 +27,7 @@ __all__ = [
     "param_text",
     "year_span",
     "no_data",
+    "cumulative_axes",
 ]
 
 CASE_LABELS = memo.CASE_LABELS
@@ -87,3 +88,11 @@ def no_data(ax: Axes, text: str) -> None:
         fontsize=9,
         color=style.MUTED_TEXT,
     )
+
+
+def cumulative_axes(ax: Axes, years: np.ndarray, margin: float) -> None:
+    """Axes of cumulative cash flow by year: money on y (with ``margin`` above and below), years on x."""
+    ax.margins(y=margin)
+    style.money_axis(ax)
+    style.year_axis(ax, years)
+    ax.set_ylabel("Cumulative cash flow, nominal")

@@ -20,6 +20,7 @@ from finmodel.outputs.charts.frame import (
     EMPTY_SPAN_USD,
     LABEL_PT,
     chart_frame,
+    cumulative_axes,
     no_data,
     percent_text,
     year_span,
@@ -88,10 +89,7 @@ def cumulative_cash_flow(results: Results, ax: Axes | None = None) -> Axes:
         ]
         labels += ["Funding trough", "Payback year"]
         style.legend_above(ax, handles, labels, max_cols=2)
-        ax.margins(y=0.08)
-        money_axis(ax)
-        year_axis(ax, years)
-        ax.set_ylabel("Cumulative cash flow, nominal")
+        cumulative_axes(ax, years, margin=0.08)
     return ax
 
 

@@ -18,9 +18,10 @@ from finmodel.outputs.charts.frame import (
     EMPTY_SPAN_USD,
     LABEL_PT,
     chart_frame,
+    cumulative_axes,
     param_text,
 )
-from finmodel.outputs.style import MINUS, case_color, money_axis, money_text, year_axis
+from finmodel.outputs.style import MINUS, case_color, money_axis, money_text
 
 __all__ = ["montecarlo_fan", "treasury_cost_histogram", "tornado_chart", "sweep_heatmap"]
 
@@ -65,10 +66,7 @@ def montecarlo_fan(result, ax: Axes | None = None) -> Axes:
         labels += ["P25–P75", "P5–P95"]
         ax.axhline(0, color="#333333", lw=0.8, zorder=2)
         style.legend_above(ax, handles, labels, max_cols=4)
-        ax.margins(y=0.06)
-        money_axis(ax)
-        year_axis(ax, years)
-        ax.set_ylabel("Cumulative cash flow, nominal")
+        cumulative_axes(ax, years, margin=0.06)
     return ax
 
 
