@@ -151,6 +151,35 @@ def _terminal(inp: Inputs, P: np.ndarray, remaining_basis: np.ndarray, last: np.
     return TV, TV_line, gain
 
 
+def _offset(inp: Inputs, F: np.ndarray, CC: np.ndarray, X: np.ndarray, tax_paid: np.ndarray):
+    """Credit used against a standalone owner's own tax (section 16): ``CC``, ``X`` and the pool lines."""
+    if inp.offset_pool:
+        used, expired, left = offset_from_pool(inp, F, tax_paid)
+        in_pool = (inp.offset & inp.standalone)[..., None]
+        pool = {
+            "credit_expired": np.where(in_pool, expired, 0.0),
+            "credit_pool_left": np.where(in_pool[..., 0], left, 0.0),
+        }
+        return np.where(in_pool, used, CC), np.where(in_pool, used, X), pool
+    if inp.offset_any:
+        return CC, X, {"credit_expired": np.zeros(CC.shape), "credit_pool_left": np.zeros(CC.shape[:-1])}
+    return CC, X, {}
+
+
+def _equity_cash_flow(CF: np.ndarray, tax: np.ndarray, levered) -> np.ndarray:
+    """Section 13: the project's cash flow with the levered tax, draws and debt service. [USD]"""
+    return (
+        CF
+        + tax
+        - levered["tax_levered"]
+        + levered["debt_draw"]
+        - levered["interest"]
+        - levered["principal"]
+        - levered["guarantee_fee"]
+        - levered["balloon"]
+    )
+
+
 def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
     """All yearly lines of MODEL.md sections 3-10 for every case.
 
@@ -195,33 +224,14 @@ def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
     # Sections 13, 14, 16: debt and guarantee (levered tax), credit used against tax
     levered = debt_lines(inp, Kt, TI, lambda ti: income_tax(ti, inp)) if inp.financing else {}
     tax_paid = levered.get("tax_levered", tax)  # the owner's tax: levered where there is debt
-    pool = {}
-    if inp.offset_pool:
-        used, expired, left = offset_from_pool(inp, F, tax_paid)
-        in_pool = (inp.offset & inp.standalone)[..., None]
-        CC, X = np.where(in_pool, used, CC), np.where(in_pool, used, X)
-        pool = {
-            "credit_expired": np.where(in_pool, expired, 0.0),
-            "credit_pool_left": np.where(in_pool[..., 0], left, 0.0),
-        }
-    elif inp.offset_any:
-        pool = {"credit_expired": np.zeros(CC.shape), "credit_pool_left": np.zeros(CC.shape[:-1])}
+    CC, X, pool = _offset(inp, F, CC, X, tax_paid)
     # Section 9: cash flow
     CF = R - W - M - Kt - tax - RCt + CC + TV
     # Section 10: the Treasury's cost of each case against 'without' (the levered tax with debt)
     fiscal = X - RCt + tax_paid[..., :1, :] - tax_paid
     if levered:
         fiscal = fiscal + levered["guarantee_default_cost"] - levered["guarantee_fee"]
-        levered["equity_cash_flow"] = (
-            CF
-            + tax
-            - tax_paid
-            + levered["debt_draw"]
-            - levered["interest"]
-            - levered["principal"]
-            - levered["guarantee_fee"]
-            - levered["balloon"]
-        )
+        levered["equity_cash_flow"] = _equity_cash_flow(CF, tax, levered)
     shape = CF.shape
     lines = {
         "spend": np.broadcast_to(K, E.shape),
