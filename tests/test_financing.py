@@ -229,3 +229,39 @@ def test_credit_vs_guarantee_chart_draws_the_results():
     texts = [t.get_text() for t in ax.texts if t.get_gid() == "cvg-ratio"]
     assert texts[0] == f"gain per $1 of Treasury cost: ${gains[0] / costs[0]:,.2f}"
     assert texts[1].endswith(f"per $1 of FCRA subsidy cost: ${gains[1] / scored[0]:,.2f}")
+
+
+def test_every_case_reaches_the_cli_table_summary_md_and_workbook(tmp_path, capsys):
+    import openpyxl
+
+    from finmodel.core import format as fmt
+    from finmodel.outputs import memo
+
+    path = SCENARIOS / "credit_vs_guarantee.yaml"
+    r = finmodel.run(finmodel.load_scenario(path))
+    labels = ["Without AMIC", "With AMIC", "Guarantee only", "Both"]
+    assert main(["run", str(path)]) == 0
+    header = capsys.readouterr().out.splitlines()[2]
+    assert header.split() == " ".join(labels + ["Change"]).split()
+    assert main(["report", str(path), "--out", str(tmp_path / "pack")]) == 0
+    md = (tmp_path / "pack" / "summary.md").read_text()
+    assert "|  | " + " | ".join([*labels, "Change"]) + " |" in md
+    equity = next(line for line in md.splitlines() if line.startswith("| Equity NPV"))
+    cells = [c.strip() for c in equity.strip("|").split("|")][1:]
+    assert cells == [fmt.money(r.metric("equity_npv_usd", c)) for c in r.cases] + [
+        fmt.money(r.delta("equity_npv_usd"), sign=True)
+    ]
+    assert memo.case_comparison_sentence(r) in md
+    assert (tmp_path / "pack" / "credit_vs_guarantee.png").is_file()
+    ws = openpyxl.load_workbook(tmp_path / "pack" / "tables.xlsx")["Summary"]
+    rows = [[c.value for c in row] for row in ws.iter_rows()]
+    head = next(row for row in rows if row and row[0] == "Metric")
+    assert head[:7] == ["Metric", *labels, "Change", "Unit"]
+    subsidy = next(row for row in rows if row and row[0] == "Guarantee: subsidy cost, PV")
+    assert subsidy[1:5] == pytest.approx(
+        [r.metric("guarantee_subsidy_cost_pv_usd", c) for c in r.cases], rel=1e-15
+    )
+    window = next(row for row in rows if row and str(row[0]).startswith("Treasury cost 2026"))
+    assert window[2:5] == pytest.approx(
+        [r.fiscal(c)["fiscal_cost_window_usd"] for c in r.cases[1:]], rel=1e-15
+    )

@@ -190,6 +190,8 @@ def metric(value: float | None, unit: str, *, delta: bool = False, minus: str = 
     ('+$195.7B', '+11.1 pp')
     >>> metric(2040, "year"), metric(float("inf"), "year"), metric(None, "USD")
     ('2040', 'never', 'n/a')
+    >>> metric(1.2349, "ratio"), metric(-0.163, "ratio", delta=True)
+    ('1.23x', '-0.16x')
     """
     if unit in MONEY_UNITS:
         return money(value, unit, sign=delta, minus=minus)
@@ -197,6 +199,11 @@ def metric(value: float | None, unit: str, *, delta: bool = False, minus: str = 
         return rate_change(value, minus=minus) if delta else rate(value, minus=minus)
     if unit == "year":
         return year_change(value, minus=minus) if delta else year(value)
+    if unit == "ratio":  # a cover ratio: two decimals and an x
+        if _missing(value):
+            return NA
+        v = round(float(value), 2)
+        return f"{_lead(v, delta, minus)}{abs(v):.2f}x"
     return number(value, LABEL_DIGITS, minus=minus)
 
 

@@ -22,6 +22,7 @@ from finmodel.analysis import provenance
 from finmodel.analysis.metric_names import ALL_METRICS
 from finmodel.core import format as fmt
 from finmodel.engine.model import METRIC_LABELS, METRICS, Results
+from finmodel.engine.names import ALL_CASE_METRICS
 from finmodel.scenario import Problem, Scenario, ScenarioError
 
 __all__ = [
@@ -84,30 +85,31 @@ def footnote(scenarios: Scenario | Sequence[Scenario], version: str) -> str:
 # --------------------------------------------------------------------------- summary
 
 
-def _metric_cells(results: Results, name: str) -> tuple[str, str, str]:
-    """A metric's without, with and change as text; a payback year never reached reads ``none by END``."""
-    unit = METRICS[name]
-    a, b, d = results.metric(name, "without"), results.metric(name, "with"), results.delta(name)
-    cells = [fmt.metric(a, unit), fmt.metric(b, unit), fmt.metric(d, unit, delta=True)]
+def case_label(case: str) -> str:
+    """A case's name for a reader: ``Without AMIC``, ``With AMIC``, else as written (``_`` as spaces)."""
+    return CASE_LABELS.get(case) or readable_name(case).capitalize()
+
+
+def _metric_cells(results: Results, name: str) -> tuple[str, ...]:
+    """A metric's value in every case and its change (with - without) as text.
+
+    A payback year never reached reads ``none by END``.
+    """
+    unit = ALL_CASE_METRICS[name]
+    values = [results.metric(name, c) for c in results.cases]
+    cells = [fmt.metric(v, unit) for v in values]
     if name == "payback_year":
         end = int(results.years[-1])
-        cells[:2] = [f"none by {end}" if y is None else fmt.year(y) for y in (a, b)]
-    return cells[0], cells[1], cells[2]
+        cells = [f"none by {end}" if y is None else fmt.year(y) for y in values]
+    return (*cells, fmt.metric(results.delta(name), unit, delta=True))
 
 
-def summary_rows(results: Results) -> list[tuple[str, str, str, str]]:
-    """The memo table: (label, without, with, change), money in $B, first row the header.
-
-    Rows: NPV, IRR, payback year, peak funding need, credit earned, PV of
-    credit cash, break-even revenue per GW-year (MODEL.md section 9), then
-    the Treasury's cost in the budget window and in present value (section 10).
-    The command line prints the same rows.
-    """
+def summary_metric_labels(results: Results) -> dict[str, str]:
+    """The rows of the memo table: each per-case metric of the run with its label."""
     inp = results.inputs
     r = _percent(inp.discount_rate[results.cases.index("with")])
-    vy = inp.valuation_year
     labels = {
-        "npv_usd": f"NPV at {r}, {vy} dollars",
+        "npv_usd": f"NPV at {r}, {inp.valuation_year} dollars",
         "irr": "IRR",
         "payback_year": "Payback year",
         "peak_funding_usd": "Peak funding need",
@@ -115,22 +117,44 @@ def summary_rows(results: Results) -> list[tuple[str, str, str, str]]:
         "pv_credit_usd": f"PV of credit cash at {r}",
         "breakeven_revenue_usd_per_gw_year": "Break-even revenue per GW-year",
     }
-    rows = [("", CASE_LABELS["without"], CASE_LABELS["with"], "Change")]
-    for name, label in labels.items():
+    if "equity_npv_usd" in results.metrics:
+        er = _percent(inp.equity_discount_rate[results.cases.index("with")])
+        labels["equity_npv_usd"] = f"Equity NPV at {er}"
+    return {name: labels.get(name) or METRIC_LABELS[name] for name in results.metric_names}
+
+
+def summary_rows(results: Results) -> list[tuple[str, ...]]:
+    """The memo table: (label, one column per case, change), money in $B, first row the header.
+
+    Rows: NPV, IRR, payback year, peak funding need, credit earned, PV of
+    credit cash, break-even revenue per GW-year (MODEL.md section 9), the
+    debt, guarantee and offset metrics where the scenario has them (sections
+    13-16), then the Treasury's cost in the budget window and in present
+    value (section 10): with two cases in the change column, with more in
+    each case's column. The command line prints the same rows.
+    """
+    inp = results.inputs
+    cases = results.cases
+    rows: list[tuple[str, ...]] = [("", *[case_label(c) for c in cases], "Change")]
+    for name, label in summary_metric_labels(results).items():
         rows.append((label, *_metric_cells(results, name)))
-    fiscal = results.fiscal("with")
-    start, end = fiscal["window"]
+    start, end = results.fiscal("with")["window"]
     fr = _percent(inp.fiscal_discount_rate)
-    rows.append((f"Treasury cost {start}\u2013{end}", "", "", fmt.money(fiscal["fiscal_cost_window_usd"])))
-    rows.append(
-        (
-            f"Treasury cost, PV at {fr} ({int(results.years[0])}\u2013{int(results.years[-1])})",
-            "",
-            "",
-            fmt.money(fiscal["fiscal_cost_pv_usd"]),
-        )
-    )
+    years = f"{int(results.years[0])}\u2013{int(results.years[-1])}"
+    for key, label in (
+        ("fiscal_cost_window_usd", f"Treasury cost {start}\u2013{end}"),
+        ("fiscal_cost_pv_usd", f"Treasury cost, PV at {fr} ({years})"),
+    ):
+        if len(cases) == 2:
+            rows.append((label, "", "", fmt.money(results.fiscal("with")[key])))
+        else:
+            rows.append((label, "", *[fmt.money(results.fiscal(c)[key]) for c in cases[1:]], ""))
     return rows
+
+
+def summary_align(results: Results) -> str:
+    """Column alignment of :func:`summary_rows`: the label left, every figure right."""
+    return "l" + "r" * (len(results.cases) + 1)
 
 
 def _md_table(rows: Sequence[Sequence[str]], align: Sequence[str]) -> str:
@@ -263,6 +287,32 @@ def headline_sentences(results: Results) -> list[str]:
     return [x for x in sentences if x is not None]
 
 
+def case_comparison_sentence(results: Results) -> str:
+    """One line on every case against ``without``: the program's gain and the Treasury's cost, both PV.
+
+    The gain is the change in equity NPV where the program borrows (else in
+    NPV); a case with a loan guarantee also gets its subsidy cost as the
+    budget scores it (FCRA: expected defaults less fees).
+    """
+    from finmodel.outputs.charts.financing import value_and_cost  # the chart's own figures
+
+    cases, gains, costs, subsidy = value_and_cost(results)
+    what = "equity NPV" if "equity_npv_usd" in results.metrics else "NPV"
+    parts = []
+    for case, gain, cost, scored in zip(cases, gains, costs, subsidy, strict=True):
+        text = f"{case_label(case)}, {fmt.money(gain, sign=True)} for {fmt.money(cost)}"
+        if cost and abs(cost) >= 1e6 and gain is not None:
+            text += f" (${gain / cost:,.2f} per dollar)"
+        if scored is not None:
+            text += f", the guarantee scored at {fmt.money(scored)} under FCRA"
+        parts.append(text)
+    fr = _percent(results.inputs.fiscal_discount_rate)
+    return (
+        f"Against neither instrument, the program's gain in {what} and the Treasury's cost, both in "
+        f"present value (the Treasury's at {fr}): " + "; ".join(parts) + "."
+    )
+
+
 def summary_markdown(results: Results, version: str | None = None) -> str:
     """``summary.md``: title, headline sentences, the memo table, and what the figures mean."""
     s = results.scenario
@@ -274,7 +324,9 @@ def summary_markdown(results: Results, version: str | None = None) -> str:
         "",
     ]
     lines += [" ".join(headline_sentences(results)), ""]
-    lines += [_md_table(summary_rows(results), "lrrr"), ""]
+    if len(results.cases) > 2:
+        lines += [case_comparison_sentence(results), ""]
+    lines += [_md_table(summary_rows(results), summary_align(results)), ""]
     lines += [
         "Change = with minus without. Treasury cost = the credit's cost plus the income tax "
         "given up (MODEL.md section 10); positive is a cost. Break-even revenue: the revenue "

@@ -393,7 +393,8 @@ def write_report(
     """The memo pack of one scenario in ``out``.
 
     Every chart of :data:`finmodel.outputs.charts.SCENARIO_CHARTS` as PNG, SVG and
-    PDF; ``summary.md`` (headline sentences and the memo table);
+    PDF (and, for a scenario with ``cases:``, ``credit_vs_guarantee``);
+    ``summary.md`` (headline sentences and the memo table);
     ``tables.xlsx``; then :func:`write_run`'s ``summary.json``,
     ``cashflows.csv`` and ``run.json``, the manifest listing every file.
     Check ``out`` with :func:`prepare_out_dir` before computing.
@@ -404,6 +405,8 @@ def write_report(
     written: list[Path] = []
     for stem, chart in charts.SCENARIO_CHARTS.items():
         written += write_figure(chart(results).figure, out, stem)
+    if len(results.cases) > 2:  # cases: each case's value to the program beside its cost (section 15)
+        written += write_figure(charts.credit_vs_guarantee(results).figure, out, "credit_vs_guarantee")
     written.append(_write_utf8(out / "summary.md", memo.summary_markdown(results, __version__)))
     written.append(write_pack_xlsx(results, out / "tables.xlsx"))
     written += write_run(results, out, command)

@@ -54,7 +54,7 @@ def text_table(rows: Sequence[Sequence[str]], align: str, rule: bool = True) -> 
 
 def summary_table(results: Results) -> str:
     """The memo table of ``summary.md`` as plain text: metrics by row, without / with / change."""
-    return text_table(memo.summary_rows(results), "lrrr")
+    return text_table(memo.summary_rows(results), memo.summary_align(results))
 
 
 def montecarlo_table(result) -> str:

@@ -22,7 +22,8 @@ from openpyxl.utils import get_column_letter
 from finmodel._version import __version__
 from finmodel.analysis import provenance
 from finmodel.core import format as fmt
-from finmodel.engine.model import LINES, METRICS, Results
+from finmodel.engine.model import LINES, Results
+from finmodel.engine.names import ALL_CASE_METRICS
 from finmodel.outputs import memo
 from finmodel.scenario import Scenario
 
@@ -164,37 +165,36 @@ def _summary_sheet(ws, results: Results) -> None:
         ws.cell(row=row, column=1, value=sentence)
         row += 1
     row += 1
-    labels = [r[0] for r in memo.summary_rows(results)[1:]]
-    header = ["Metric", memo.CASE_LABELS["without"], memo.CASE_LABELS["with"], "Change", "Unit"]
+    cases = results.cases
+    n = len(cases)
+    header = ["Metric", *[memo.case_label(c) for c in cases], "Change", "Unit"]
     for j, name in enumerate(header, start=1):
         ws.cell(row=row, column=j, value=name).font = Font(bold=True)
     row += 1
-    for label, (name, unit) in zip(labels, METRICS.items(), strict=False):
-        values = [
-            results.metric(name, "without"),
-            results.metric(name, "with"),
-            results.delta(name),
-        ]
+    for name, label in memo.summary_metric_labels(results).items():
+        unit = ALL_CASE_METRICS[name]
+        values = [results.metric(name, c) for c in cases] + [results.delta(name)]
         ws.cell(row=row, column=1, value=label)
         for j, value in enumerate(values, start=2):
             cell = ws.cell(row=row, column=j, value=value)
-            cell.number_format = fmt.excel_format(unit, signed=j == 4)  # column 4: the change
+            cell.number_format = fmt.excel_format(unit, signed=j == n + 2)  # the last: the change
             cell.alignment = Alignment(horizontal="right")
-        ws.cell(row=row, column=5, value=unit)
+        ws.cell(row=row, column=n + 3, value=unit)
         row += 1
-    fiscal = results.fiscal("with")
-    for label, key in zip(
-        labels[len(METRICS) :], ("fiscal_cost_window_usd", "fiscal_cost_pv_usd"), strict=True
-    ):
+    fiscal_labels = [r[0] for r in memo.summary_rows(results)[-2:]]
+    for label, key in zip(fiscal_labels, ("fiscal_cost_window_usd", "fiscal_cost_pv_usd"), strict=True):
         ws.cell(row=row, column=1, value=label)
-        cell = ws.cell(row=row, column=4, value=fiscal[key])
-        cell.number_format = fmt.excel_format("USD")
-        ws.cell(row=row, column=5, value="USD")
+        # two cases: the cost of 'with' in the change column; more: each case's in its column
+        columns = {n + 2: "with"} if n == 2 else {j + 2: c for j, c in enumerate(cases) if c != "without"}
+        for column, case in columns.items():
+            cell = ws.cell(row=row, column=column, value=results.fiscal(case)[key])
+            cell.number_format = fmt.excel_format("USD")
+        ws.cell(row=row, column=n + 3, value="USD")
         row += 1
     ws.column_dimensions["A"].width = 40
-    for col in "BCD":
-        ws.column_dimensions[col].width = 16
-    ws.column_dimensions["E"].width = 13
+    for j in range(2, n + 3):
+        ws.column_dimensions[get_column_letter(j)].width = 16
+    ws.column_dimensions[get_column_letter(n + 3)].width = 13
 
 
 def _xlsx_table(
