@@ -265,3 +265,39 @@ def test_every_case_reaches_the_cli_table_summary_md_and_workbook(tmp_path, caps
     assert window[2:5] == pytest.approx(
         [r.fiscal(c)["fiscal_cost_window_usd"] for c in r.cases[1:]], rel=1e-15
     )
+
+
+def test_monte_carlo_of_every_case_matches_single_runs_draw_for_draw():
+    from finmodel.analysis.montecarlo import run_montecarlo
+    from finmodel.analysis.uncertainty import UncertaintySpec
+    from finmodel.scenario.blocks.distributions import Distribution
+
+    s = finmodel.load_scenario(SCENARIOS / "credit_vs_guarantee.yaml")
+    spec = UncertaintySpec(
+        {
+            "finance.debt.rate": Distribution("uniform", low=0.05, high=0.09),
+            "operations.revenue_usd_per_gw_year": Distribution("uniform", low=8e9, high=12e9),
+        }
+    )
+    mc = run_montecarlo(s, draws=9, seed=2, chunk_size=4, spec=spec)
+    assert mc.cases == ("without", "with", "guarantee_only", "both")
+    rate, price = mc.inputs["finance.debt.rate"], mc.inputs["operations.revenue_usd_per_gw_year"]
+    for d in range(mc.draws):
+        single = finmodel.run(
+            s.override(
+                {"finance.debt.rate": float(rate[d]), "operations.revenue_usd_per_gw_year": float(price[d])}
+            )
+        )
+        for name in (
+            "npv_usd",
+            "equity_npv_usd",
+            "min_dscr",
+            "guarantee_subsidy_cost_pv_usd",
+            "fiscal_cost_pv_usd",
+        ):
+            np.testing.assert_allclose(
+                mc.metrics[name][d], single.metrics[name], rtol=RTOL_MODEL, err_msg=name
+            )
+    summary = mc.summary()
+    assert ("equity_npv_usd", "both") in summary.index
+    assert ("fiscal_cost_pv_usd", "treasury guarantee_only") in summary.index

@@ -41,8 +41,6 @@ from finmodel.analysis.uncertainty import (
     uncertainty_spec,
 )
 from finmodel.engine.model import (
-    CASES,
-    METRICS,
     NumericalError,
     build_inputs,
     check_finite,
@@ -102,22 +100,28 @@ class MonteCarloResult:
 
     @property
     def cases(self) -> tuple[str, ...]:
-        return CASES
+        """``without``, ``with`` and the scenario's ``cases:`` (MODEL.md section 15)."""
+        return self.base.cases
+
+    @property
+    def case_metrics(self) -> tuple[str, ...]:
+        """The per-case metrics summarized: section 9's, then debt, guarantee and offset where present."""
+        return tuple(m for m in self.base.metric_names if m in self.metrics)
 
     @property
     def years(self) -> np.ndarray:
         return self.scenario.years
 
     def values(self, name: str, case: str = "with") -> np.ndarray:
-        """One metric across draws: ``case`` is ``without``, ``with`` or ``delta`` (with - without)."""
+        """One metric across draws: ``case`` is a case's name or ``delta`` (with - without)."""
         m = np.asarray(self.metrics[name])
         if case == "delta":
-            return m[:, CASES.index("with")] - m[:, CASES.index("without")]
-        return m[:, CASES.index(case)]
+            return m[:, self.cases.index("with")] - m[:, self.cases.index("without")]
+        return m[:, self.cases.index(case)]
 
-    def treasury_cost(self, name: str = "fiscal_cost_window_usd") -> np.ndarray:
-        """The Treasury's cost of the credit per draw (``with`` against ``without``). [USD]"""
-        return self.values(name, "with")
+    def treasury_cost(self, name: str = "fiscal_cost_window_usd", case: str = "with") -> np.ndarray:
+        """The Treasury's cost of ``case`` per draw (against ``without``). [USD]"""
+        return self.values(name, case)
 
     def summary(self) -> pd.DataFrame:
         """P5, P50, P95 and mean of every metric, per case and delta, and of the Treasury's cost.
@@ -131,20 +135,14 @@ class MonteCarloResult:
 
     def _summary(self) -> pd.DataFrame:
         rows = []
-        for name in METRICS:
-            for case in ("without", "with", "delta"):
-                rows.append(
-                    (
-                        name,
-                        case,
-                        *_stats(
-                            self.values(name, case),
-                            late=name == "payback_year" and case != "delta",
-                        ),
-                    )
-                )
+        for name in self.case_metrics:
+            for case in (*self.cases, "delta"):
+                late = name == "payback_year" and case != "delta"
+                rows.append((name, case, *_stats(self.values(name, case), late=late)))
         for name in FISCAL_METRICS:
             rows.append((name, "treasury", *_stats(self.treasury_cost(name))))
+            for case in self.cases[2:]:  # cases: each one's cost against without
+                rows.append((name, f"treasury {case}", *_stats(self.treasury_cost(name, case))))
         cols = ["metric", "case"] + [f"p{q}" for q in QUANTILES] + ["mean", "undefined"]
         return pd.DataFrame(rows, columns=cols).set_index(["metric", "case"])
 
@@ -177,7 +175,7 @@ class MonteCarloResult:
         return self._once(("fan", case), lambda: self._fan(case))
 
     def _fan(self, case: str) -> pd.DataFrame:
-        k = CASES.index(case)
+        k = self.cases.index(case)
         by_year = np.ascontiguousarray(
             self.cumulative_cash_flow[:, k, :].T
         )  # (year, draw): rows partition fast
@@ -191,11 +189,13 @@ class MonteCarloResult:
         data: dict[str, Any] = {"draw": np.arange(self.draws)}
         for path, values in self.inputs.items():
             data[path] = values
-        for name in METRICS:
-            for case in ("without", "with", "delta"):
+        for name in self.case_metrics:
+            for case in (*self.cases, "delta"):
                 data[f"{name}.{case}"] = self.values(name, case)
         for name in FISCAL_METRICS:
             data[name] = self.treasury_cost(name)
+            for case in self.cases[2:]:
+                data[f"{name}.{case}"] = self.treasury_cost(name, case)
         return pd.DataFrame(data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -336,8 +336,10 @@ def run_montecarlo(
     overrides = to_overrides(scenario, samples)
     base = run(scenario)
     T = len(scenario.years)
-    metrics = {name: np.empty((n, len(CASES))) for name in ALL_METRICS}
-    cumulative = np.empty((n, len(CASES), T))
+    K = len(base.cases)
+    names = (*ALL_METRICS, *(m for m in base.metric_names if m not in ALL_METRICS))
+    metrics = {name: np.empty((n, K)) for name in names}
+    cumulative = np.empty((n, K, T))
 
     def work(start: int) -> int:
         stop = min(start + chunk_size, n)
@@ -384,8 +386,8 @@ def _evaluate_chunk(
     else:  # nothing drawn varies per draw: the one cash flow, repeated
         out = compute_metrics(inp, lines)
         rows[...] = np.cumsum(lines["cash_flow"], axis=-1)
-    for name in ALL_METRICS:
-        metrics[name][start:stop] = np.broadcast_to(out[name], (stop - start, len(CASES)))
+    for name, values in metrics.items():
+        values[start:stop] = np.broadcast_to(out[name], (stop - start, values.shape[1]))
 
 
 def _run_chunks(

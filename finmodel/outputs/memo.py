@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from finmodel.analysis import provenance
-from finmodel.analysis.metric_names import ALL_METRICS
+from finmodel.analysis.metric_names import METRIC_UNITS
 from finmodel.core import format as fmt
 from finmodel.engine.model import METRIC_LABELS, METRICS, Results
 from finmodel.engine.names import ALL_CASE_METRICS
@@ -479,7 +479,7 @@ def stat_text(metric: str, value: float, delta: bool) -> str:
     """One statistic of a metric as memo text, in the metric's unit; a payback never reached: ``never``."""
     if metric == "payback_year" and value is not None and np.isinf(value):
         return "never"
-    return fmt.metric(value, ALL_METRICS.get(metric, "-"), delta=delta)
+    return fmt.metric(value, METRIC_UNITS.get(metric, "-"), delta=delta)
 
 
 def stats_table(frame: pd.DataFrame, columns: Sequence[str] = ("p5", "p50", "p95", "mean")) -> pd.DataFrame:

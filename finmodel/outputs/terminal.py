@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from finmodel.analysis.metric_names import ALL_METRICS
+from finmodel.analysis.metric_names import METRIC_UNITS
 from finmodel.analysis.provenance import value_text
 from finmodel.core import format as fmt
 from finmodel.engine.model import METRIC_LABELS, Results
@@ -101,7 +101,7 @@ def tornado_text(result) -> str:
     blocks = []
     for key in result.metrics:
         name, case = key
-        unit, delta = ALL_METRICS.get(name, "-"), case == "delta"
+        unit, delta = METRIC_UNITS.get(name, "-"), case == "delta"
         base = fmt.metric(result.base[key], unit, delta=delta)
         lines = [f"{SWEEP_LABELS.get(name, name)} ({case}); scenario as written: {base}"]
         for b in result.bars[key]:
@@ -118,7 +118,7 @@ def sweep_text(result) -> str:
     x_values = [value_text(result.x_path, v, label=True) for v in result.x_values]
     rows = [["", *x_values]]
     y_values = result.y_values if result.y_path else [None]
-    unit = ALL_METRICS.get(result.metric, "-")
+    unit = METRIC_UNITS.get(result.metric, "-")
     for j, yv in enumerate(y_values):
         head = value_text(result.y_path, yv, label=True) if result.y_path else ""
         rows.append([head] + [fmt.metric(v, unit, delta=result.case == "delta") for v in result.values[j]])
@@ -181,7 +181,7 @@ def check_text(folder, report) -> str:
 def solve_text(result, scenario, target: float) -> str:
     """``finmodel solve``: the value found (exact and as written), the metric there against its
     target, the scenario as written, and a note when the metric crosses the target more than once."""
-    unit = ALL_METRICS.get(result.metric, "-")
+    unit = METRIC_UNITS.get(result.metric, "-")
 
     def figure(x):
         return fmt.metric(x, unit, delta=result.case == "delta")

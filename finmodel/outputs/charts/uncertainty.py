@@ -177,14 +177,14 @@ def tornado_chart(result, ax: Axes | None = None, metric: tuple[str, str] = ("np
     bar end the metric there. A parameter that does not move the metric
     says so.
     """
-    from finmodel.analysis.metric_names import ALL_METRICS
+    from finmodel.analysis.metric_names import METRIC_UNITS
 
     s = result.scenario
     bars = list(result.bars[metric])
     base = result.base[metric]
 
     def figure(value):
-        return fmt.metric(value, ALL_METRICS.get(metric[0], "-"), delta=metric[1] == "delta", minus=MINUS)
+        return fmt.metric(value, METRIC_UNITS.get(metric[0], "-"), delta=metric[1] == "delta", minus=MINUS)
 
     title = f"What moves it: {TORNADO_TITLES.get(metric, f'{metric[0]} ({metric[1]})')}"
     height = max(style.FIG_HEIGHT_IN, 2.0 + 0.45 * len(bars))
@@ -218,14 +218,14 @@ def sweep_heatmap(result, ax: Axes | None = None) -> Axes:
     """
     from matplotlib.colors import Normalize
 
-    from finmodel.analysis.metric_names import ALL_METRICS
+    from finmodel.analysis.metric_names import METRIC_UNITS
     from finmodel.analysis.sensitivity import CASE_LABELS as SWEEP_CASES
     from finmodel.analysis.sensitivity import METRIC_LABELS
     from finmodel.analysis.uncertainty import param_label
 
     s = result.scenario
     grid = np.asarray(result.values, dtype=float)
-    unit = ALL_METRICS.get(result.metric, "")
+    unit = METRIC_UNITS.get(result.metric, "")
     name = METRIC_LABELS.get(result.metric, result.metric)
     title = f"{name} ({SWEEP_CASES[result.case]}) by {param_label(result.x_path).lower()}" + (
         f" and {param_label(result.y_path).lower()}" if result.y_path else ""
