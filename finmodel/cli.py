@@ -233,11 +233,15 @@ def _parse_axis(option: str, spec: str, scenario) -> tuple[str, list]:
     return path, values
 
 
-def _metric_arg(name: str) -> str:
+def _metric_arg(name: str, scenario=None) -> str:
+    """A metric the scenario reports: section 9's and the Treasury's, or its debt, guarantee and pool ones."""
     from finmodel.analysis.metric_names import ALL_METRICS
 
-    if name not in ALL_METRICS:
-        raise _UsageError(f"unknown metric {name!r} (known: {', '.join(ALL_METRICS)})")
+    known = list(ALL_METRICS)
+    if scenario is not None and name not in known:
+        known += [m for m in run(scenario).metric_names if m not in known]
+    if name not in known:
+        raise _UsageError(f"unknown metric {name!r} (known: {', '.join(known)})")
     return name
 
 
@@ -309,12 +313,22 @@ def cmd_sensitivity(args) -> int:
     return _notes_and_write(result, out, args, write_sensitivity)
 
 
+def _check_case(scenario, case: str) -> None:
+    """``--case`` names one of the scenario's cases (or delta): else a usage error listing them."""
+    from finmodel.analysis.sensitivity import scenario_cases
+
+    known = scenario_cases(scenario) + ("delta",)
+    if case not in known:
+        raise _UsageError(f"unknown case {case!r} (this scenario has: {', '.join(known)})")
+
+
 def cmd_sweep(args) -> int:
     from finmodel.analysis.sensitivity import sweep
     from finmodel.outputs.report import write_sweep
 
     scenario = load_scenario(args.scenario)
-    metric = _metric_arg(args.metric)
+    _check_case(scenario, args.case)
+    metric = _metric_arg(args.metric, scenario)
     x = _parse_axis("--x", args.x, scenario)
     y = _parse_axis("--y", args.y, scenario) if args.y else None
     if y is not None and y[0] == x[0]:
@@ -340,7 +354,8 @@ def cmd_solve(args) -> int:
     from finmodel.scenario.units import UnitError, parse_money, parse_rate
 
     scenario = load_scenario(args.scenario)
-    metric = _metric_arg(args.metric)
+    _check_case(scenario, args.case)
+    metric = _metric_arg(args.metric, scenario)
     why = check_path(args.param, scenario.values)
     if why:
         raise _UsageError(f"--param: {why}")
@@ -475,9 +490,8 @@ def _uncertainty_commands(sub) -> None:
     p.add_argument("--metric", default="npv_usd", help="metric name (default npv_usd)")
     p.add_argument(
         "--case",
-        choices=("without", "with", "delta"),
         default="delta",
-        help="case (default delta = with - without)",
+        help="case: without, with, one of the scenario's cases:, or delta = with - without (default)",
     )
     _out_options(p, "output folder (sweep.csv, sweep_heatmap, run.json)")
     p.set_defaults(func=cmd_sweep)
@@ -487,7 +501,9 @@ def _uncertainty_commands(sub) -> None:
     p.add_argument("--param", required=True, help="parameter path, e.g. policy.amic.rate")
     p.add_argument("--metric", required=True, help="metric name, e.g. fiscal_cost_window_usd")
     p.add_argument("--target", required=True, help="target value in the metric's unit (100B, 0, 12%%)")
-    p.add_argument("--case", choices=("without", "with", "delta"), default="with", help="case (default with)")
+    p.add_argument(
+        "--case", default="with", help="case: without, with or one of the scenario's cases: (default with)"
+    )
     p.add_argument("--lo", help="lower end of the search (default: the parameter's allowed range)")
     p.add_argument("--hi", help="upper end of the search")
     _out_options(p, "output folder (solve.json, run.json)")

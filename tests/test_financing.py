@@ -301,3 +301,24 @@ def test_monte_carlo_of_every_case_matches_single_runs_draw_for_draw():
     summary = mc.summary()
     assert ("equity_npv_usd", "both") in summary.index
     assert ("fiscal_cost_pv_usd", "treasury guarantee_only") in summary.index
+
+
+def test_sweep_and_solve_take_any_case(capsys):
+    path = str(SCENARIOS / "credit_vs_guarantee.yaml")
+    args = ["sweep", path, "--x", "finance.debt.rate=5%,9%", "--metric", "equity_npv_usd", "--case", "both"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    s = finmodel.load_scenario(path)
+    for rate in (0.05, 0.09):
+        both = finmodel.run(s.override({"finance.debt.rate": rate})).metric("equity_npv_usd", "both")
+        assert f"${both / 1e9:,.1f}B" in out
+    solve = ["solve", path, "--param", "policy.loan_guarantee.default_probability", "--metric"]
+    solve += ["fiscal_cost_pv_usd", "--target", "5B", "--case", "guarantee_only"]
+    assert main(solve) == 0
+    out = capsys.readouterr().out
+    p = float(out.split("=")[1].split()[0])
+    again = finmodel.run(s.override({"cases.guarantee_only.policy.loan_guarantee.default_probability": p}))
+    assert again.fiscal("guarantee_only")["fiscal_cost_pv_usd"] == pytest.approx(5e9, rel=1e-6)
+    base = str(SCENARIOS / "base.yaml")
+    assert main(["sweep", base, "--x", "finance.debt.rate=5%,7%", "--case", "both"]) == 2
+    assert "unknown case 'both'" in capsys.readouterr().err

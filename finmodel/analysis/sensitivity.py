@@ -61,20 +61,30 @@ class SolveError(ValueError):
     """The metric does not reach the target for any value of the parameter in the bracket."""
 
 
-def metric_values(metrics: Mapping[str, np.ndarray], name: str, case: str) -> np.ndarray:
+def scenario_cases(scenario: Scenario) -> tuple[str, ...]:
+    """The cases of a scenario: ``without``, ``with`` and those of its ``cases:`` (MODEL.md section 15)."""
+    return CASES + tuple(scenario.case_scenarios)
+
+
+def metric_values(
+    metrics: Mapping[str, np.ndarray], name: str, case: str, cases: tuple[str, ...] = CASES
+) -> np.ndarray:
     """One metric ``(points,)`` from ``compute_metrics`` output ``(points, case)``.
+
+    ``cases`` names the case axis (:func:`scenario_cases`); ``case`` is one of
+    them or ``delta`` (with - without).
 
     >>> metric_values({"npv_usd": np.array([[1.0, 3.0]])}, "npv_usd", "delta").tolist()
     [2.0]
     """
-    if name not in ALL_METRICS:
+    if name not in metrics:
         raise KeyError(f"unknown metric {name!r} (known: {', '.join(ALL_METRICS)})")
-    if case not in CASE_CHOICES:
-        raise KeyError(f"unknown case {case!r} (known: {', '.join(CASE_CHOICES)})")
+    if case != "delta" and case not in cases:
+        raise KeyError(f"unknown case {case!r} (known: {', '.join(cases + ('delta',))})")
     m = np.asarray(metrics[name])
     if case == "delta":
-        return m[..., CASES.index("with")] - m[..., CASES.index("without")]
-    return m[..., CASES.index(case)]
+        return m[..., cases.index("with")] - m[..., cases.index("without")]
+    return m[..., cases.index(case)]
 
 
 def _as_year_map(value: Any) -> dict[int, float]:
@@ -348,7 +358,7 @@ def sweep(
     if y_path is not None:
         columns[y_path] = [v for v in ys for _ in xs]
     values = evaluate_points(scenario, point_overrides(scenario, columns))
-    grid = metric_values(values, metric, case).reshape(ny, len(xs))
+    grid = metric_values(values, metric, case, scenario_cases(scenario)).reshape(ny, len(xs))
     notes = []
     if any(p and p.startswith("categories.") and p.endswith(".share") for p in (x_path, y_path)):
         notes.append("A changed category share is followed by dividing every share by their sum.")
@@ -432,9 +442,9 @@ def solve(
 
     def f(xs: np.ndarray) -> np.ndarray:
         values = evaluate_points(scenario, point_overrides(scenario, {parameter: list(xs)}))
-        return metric_values(values, metric, case) - target
+        return metric_values(values, metric, case, scenario_cases(scenario)) - target
 
-    base_metric = float(metric_values(evaluate_points(scenario, {}), metric, case))
+    base_metric = float(metric_values(evaluate_points(scenario, {}), metric, case, scenario_cases(scenario)))
     if bracket is not None:
         lo, hi, widen = float(bracket[0]), float(bracket[1]), False
     else:

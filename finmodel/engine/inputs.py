@@ -144,10 +144,8 @@ class _Reader:
     def value(self, path: str, case: int | None = None):
         if case is not None and case < 2 and path in self.case_views[case]:
             return self.case_views[case][path]
-        own = self._case_scenario(case)
-        if own is not self.scenario and own.case_written(path):
-            return own[path]  # a case's own override wins over a drawn or swept value
-        return self.overrides[path] if path in self.overrides else own[path]
+        # a drawn or swept value applies in every case, over a case's own override
+        return self.overrides[path] if path in self.overrides else self._case_scenario(case)[path]
 
     def array(self, path: str) -> np.ndarray:
         """``(...)``"""
