@@ -322,3 +322,15 @@ def test_sweep_and_solve_take_any_case(capsys):
     base = str(SCENARIOS / "base.yaml")
     assert main(["sweep", base, "--x", "finance.debt.rate=5%,7%", "--case", "both"]) == 2
     assert "unknown case 'both'" in capsys.readouterr().err
+
+
+def test_workbook_cash_flow_sheets_carry_the_levered_lines():
+    from finmodel.outputs.workbook import cashflow_table
+
+    r = finmodel.run(finmodel.load_scenario(SCENARIOS / "credit_vs_guarantee.yaml"))
+    for k, case in enumerate(r.cases):
+        table = cashflow_table(r, case)
+        for line in ("interest", "tax_levered", "equity_cash_flow", "guarantee_default_cost"):
+            np.testing.assert_array_equal(table.loc[(line, "")].to_numpy(), r.lines[line][k])
+    plain = cashflow_table(finmodel.run(finmodel.load_scenario(SCENARIOS / "base.yaml")), "with")
+    assert "interest" not in plain.index.get_level_values("line")

@@ -23,7 +23,7 @@ from finmodel._version import __version__
 from finmodel.analysis import provenance
 from finmodel.core import format as fmt
 from finmodel.engine.model import LINES, Results
-from finmodel.engine.names import ALL_CASE_METRICS
+from finmodel.engine.names import ALL_CASE_METRICS, FINANCING_LINES
 from finmodel.outputs import memo
 from finmodel.scenario import Scenario
 
@@ -133,7 +133,9 @@ def cashflow_table(results: Results, case: str) -> pd.DataFrame:
     """One case's yearly lines; category lines get a row per category and a total. [USD]"""
     k = results.cases.index(case)
     rows, index = [], []
-    for line, per_cat in LINES.items():
+    for line, per_cat in {**LINES, **FINANCING_LINES}.items():
+        if line not in results.lines:  # the debt, guarantee and pool lines where a case has them
+            continue
         values = np.asarray(results.lines[line])[k]
         if per_cat:
             for c, name in enumerate(results.inputs.categories):
