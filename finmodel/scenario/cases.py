@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from finmodel.scenario.context import Context, show
-from finmodel.scenario.merge import deep_merge, is_atomic, merge_origins
+from finmodel.scenario.merge import deep_merge, merge_origins
 from finmodel.scenario.types import Scenario
 from finmodel.scenario.yamlio import Problem, ScenarioError
 
-__all__ = ["CASE_SECTIONS", "RESERVED", "validate_cases", "leaf_paths"]
+__all__ = ["CASE_SECTIONS", "RESERVED", "validate_cases"]
 
 #: The sections a case may override.
 CASE_SECTIONS = ("policy", "finance", "tax")
@@ -27,17 +27,6 @@ RESERVED = ("without", "with", "delta")
 _SHARED = ("name", "title", "description", "sources", "program", "categories", "policy", "tax")
 _SHARED += ("operations", "finance", "analysis", "fiscal")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
-
-
-def leaf_paths(node, prefix: tuple = ()) -> list[str]:
-    """Dotted paths of the values a mapping writes (a year map, wrapper or list is one value).
-
-    >>> leaf_paths({"policy": {"amic": {"rate": {2027: 0.35}, "eligible": []}}})
-    ['policy.amic.rate', 'policy.amic.eligible']
-    """
-    if isinstance(node, Mapping) and node and not is_atomic(node):
-        return [p for k, v in node.items() for p in leaf_paths(v, prefix + (str(k),))]
-    return [".".join(prefix)]
 
 
 def _case_problems(ctx: Context, name, overrides) -> bool:
@@ -74,8 +63,7 @@ def validate_cases(
     """Each case of ``data["cases"]`` merged onto the rest of ``data`` and validated with ``validate``.
 
     A case's problems are reported under ``cases.NAME.``, at the lines it
-    wrote. Returns the case scenarios by name; each knows the paths its own
-    overrides write (:meth:`Scenario.case_written`).
+    wrote. Returns the case scenarios by name.
     """
     block = data["cases"]
     if not isinstance(block, Mapping) or not block:
@@ -104,5 +92,5 @@ def validate_cases(
                     Problem(problem.file, problem.line, f"cases.{name}.{problem.key}", problem.message)
                 )
             continue
-        out[name] = replace(scenario, name=name, case_paths=frozenset(leaf_paths(overrides)))
+        out[name] = replace(scenario, name=name)
     return out

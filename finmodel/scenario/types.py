@@ -67,8 +67,6 @@ class Scenario:
     origins: Mapping[tuple, tuple[str, int]] = field(default_factory=dict)
     #: ``cases:`` (MODEL.md section 15): each extra case as a scenario with its overrides merged.
     case_scenarios: Mapping[str, Scenario] = field(default_factory=dict)
-    #: For a case's scenario: the dotted paths its own overrides write.
-    case_paths: frozenset = frozenset()
 
     def __getitem__(self, path: str) -> Any:
         return self.values[path]
@@ -93,10 +91,6 @@ class Scenario:
         """Whether ``policy.loan_guarantee`` is written (MODEL.md section 14: a case has one only then)."""
         policy = self.raw.get("policy")
         return isinstance(policy, Mapping) and isinstance(policy.get("loan_guarantee"), Mapping)
-
-    def case_written(self, path: str) -> bool:
-        """Whether this case's own overrides write ``path`` (always False outside ``cases:``)."""
-        return path in self.case_paths
 
     def resolved(self) -> dict:
         """The resolved scenario as plain JSON-ready nested data (defaults applied)."""
