@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from finmodel.core.timeline import trailing_window_sum
+from finmodel.core.timeline import shift, trailing_window_sum
 
 __all__ = [
     "schedule_shares",
+    "replacements",
     "capacity_placed",
     "revenue_per_usd_per_gw_year",
     "power_cost",
@@ -55,6 +56,49 @@ def schedule_shares(schedule: dict, years: int) -> np.ndarray:
     else:  # pragma: no cover - validated upstream
         raise ValueError(f"unknown ramp {ramp!r}")
     return w / w.sum()
+
+
+def replacements(
+    bought: np.ndarray, life_years, refreshed, growth, last_year, years: np.ndarray
+) -> np.ndarray:
+    """What replacing retired property buys, year by year (MODEL.md section 17).
+
+    ``bought`` ``(..., T)`` is what the program buys of a category in each
+    year (spend in USD, or GW); each purchase is replaced ``L`` years later
+    (``L = life_years``, a whole number >= 1) at ``(1 + growth) ** L`` times
+    its amount, and so is each replacement, in the years ``y <= last_year``.
+    The total bought is ``tot[y] = bought[y] + r[y]``,
+    ``r[y] = (1 + growth) ** L * tot[y - L]`` for ``y <= last_year``; this
+    returns ``r``. Since ``y - jL <= y``, a year that replaces carries all
+    earlier replacements of its chain, so ``r[y] = sum_{j >= 1} (1 + growth)
+    ** (j L) * bought[y - j L]`` there: one term per generation, no loop over
+    years. ``refreshed`` (bool, broadcasting with ``life_years``) switches the
+    chain off where false; ``last_year`` (``(...)``, against ``years``) cuts it.
+
+    Examples
+    --------
+    Two purchases of 10 and 20 with a 2-year life, replaced at +10% a year
+    through 2030:
+
+    >>> years = np.arange(2025, 2032)
+    >>> r = replacements(np.array([10.0, 20, 0, 0, 0, 0, 0]), 2, True, 0.1, 2030, years)
+    >>> np.round(r, 4).tolist()
+    [0.0, 0.0, 12.1, 24.2, 14.641, 29.282, 0.0]
+    """
+    x = np.asarray(bought, dtype=float)
+    T = x.shape[-1]
+    life = np.asarray(life_years, dtype=float)
+    on = np.asarray(refreshed, dtype=bool) & np.isfinite(life) & (life >= 1)
+    lag = np.where(on, np.where(np.isfinite(life), life, T), T).astype(np.int64)
+    factor = (1.0 + np.asarray(growth, dtype=float)) ** np.where(on, lag, 0)
+    shortest = int(lag.min()) if lag.size else T
+    out = np.zeros(np.broadcast_shapes(x.shape, lag.shape + (T,), factor.shape + (T,)))
+    scale = np.ones(factor.shape)
+    for j in range(1, (T - 1) // max(shortest, 1) + 1):  # one term per generation of replacements
+        scale = scale * factor
+        out += scale[..., None] * shift(x, j * lag)
+    cut = np.asarray(years) <= np.asarray(last_year, dtype=float)[..., None]
+    return np.where(on[..., None] & cut, out, 0.0)
 
 
 def capacity_placed(placed_usd: np.ndarray, capacity_gw) -> np.ndarray:

@@ -16,6 +16,7 @@ from finmodel.core.cashflow import (
     capacity_placed,
     om_cost,
     power_cost,
+    replacements,
     revenue_per_usd_per_gw_year,
 )
 from finmodel.core.tax import recapture, retirement_table, standalone_tax
@@ -166,6 +167,58 @@ def _offset(inp: Inputs, F: np.ndarray, CC: np.ndarray, X: np.ndarray, tax_paid:
     return CC, X, {}
 
 
+def _refresh_upper(inp: Inputs) -> np.ndarray:
+    """``(..., C)``: the last year a category's replacement may be bought (section 17)."""
+    return np.minimum(inp.refresh_last_year[..., None], inp.end_year - inp.in_service_lag_years)
+
+
+def _replacement_spend(inp: Inputs, K: np.ndarray) -> np.ndarray:
+    """``Kr`` ``(..., 1, C, T)``: what replacing retired property costs (MODEL.md section 17). [USD]"""
+    return replacements(
+        K,
+        inp.life_years[..., None, :],
+        inp.refreshed,
+        inp.refresh_price_change[..., None, None],
+        _refresh_upper(inp)[..., None, :],
+        inp.years,
+    )
+
+
+def _capacity(inp: Inputs, K: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """GW placed in service by year ``(..., T)`` (section 6; with refresh, section 17). [GW]"""
+    d = inp.capacity_index
+    if not inp.refreshed[d]:
+        return capacity_placed(P[..., 0, d, :], inp.capacity_gw)
+    bought = K[..., 0, d, :]  # the program's own purchases; a replacement carries the GW it replaces
+    chain = bought + replacements(
+        bought, inp.life_years[..., d], True, 0.0, _refresh_upper(inp)[..., d], inp.years
+    )
+    total = bought.sum(axis=-1, keepdims=True)
+    placed = shift(chain, inp.in_service_lag_years[..., d])
+    share = np.divide(
+        placed, total, out=np.zeros(np.broadcast_shapes(placed.shape, total.shape)), where=total != 0
+    )
+    return np.asarray(inp.capacity_gw, dtype=float)[..., None] * share
+
+
+def _category_gain(inp: Inputs, E, RC, D, remaining_basis, last) -> np.ndarray:
+    """``dCF`` ``(..., case, C, T)``: each category's share of a case's gain over 'without' (section 18).
+
+    The credit cash of the category alone, less its recapture, plus the tax
+    saved by its change of deductions and by the basis its recapture
+    restores; with a book terminal value, the tax on the change of its
+    remaining basis in ``end_year``. [USD]
+    """
+    factor = np.where(inp.transfer, inp.transfer_price, 1.0 - inp.payment_haircut)[..., None, None]
+    cash = factor * shift(E, inp.payment_lag_years[..., None])
+    tau = inp.corporate_rate[..., None, None]
+    gain = cash - RC + tau * (D - D[..., :1, :, :] + inp.basis_reduction[..., None, None] * RC)
+    if inp.terminal_book:
+        basis = tau[..., 0] * (remaining_basis - remaining_basis[..., :1, :])
+        gain = gain + basis[..., None] * last
+    return gain
+
+
 def _equity_cash_flow(CF: np.ndarray, tax: np.ndarray, levered) -> np.ndarray:
     """Section 13: the project's cash flow with the levered tax, draws and debt service. [USD]"""
     return (
@@ -196,6 +249,11 @@ def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
     K = (
         inp.commitment_usd[..., None, None] * inp.category_share[..., :, None] * inp.year_shares[..., None, :]
     )[..., None, :, :]
+    bought = K
+    # Section 17: replacements of retired property are new property in every respect
+    Kr = _replacement_spend(inp, K) if inp.refresh_any else None
+    if Kr is not None:
+        K = K + Kr
     P = shift(K, inp.in_service_lag_years[..., None, :])
     # Section 4: the credit, (..., case, C, T)
     E, F, CC, X, RC = _credit(inp, P)
@@ -204,7 +262,7 @@ def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
     D, remaining_basis = _depreciation(P, E, inp)
     # Section 6: operations, (..., T) then (..., case, T)
     d = inp.capacity_index
-    G = capacity_placed(P[..., 0, d, :], inp.capacity_gw)
+    G = _capacity(inp, bought, P)
     O = trailing_window_sum(G, inp.life_years[..., d])
     R1 = revenue_per_usd_per_gw_year(O, inp.revenue_growth, t)[..., None, :]
     R = R1 * inp.revenue_usd_per_gw_year[..., None]
@@ -227,6 +285,14 @@ def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
     CC, X, pool = _offset(inp, F, CC, X, tax_paid)
     # Section 9: cash flow
     CF = R - W - M - Kt - tax - RCt + CC + TV
+    # Section 18: the program keeps s_c = 1 - theta_c (1 - pi) of each category's gain
+    incidence = {}
+    if inp.incidence:
+        gain = _category_gain(inp, E, RC, D, remaining_basis, last)
+        given = inp.third_party_share * (1.0 - inp.pass_through[..., None])  # 1 - s_c, (..., C)
+        third = sum_categories(np.ascontiguousarray(gain * given[..., None, :, None]))
+        CF = CF - third
+        incidence = {"credit_gain": gain, "third_party_gain": third}
     # Section 10: the Treasury's cost of each case against 'without' (the levered tax with debt)
     fiscal = X - RCt + tax_paid[..., :1, :] - tax_paid
     if levered:
@@ -257,6 +323,8 @@ def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
         "remaining_basis": remaining_basis,
         **levered,
         **pool,
+        **incidence,
+        **({"refresh_spend": np.broadcast_to(Kr, E.shape)} if Kr is not None else {}),
     }
     if check:
         _check_finite(lines, inp)
@@ -266,6 +334,7 @@ def evaluate(inp: Inputs, check: bool = True) -> dict[str, np.ndarray]:
 #: The order in which evaluate() computes its lines: where a NaN or infinity
 #: shows up in several lines in one year, the first of these is its origin.
 _COMPUTATION_ORDER = (
+    "refresh_spend",
     "spend",
     "in_service",
     "credit_earned",

@@ -89,6 +89,13 @@ class Inputs:
     offset: np.ndarray  # (..., case) bool: monetization offset
     offset_limit: np.ndarray  # (..., case)
     carryforward_years: np.ndarray  # (..., case) int
+    # MODEL.md sections 17, 18: refresh of retired property, incidence of the credit
+    refreshed: np.ndarray  # (C,) bool: the category's retired property is replaced
+    refresh_price_change: np.ndarray  # (...) yearly change of the replacement cost
+    refresh_last_year: np.ndarray  # (...) last year with replacement spend
+    incidence: bool  # the scenario has an incidence: block
+    third_party_share: np.ndarray  # (C,) share of each category owned by others
+    pass_through: np.ndarray  # (...) share of the owners' gain passed to the program
 
     @property
     def financing(self) -> bool:
@@ -108,6 +115,11 @@ class Inputs:
     def offset_pool(self) -> bool:
         """Whether a case offsets against a standalone owner's own tax (the credit pool)."""
         return bool(np.any(self.offset & self.standalone))
+
+    @property
+    def refresh_any(self) -> bool:
+        """Whether a category's retired property is replaced (section 17)."""
+        return bool(np.any(self.refreshed))
 
     @property
     def t_index(self) -> np.ndarray:
@@ -211,6 +223,20 @@ def _eligible(read: _Reader, groups: tuple[str, ...]) -> np.ndarray:
     return eligible
 
 
+def _in_names(names: tuple[str, ...], groups: tuple[str, ...], listed) -> np.ndarray:
+    """``(C,)`` bool: each category listed by its name or its group."""
+    listed = set(listed or ())
+    return np.array([c in listed or g in listed for c, g in zip(names, groups, strict=True)], dtype=bool)
+
+
+def _third_party_share(read: _Reader, groups: tuple[str, ...]) -> np.ndarray:
+    """``(C,)``: a category's own entry, else its group's, else 0 (MODEL.md section 18)."""
+    share = read.scenario["incidence.third_party_share"]
+    if not isinstance(share, Mapping):
+        return np.full(len(read.names), float(share or 0.0))
+    return np.array([float(share.get(c, share.get(g, 0.0))) for c, g in zip(read.names, groups, strict=True)])
+
+
 def _capacity_index(read: _Reader) -> int:
     cap_cat, names = read.scenario["program.capacity_category"], read.names
     if cap_cat not in names and np.any(read.array("program.capacity_gw") > 0):
@@ -306,4 +332,10 @@ def build_inputs(scenario: Scenario, overrides: Mapping[str, Any] | None = None)
         offset=read.per_case("policy.amic.monetization", bool, convert=lambda x: x == "offset"),
         offset_limit=read.per_case("policy.amic.offset_limit"),
         carryforward_years=read.per_case("policy.amic.carryforward_years", np.int64),
+        refreshed=_in_names(names, groups, scenario["refresh.categories"]),
+        refresh_price_change=read.array("refresh.price_change"),
+        refresh_last_year=np.round(read.array("refresh.last_year")),
+        incidence=scenario.has_block("incidence"),
+        third_party_share=_third_party_share(read, groups),
+        pass_through=read.array("incidence.pass_through"),
     )

@@ -34,7 +34,30 @@ def _check_finite_metrics(metrics: Mapping[str, np.ndarray], inp: Inputs) -> Non
             )
 
 
-_MAY_BE_UNDEFINED = ("irr", "payback_year", "breakeven_revenue_usd_per_gw_year", "equity_irr", "min_dscr")
+_MAY_BE_UNDEFINED = (
+    "irr",
+    "payback_year",
+    "breakeven_revenue_usd_per_gw_year",
+    "equity_irr",
+    "min_dscr",
+    "third_party_gain_pv_usd",
+)
+
+
+def realism_metrics(inp: Inputs, lines: Mapping[str, np.ndarray], df: np.ndarray) -> dict[str, np.ndarray]:
+    """Sections 17-18: replacement spend, and the present value of what other owners keep. [USD]
+
+    ``third_party_gain_pv_usd`` is undefined (NaN, null in summary.json) for
+    'without', which has no gain to share.
+    """
+    out: dict[str, np.ndarray] = {}
+    shape = lines["cash_flow"].shape[:-1]
+    if "refresh_spend" in lines:
+        out["refresh_spend_usd"] = np.broadcast_to(lines["refresh_spend"].sum(axis=(-2, -1)), shape).copy()
+    if "third_party_gain" in lines:
+        pv = np.sum(lines["third_party_gain"] * df, axis=-1)
+        out["third_party_gain_pv_usd"] = np.where(np.arange(shape[-1]) == 0, np.nan, pv)
+    return out
 
 
 def _npv_at_revenue(inp: Inputs, lines, revenue: np.ndarray, df: np.ndarray | None = None) -> np.ndarray:
@@ -153,5 +176,6 @@ def compute_metrics(
     out["fiscal_cost_window_usd"] = window_sum(lines["fiscal_cost"], inp.years, start, n)
     out["fiscal_cost_pv_usd"] = np.sum(lines["fiscal_cost"] * fdf, axis=-1)
     out.update(financing_metrics(inp, lines))
+    out.update(realism_metrics(inp, lines, df))
     _check_finite_metrics(out, inp)
     return out

@@ -28,8 +28,16 @@ GUARANTEE_METRICS: dict[str, str] = {
     "guarantee_subsidy_cost_pv_usd": "USD",
 }
 OFFSET_METRICS: dict[str, str] = {"credit_expired_usd": "USD", "credit_pool_left_usd": "USD"}
+#: Per-case metrics added with refresh (MODEL.md section 17) and incidence (18).
+REALISM_METRICS: dict[str, str] = {"refresh_spend_usd": "USD", "third_party_gain_pv_usd": "USD"}
 #: Every per-case metric, in the order tables list them.
-ALL_CASE_METRICS: dict[str, str] = {**METRICS, **DEBT_METRICS, **GUARANTEE_METRICS, **OFFSET_METRICS}
+ALL_CASE_METRICS: dict[str, str] = {
+    **METRICS,
+    **DEBT_METRICS,
+    **GUARANTEE_METRICS,
+    **OFFSET_METRICS,
+    **REALISM_METRICS,
+}
 
 #: Names of the metrics for tables and charts (section 9 metrics, then section 10 totals).
 METRIC_LABELS: dict[str, str] = {
@@ -50,6 +58,8 @@ METRIC_LABELS: dict[str, str] = {
     "guarantee_subsidy_cost_pv_usd": "Guarantee: subsidy cost, PV",
     "credit_expired_usd": "Credit expired unused",
     "credit_pool_left_usd": "Credit pool left at the end",
+    "refresh_spend_usd": "Replacement spend (refresh)",
+    "third_party_gain_pv_usd": "Gain kept by other owners, PV",
 }
 
 #: Yearly lines, in the order they are written; True where a line is per category.
@@ -70,6 +80,7 @@ LINES: dict[str, bool] = {
     "terminal_value": True,
     "cash_flow": False,
     "fiscal_cost": False,
+    "operating_gw": False,
 }
 
 #: Yearly lines written only where a case borrows, has a guarantee or offsets the credit
@@ -87,3 +98,16 @@ FINANCING_LINES: dict[str, bool] = {
     "equity_cash_flow": False,
     "credit_expired": False,
 }
+
+#: Yearly lines written only where the scenario refreshes property (MODEL.md section 17) or
+#: splits the credit's value with other owners (18), after :data:`FINANCING_LINES`.
+REALISM_LINES: dict[str, bool] = {
+    "refresh_spend": True,
+    "credit_gain": True,
+    "third_party_gain": False,
+}
+
+#: Every yearly line in the order cashflows.csv and the workbook write them.
+ALL_LINES: dict[str, bool] = {**LINES, **FINANCING_LINES, **REALISM_LINES}
+#: Lines whose values are not USD (cashflows.csv keeps them in its ``value_usd`` column).
+LINE_UNITS: dict[str, str] = {"operating_gw": "GW"}

@@ -13,7 +13,7 @@ from finmodel._version import __version__
 from finmodel.engine.evaluate import evaluate
 from finmodel.engine.inputs import Inputs, build_inputs
 from finmodel.engine.measures import compute_metrics
-from finmodel.engine.names import ALL_CASE_METRICS, FINANCING_LINES, LINES
+from finmodel.engine.names import ALL_CASE_METRICS, ALL_LINES
 from finmodel.scenario import Scenario
 from finmodel.scenario.units import format_usd
 
@@ -114,7 +114,7 @@ class Results:
         frames = []
         years = self.years
         cats = np.array(self.inputs.categories, dtype=object)
-        for line, per_cat in {**LINES, **FINANCING_LINES}.items():
+        for line, per_cat in ALL_LINES.items():
             if line not in self.lines:
                 continue
             values = np.asarray(self.lines[line])
@@ -150,7 +150,7 @@ class Results:
         """Wide table of one case: rows are lines (category lines summed), columns years. [USD]"""
         k = self.cases.index(case)
         data = {}
-        for line, per_cat in {**LINES, **FINANCING_LINES}.items():
+        for line, per_cat in ALL_LINES.items():
             if line not in self.lines:
                 continue
             values = np.asarray(self.lines[line])[k]

@@ -22,8 +22,8 @@ from openpyxl.utils import get_column_letter
 from finmodel._version import __version__
 from finmodel.analysis import provenance
 from finmodel.core import format as fmt
-from finmodel.engine.model import LINES, Results
-from finmodel.engine.names import ALL_CASE_METRICS, FINANCING_LINES
+from finmodel.engine.model import Results
+from finmodel.engine.names import ALL_CASE_METRICS, ALL_LINES, LINE_UNITS
 from finmodel.outputs import memo
 from finmodel.scenario import Scenario
 
@@ -57,6 +57,10 @@ def pack_workbook(results: Results) -> Workbook:
             formats={str(y): _XL_YEARLY for y in years},
             widths={"line": 22, "category": 14, **{str(y): 10 for y in years}},
         )
+        for row in range(4, 4 + len(table)):  # lines not in USD (capacity in GW) get their own format
+            unit = LINE_UNITS.get(ws.cell(row=row, column=1).value)
+            for col in range(3, 3 + len(years)) if unit else ():
+                ws.cell(row=row, column=col).number_format = f'0.00 "{unit}"'
         ws.freeze_panes = "C4"
     ws = wb.create_sheet("Inputs")
     inputs = inputs_table(results.scenario)
@@ -133,7 +137,7 @@ def cashflow_table(results: Results, case: str) -> pd.DataFrame:
     """One case's yearly lines; category lines get a row per category and a total. [USD]"""
     k = results.cases.index(case)
     rows, index = [], []
-    for line, per_cat in {**LINES, **FINANCING_LINES}.items():
+    for line, per_cat in ALL_LINES.items():
         if line not in results.lines:  # the debt, guarantee and pool lines where a case has them
             continue
         values = np.asarray(results.lines[line])[k]

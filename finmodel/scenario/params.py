@@ -481,7 +481,55 @@ FINANCING_PARAMETERS: tuple[Param, ...] = (
         hi=1,
     ),
 )
-PARAMETERS = PARAMETERS + FINANCING_PARAMETERS
+
+#: MODEL.md part 3 (sections 17, 18): refresh of retired property, incidence of the credit.
+REALISM_PARAMETERS: tuple[Param, ...] = (
+    _p(
+        "refresh.categories",
+        "names",
+        "-",
+        "Categories or groups whose retired property is replaced like for like",
+        default=(),
+    ),
+    _p(
+        "refresh.price_change",
+        "rate",
+        "per year",
+        "Yearly change of the cost of like-for-like replacement",
+        default=0.0,
+        lo=-1,
+        hi=1,
+        lo_open=True,
+    ),
+    _p(
+        "refresh.last_year",
+        "year",
+        "year",
+        "Last year with replacement spend",
+        default=lambda v, c: v["analysis.end_year"],
+        lo=1990,
+        hi=2200,
+    ),
+    _p(
+        "incidence.third_party_share",
+        "share_map",
+        "fraction",
+        "Share of a category owned by others (one number, or by category or group name)",
+        default=0.0,
+        lo=0,
+        hi=1,
+    ),
+    _p(
+        "incidence.pass_through",
+        "rate",
+        "fraction",
+        "Share of the other owners' gain from the credit that reaches the program",
+        default=1.0,
+        lo=0,
+        hi=1,
+    ),
+)
+PARAMETERS = PARAMETERS + FINANCING_PARAMETERS + REALISM_PARAMETERS
 
 #: Each declaration by its path (``categories.*.share`` for category keys).
 BY_PATH: dict[str, Param] = {p.path: p for p in PARAMETERS}

@@ -92,6 +92,10 @@ class Scenario:
         policy = self.raw.get("policy")
         return isinstance(policy, Mapping) and isinstance(policy.get("loan_guarantee"), Mapping)
 
+    def has_block(self, key: str) -> bool:
+        """Whether the top-level block ``key`` (``refresh``, ``incidence``) is written."""
+        return isinstance(self.raw.get(key), Mapping)
+
     def resolved(self) -> dict:
         """The resolved scenario as plain JSON-ready nested data (defaults applied)."""
         out: dict = {"name": self.name, "title": self.title}
@@ -99,6 +103,8 @@ class Scenario:
         for path, value in self.values.items():
             if path == "categories" or (path.startswith("policy.loan_guarantee.") and not guarantee):
                 continue  # the guarantee's defaults are written only where the block is (section 14)
+            if path.split(".")[0] in ("refresh", "incidence") and not self.has_block(path.split(".")[0]):
+                continue  # sections 17-18: written only where the scenario has the block
             node = out
             parts = path.split(".")
             for part in parts[:-1]:

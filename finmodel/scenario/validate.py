@@ -46,8 +46,20 @@ TOP_LEVEL = (
     "analysis",
     "fiscal",
     "cases",
+    "refresh",
+    "incidence",
 )
-_SECTIONS = ("program", "policy", "tax", "operations", "finance", "analysis", "fiscal")
+_SECTIONS = (
+    "program",
+    "policy",
+    "tax",
+    "operations",
+    "finance",
+    "analysis",
+    "fiscal",
+    "refresh",
+    "incidence",
+)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _DEFAULTED = Provenance(True, None, None, None, None)
 
@@ -79,12 +91,16 @@ def validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> Sc
     _check_land_not_bonus(ctx, values, res.prov, cat_names)
     _check_capacity_category(ctx, values, cat_names)
     _check_eligible(ctx, values, cat_names)
+    _check_refresh(ctx, values, cat_names)
+    _check_third_party_names(ctx, values, cat_names)
     ctx.sources = sources  # for source: keys inside the blocks
     extras = {key: validator(data[key], ctx, values) for key, validator in BLOCKS.items() if key in data}
     case_scenarios = {}
     if data.get("cases") is not None and not ctx.problems:
         case_scenarios = validate_cases(ctx, data, origins, file, files, validate)
         extras["cases"] = copy.deepcopy(dict(data["cases"]))
+    if isinstance(data.get("incidence"), Mapping) and not ctx.problems:
+        _check_incidence_cases(ctx, values, data, case_scenarios)
     if ctx.problems:
         raise ScenarioError(ctx.problems)
     return Scenario(
@@ -402,6 +418,91 @@ def _check_eligible(ctx: Context, values: Mapping, cat_names: list[str]) -> None
                 ("policy", "amic", "eligible", i),
                 f"{n!r} is neither a category nor a group{_did_you_mean(n, known)} "
                 f"(known: {', '.join(known)})",
+            )
+
+
+def _known_names(values: Mapping, cat_names: list[str]) -> list[str]:
+    """The category names, then the group names that are not also category names."""
+    groups = {values.get(f"categories.{c}.group") for c in cat_names}
+    return list(cat_names) + sorted(g for g in groups if isinstance(g, str) and g not in cat_names)
+
+
+def _check_refresh(ctx: Context, values: Mapping, cat_names: list[str]) -> None:
+    """Each name in ``refresh.categories`` is a category or group whose property has a life of 1+ years."""
+    listed = values.get("refresh.categories")
+    if not (isinstance(listed, tuple) and cat_names):
+        return
+    known = _known_names(values, cat_names)
+    for i, n in enumerate(listed):
+        if n not in known:
+            ctx.add(
+                ("refresh", "categories", i),
+                f"{n!r} is neither a category nor a group{_did_you_mean(n, known)} "
+                f"(known: {', '.join(known)})",
+            )
+            continue
+        for c in cat_names:
+            if n not in (c, values.get(f"categories.{c}.group")):
+                continue
+            life = values.get(f"categories.{c}.life_years")
+            if values.get(f"categories.{c}.macrs_years") is None and life is None:
+                why = "is land (macrs_years: null, in service for ever): there is nothing to replace"
+            elif life is None:
+                why = "has no life_years: give it one to say when it is replaced"
+            elif isinstance(life, int) and life < 1:
+                why = f"has life_years: {life}; a replaced category needs a life of at least 1 year"
+            else:
+                continue
+            named = f"category {c!r}" + (f" (group {n!r})" if n != c else "")
+            ctx.add(("refresh", "categories", i), f"{named} {why}")
+
+
+def _check_third_party_names(ctx: Context, values: Mapping, cat_names: list[str]) -> None:
+    """The names in ``incidence.third_party_share`` are categories or groups (MODEL.md section 18)."""
+    share = values.get("incidence.third_party_share")
+    if not (isinstance(share, dict) and cat_names):
+        return
+    known = _known_names(values, cat_names)
+    for n in share:
+        if n not in known:
+            ctx.add(
+                ("incidence", "third_party_share", n),
+                f"{n!r} is neither a category nor a group{_did_you_mean(n, known)} "
+                f"(known: {', '.join(known)})",
+            )
+
+
+def _check_incidence_cases(ctx: Context, values: Mapping, data: Mapping, cases: Mapping) -> None:
+    """Incidence splits a case's gain exactly only with unlimited tax capacity, credit paid in cash
+    (``direct_pay`` or ``transfer``) and one corporate rate, in every case (MODEL.md section 18)."""
+    rules = (
+        (("tax", "capacity"), ("unlimited",), "tax.capacity: unlimited"),
+        (
+            ("policy", "amic", "monetization"),
+            ("direct_pay", "transfer"),
+            "monetization direct_pay or transfer",
+        ),
+    )
+    why = "incidence: splits each case's gain by category only with "
+    for parts, allowed, text in rules:
+        value = values.get(".".join(parts))
+        if value not in allowed:
+            ctx.add(parts, f"{why}{text}, got {value!r} (remove incidence: or change this key)")
+    overrides = data.get("cases") if isinstance(data.get("cases"), Mapping) else {}
+    for name, case in cases.items():
+        written = overrides.get(name) or {}
+        for parts, allowed, text in rules:
+            value = case[".".join(parts)]
+            if value not in allowed and _lookup(written, parts)[0]:
+                ctx.add(("cases", name) + parts, f"{why}{text} in every case, got {value!r}")
+        if _lookup(written, ("tax", "corporate_rate"))[0] and case["tax.corporate_rate"] != values.get(
+            "tax.corporate_rate"
+        ):
+            ctx.add(
+                ("cases", name, "tax", "corporate_rate"),
+                f"{why}one corporate rate in every case: a case may not change tax.corporate_rate "
+                f"({case['tax.corporate_rate']:g} here, "
+                f"{values.get('tax.corporate_rate'):g} in the scenario)",
             )
 
 

@@ -113,6 +113,8 @@ def param_value(ctx: Context, p: Param, path: tuple, value, sources: Mapping):
     """Parse one written value of parameter ``p``; returns (value, source, note, ok)."""
     if p.kind == "rate_map":
         return _rate_map_value(ctx, p, path, value, sources)
+    if p.kind == "share_map":
+        return _share_map_value(ctx, p, path, value, sources)
     value, source, note = unwrap(ctx, path, value, sources)
     if value is None:
         if p.nullable:
@@ -155,6 +157,37 @@ def _rate_map_value(ctx: Context, p: Param, path: tuple, value, sources: Mapping
     except UnitError as exc:
         ctx.add(path, str(exc))
         return None, source, note, False
+
+
+def _share_map_value(ctx: Context, p: Param, path: tuple, value, sources: Mapping):
+    """A share for every category (one number) or by name ``{category or group: share}``, maybe wrapped.
+
+    The names are checked against the categories with the other cross-key rules.
+    """
+    share = Param(p.path, "rate", p.unit, "", lo=p.lo, hi=p.hi)
+    if not (isinstance(value, Mapping) and "value" not in value):
+        value, source, note = unwrap(ctx, path, value, sources)
+        if isinstance(value, Mapping):
+            return _share_map_value(ctx, p, path, value, sources)[:1] + (source, note, True)
+        try:
+            return parse_scalar(share, value), source, note, True
+        except UnitError as exc:
+            ctx.add(path, f"{exc} (one share for every category, or {{category or group: share}})")
+            return None, source, note, False
+    out, ok, src = {}, True, None
+    for name, item in value.items():
+        item, s, _ = unwrap(ctx, path + (name,), item, sources)
+        src = src or s
+        if not isinstance(name, str):
+            ctx.add(path + (name,), f"keys are category or group names, got {show(name)}")
+            ok = False
+            continue
+        try:
+            out[name] = parse_scalar(share, item)
+        except UnitError as exc:
+            ctx.add(path + (name,), str(exc))
+            ok = False
+    return out, src, None, ok
 
 
 def _year_map_value(ctx: Context, rate: Param, path: tuple, value: Mapping, sources: Mapping):

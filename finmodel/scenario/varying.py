@@ -27,7 +27,11 @@ __all__ = [
 #: Category keys the engine reads once per scenario as whole years: varied only by ``dist: choice``.
 WHOLE_YEAR_KEYS = ("in_service_lag_years", "construction_years")
 #: Whole-number keys outside the categories that may vary (by ``dist: choice`` of whole numbers).
-DRAWABLE_INT = {"policy.amic.payment_lag_years", "policy.amic.construction_deadline_year"}
+DRAWABLE_INT = {
+    "policy.amic.payment_lag_years",
+    "policy.amic.construction_deadline_year",
+    "refresh.last_year",
+}
 
 
 def check_path(path: str, values: Mapping[str, Any], allow_schedule: bool = False) -> str | None:
