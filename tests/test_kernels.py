@@ -123,3 +123,45 @@ def test_the_kernels_add_in_the_installed_numpys_order():
     # draw of a batch equals the single run bit for bit; this is checked at import too.
     assert _kernels.numpy_order_matches(seed=0)
     assert _kernels.numpy_order_matches(seed=12345)
+
+
+# --------------------------------------------------------------------------- debt tranches
+
+
+def _einsum_debt(drawn, rate, tenor, grace):
+    """The plain numpy reference of :func:`finmodel.core.debt.debt_service`: one einsum per line."""
+    from finmodel.core.debt import tranche_factors
+
+    T = drawn.shape[-1]
+    fi, fp, fb = tranche_factors(rate, tenor, grace, T)
+    interest = np.einsum("...y,...yt->...t", drawn, fi)
+    principal = np.einsum("...y,...yt->...t", drawn, fp)
+    balance = np.einsum("...y,...yt->...t", drawn, fb)
+    return interest, principal, balance[..., -1:] * (np.arange(T) == T - 1), balance
+
+
+@pytest.mark.parametrize(
+    ("drawn_shape", "rate_shape", "T"),
+    [
+        ((), (), 1),
+        ((), (), 16),
+        ((4,), (4,), 16),
+        ((300, 4), (4,), 16),
+        ((7, 1), (7, 3), 21),
+        ((5, 2), (), 9),
+    ],
+)
+def test_debt_service_adds_in_einsums_order(drawn_shape, rate_shape, T):
+    from finmodel.core.debt import debt_service
+
+    rng = np.random.default_rng(T * 31 + len(drawn_shape))
+    drawn = rng.uniform(0, 1e11, drawn_shape + (T,)) * (rng.uniform(size=drawn_shape + (T,)) < 0.6)
+    drawn[..., : T // 3] = -0.0 if T > 3 else drawn[..., : T // 3]  # years with nothing drawn are skipped
+    rate = rng.choice([0.0, 1e-12, 0.055, 0.07, 0.3], size=rate_shape)
+    tenor = np.array([10, 1, 5, 3])[: rate_shape[-1]] if rate_shape else 10
+    grace = np.array([0, 2, 1, 0])[: rate_shape[-1]] if rate_shape else 1
+    ours = debt_service(drawn, rate, tenor, grace)
+    expected = _einsum_debt(drawn, rate, tenor, grace)
+    for got, ref in zip((ours.interest, ours.principal, ours.balloon, ours.balance), expected, strict=True):
+        assert got.shape == ref.shape
+        assert np.array_equal(got.view(np.int64), ref.view(np.int64))  # the same bits, signed zeros too

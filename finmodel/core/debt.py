@@ -8,8 +8,9 @@ cases); the year axis is last. Money is nominal USD, rates fractions a year.
 
 The schedules are built from per-tranche factor matrices ``F[..., y, t]``
 (the share of a tranche drawn in year ``y`` paid, or owed, in year ``t``),
-so the debt service of every tranche is one matrix product: no loop over
-tranches, years or draws.
+so the debt service of every tranche is one matrix product (one compiled
+pass over the rows of draws and cases, in einsum's order): no loop over
+tranches, years or draws in Python.
 
 References
 ----------
@@ -129,13 +130,44 @@ def debt_service(drawn, rate, tenor_years, grace_years) -> DebtService:
     """
     drawn = np.asarray(drawn, dtype=float)
     T = drawn.shape[-1]
-    fi, fp, fb = tranche_factors(rate, tenor_years, grace_years, T)
-    interest = np.einsum("...y,...yt->...t", drawn, fi)
-    principal = np.einsum("...y,...yt->...t", drawn, fp)
-    balance = np.einsum("...y,...yt->...t", drawn, fb)
-    last = np.arange(T) == T - 1
-    balloon = balance[..., -1:] * last
-    return DebtService(interest=interest, principal=principal, balloon=balloon, balance=balance)
+    factors = tranche_factors(rate, tenor_years, grace_years, T)
+    if not all(np.isfinite(f).all() for f in factors):  # the compiled pass skips zero draws
+        fi, fp, fb = factors
+        interest = np.einsum("...y,...yt->...t", drawn, fi)
+        principal = np.einsum("...y,...yt->...t", drawn, fp)
+        balance = np.einsum("...y,...yt->...t", drawn, fb)
+        balloon = balance[..., -1:] * (np.arange(T) == T - 1)
+        return DebtService(interest=interest, principal=principal, balloon=balloon, balance=balance)
+    return _tranche_sums(drawn, *factors)
+
+
+def _tranche_sums(drawn: np.ndarray, fi: np.ndarray, fp: np.ndarray, fb: np.ndarray) -> DebtService:
+    """``einsum("...y,...yt->...t", drawn, F)`` for the three factor matrices, in one compiled pass.
+
+    :func:`finmodel.core._kernels.tranche_rows` adds in einsum's order (the
+    same bits; tests/test_kernels.py checks it) and skips the years with
+    nothing drawn; each row picks its factors by index, so the ``(T, T)``
+    matrices of a case are never repeated per draw.
+    """
+    from finmodel.core._kernels import tranche_rows
+
+    T = drawn.shape[-1]
+    fshape = fi.shape[:-2]
+    lead = np.broadcast_shapes(drawn.shape[:-1], fshape)
+    rows = np.ascontiguousarray(np.broadcast_to(drawn, lead + (T,))).reshape(-1, T)
+    which = np.broadcast_to(np.arange(int(np.prod(fshape, dtype=np.int64))).reshape(fshape), lead)
+    which = np.ascontiguousarray(which, dtype=np.int64).reshape(-1)
+    fi, fp, fb = (np.ascontiguousarray(f, dtype=float).reshape(-1, T, T) for f in (fi, fp, fb))
+    n = rows.shape[0]
+    interest, principal, balloon, balance = (np.empty((n, T)) for _ in range(4))
+    tranche_rows(rows, which, fi, fp, fb, interest, principal, balloon, balance)
+    shape = lead + (T,)
+    return DebtService(
+        interest=interest.reshape(shape),
+        principal=principal.reshape(shape),
+        balloon=balloon.reshape(shape),
+        balance=balance.reshape(shape),
+    )
 
 
 def expected_default_cost(balance, default_probability, recovery_rate) -> np.ndarray:
