@@ -10,8 +10,10 @@ out by matplotlib's constrained layout in between.
 The rc settings live in ``memo.mplstyle`` beside this module
 (:data:`STYLE_PATH`); :func:`memo_style` applies them as a context. Colours
 are the Okabe-Ito colour-blind-safe palette with fixed meanings: a colour per
-case (:data:`CASE_COLORS`), per category group (:data:`GROUP_COLORS`, with a
-deterministic fallback for other group names) and for costs and savings.
+case (:data:`CASE_COLORS` for ``without`` and ``with``, :data:`CASE_PALETTE`
+by name for the cases a scenario adds, see :func:`case_colors`), per category
+group (:data:`GROUP_COLORS`, with a deterministic fallback for other group
+names) and for costs and savings.
 
 Nothing here selects a backend or touches pyplot: figures are plain
 :class:`matplotlib.figure.Figure` objects with an Agg canvas, so importing
@@ -43,6 +45,7 @@ __all__ = [
     "MIN_FONT_PT",
     "OKABE_ITO",
     "CASE_COLORS",
+    "CASE_PALETTE",
     "GROUP_COLORS",
     "FALLBACK_COLORS",
     "COST_COLOR",
@@ -56,6 +59,7 @@ __all__ = [
     "group_color",
     "group_colors",
     "case_color",
+    "case_colors",
     "money_text",
     "MoneyFormatter",
     "money_axis",
@@ -92,6 +96,15 @@ NEUTRAL_COLOR = "#767676"  #: grey for current law and reference lines (4.5:1 co
 TEXT_COLOR = "#222222"
 MUTED_TEXT = "#555555"
 CASE_COLORS = {"without": NEUTRAL_COLOR, "with": OKABE_ITO["blue"]}
+#: For the cases a scenario adds (``cases:``), chosen by a hash of the name (see :func:`case_colors`):
+#: none is a case's fixed colour, the cost colour, yellow (too light for a line on white) or black
+#: (reference lines).
+CASE_PALETTE = (
+    OKABE_ITO["orange"],
+    OKABE_ITO["reddish_purple"],
+    OKABE_ITO["bluish_green"],
+    OKABE_ITO["sky_blue"],
+)
 GROUP_COLORS = {
     "servers": OKABE_ITO["orange"],
     "data_centers": OKABE_ITO["sky_blue"],
@@ -159,8 +172,38 @@ def group_colors(names: Iterable[str]) -> dict[str, str]:
 
 
 def case_color(case: str) -> str:
-    """``without``: grey; ``with``: blue; any other case (``cases:``): a fallback colour."""
-    return CASE_COLORS.get(case) or FALLBACK_COLORS[zlib.crc32(case.encode()) % len(FALLBACK_COLORS)]
+    """``without``: grey; ``with``: blue; any other case (``cases:``): by CRC-32 of its name.
+
+    >>> case_color("without"), case_color("with"), case_color("both")
+    ('#767676', '#0072B2', '#CC79A7')
+    """
+    return CASE_COLORS.get(case) or CASE_PALETTE[zlib.crc32(case.encode()) % len(CASE_PALETTE)]
+
+
+def case_colors(cases: Iterable[str]) -> dict[str, str]:
+    """Colours for the cases of a scenario (or of several): the fixed ones, then distinct palette colours.
+
+    A named case gets its :func:`case_color`; where two names would share a
+    colour, the later of them in sorted order moves to the next unused
+    palette colour, so the result depends only on the set of names and a
+    case keeps its colour in every chart of the same scenarios. Beyond
+    ``len(CASE_PALETTE)`` named cases, colours repeat.
+
+    >>> case_colors(["without", "with", "guarantee_only", "both"])
+    {'without': '#767676', 'with': '#0072B2', 'guarantee_only': '#56B4E9', 'both': '#CC79A7'}
+    """
+    cases = list(dict.fromkeys(cases))
+    out = {c: CASE_COLORS[c] for c in cases if c in CASE_COLORS}
+    used: set[str] = set()
+    for name in sorted(c for c in cases if c not in CASE_COLORS):
+        start = CASE_PALETTE.index(case_color(name))
+        free = [CASE_PALETTE[(start + k) % len(CASE_PALETTE)] for k in range(len(CASE_PALETTE))]
+        color = next((c for c in free if c not in used), free[0])
+        out[name] = color
+        used.add(color)
+        if len(used) == len(CASE_PALETTE):
+            used = set()
+    return {c: out[c] for c in cases}
 
 
 # --------------------------------------------------------------------------- numbers

@@ -6,7 +6,7 @@ Used by the chart modules of this package; see :mod:`finmodel.outputs.charts`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -20,6 +20,7 @@ from finmodel.scenario import Scenario
 
 __all__ = [
     "CASE_LABELS",
+    "FIXED_CASES",
     "LABEL_PT",
     "EMPTY_SPAN_USD",
     "chart_frame",
@@ -28,9 +29,15 @@ __all__ = [
     "year_span",
     "no_data",
     "cumulative_axes",
+    "case_label",
+    "case_list",
+    "grow_for_legend",
+    "same_as",
 ]
 
 CASE_LABELS = memo.CASE_LABELS
+FIXED_CASES = ("without", "with")  #: the two cases every scenario has
+case_label = memo.case_label
 LABEL_PT = 8.0  #: value labels on bars and cells [pt]
 EMPTY_SPAN_USD = 1e9  #: axis span when every value is zero, so ticks read $0B, $0.2B, ...
 
@@ -96,3 +103,47 @@ def cumulative_axes(ax: Axes, years: np.ndarray, margin: float) -> None:
     style.money_axis(ax)
     style.year_axis(ax, years)
     ax.set_ylabel("Cumulative cash flow, nominal")
+
+
+def case_list(cases: Sequence[str]) -> str:
+    """Case labels for a sentence: ``With AMIC and Both``."""
+    labels = [case_label(c) for c in cases]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def same_as(values: Mapping[str, np.ndarray]) -> dict[str, str | None]:
+    """For each case, an earlier case whose values are the same, else None (``without`` and
+    ``with`` are never matched, so a scenario without ``cases:`` draws as it always did).
+
+    Values count as the same when no element differs by more than 1e-9 of
+    the largest magnitude among them: the same figures on any chart.
+    """
+    names = list(values)
+    arrays = {c: np.asarray(values[c], dtype=float) for c in names}
+    scale = max((float(np.nanmax(np.abs(a))) for a in arrays.values() if a.size), default=0.0)
+    tol = 1e-9 * scale
+    out: dict[str, str | None] = {}
+    for i, case in enumerate(names):
+        out[case] = None
+        if case in FIXED_CASES:
+            continue
+        for earlier in names[:i]:
+            if out[earlier] is None and np.allclose(arrays[case], arrays[earlier], rtol=0.0, atol=tol):
+                out[case] = earlier
+                break
+    return out
+
+
+LEGEND_ROW_IN = 0.25  #: height of one legend row at the memo's 9 pt [inch]
+
+
+def grow_for_legend(fig, legend, entries: int, rows: int = 2) -> None:
+    """Make a memo figure taller by the legend rows beyond ``rows``, so the plot keeps its height.
+
+    Call on a figure the chart made itself, before :func:`chart_frame` adds its frame.
+    """
+    ncols = max(1, int(getattr(legend, "_ncols", 1)))
+    extra = -(-entries // ncols) - rows
+    if extra > 0:
+        width, height = fig.get_size_inches()
+        fig.set_size_inches(width, height + LEGEND_ROW_IN * extra)

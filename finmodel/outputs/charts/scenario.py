@@ -9,42 +9,58 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
 from finmodel.analysis import decompose
 from finmodel.core import format as fmt
 from finmodel.engine.model import Results
 from finmodel.outputs import memo, style
 from finmodel.outputs.charts.frame import (
-    CASE_LABELS,
     EMPTY_SPAN_USD,
     LABEL_PT,
+    case_label,
+    case_list,
     chart_frame,
     cumulative_axes,
+    grow_for_legend,
     no_data,
     percent_text,
+    same_as,
     year_span,
 )
-from finmodel.outputs.style import case_color, group_colors, money_axis, money_text, year_axis
+from finmodel.outputs.style import case_colors, group_colors, money_axis, money_text, year_axis
 
 __all__ = ["cumulative_cash_flow", "credit_by_group", "treasury_cost", "pv_waterfall", "spend_by_group"]
 
 
 def cumulative_cash_flow(results: Results, ax: Axes | None = None) -> Axes:
-    """Cumulative after-tax cash flow by year, without vs with the credit. [USD, nominal]
+    """Cumulative after-tax cash flow by year, one line per case. [USD, nominal]
 
-    Lines: ``cumsum(lines["cash_flow"][case])``. A triangle marks each case's
-    funding trough (the lowest cumulative cash flow, ``-peak_funding_usd``)
-    and a ring its ``payback_year`` (MODEL.md section 9); the legend states both.
+    Lines: ``cumsum(lines["cash_flow"][case])`` for every case of the
+    scenario, in its colour (:func:`finmodel.outputs.style.case_colors`). A
+    triangle marks each case's funding trough (the lowest cumulative cash
+    flow, ``-peak_funding_usd``) and a ring its ``payback_year`` (MODEL.md
+    section 9); the legend states both. A case of ``cases:`` whose line is
+    that of an earlier case is drawn dashed over it and says so.
     """
     s = results.scenario
     years = results.years
+    colors = case_colors(results.cases)
+    flows = np.asarray(results.lines["cash_flow"])
+    cum_by_case = {c: np.cumsum(flows[k]) for k, c in enumerate(results.cases)}
+    same = same_as(cum_by_case)
+    own = ax is None
     with chart_frame(ax, "Cumulative after-tax cash flow", s.title, s) as ax:
         handles, labels = [], []
-        for case in ("without", "with"):
-            k = results.cases.index(case)
-            cum = np.cumsum(np.asarray(results.lines["cash_flow"])[k])
-            color = case_color(case)
+        for case, cum in cum_by_case.items():
+            color = colors[case]
+            if same[case] is not None:
+                (line,) = ax.plot(
+                    years, cum, color=color, lw=2.2, ls=(0, (2.5, 2.5)), gid=f"cumulative-{case}", zorder=3.5
+                )
+                handles.append(line)
+                labels.append(f"{case_label(case)}: same as {case_label(same[case])}")
+                continue
             (line,) = ax.plot(years, cum, color=color, lw=2.2, gid=f"cumulative-{case}", zorder=3)
             i = int(np.argmin(cum))
             trough = ""
@@ -81,80 +97,176 @@ def cumulative_cash_flow(results: Results, ax: Axes | None = None) -> Axes:
             else:
                 pay = f"no payback by {int(years[-1])}"
             handles.append(line)
-            labels.append(f"{CASE_LABELS[case]}: " + ", ".join(x for x in (trough, pay) if x))
+            labels.append(f"{case_label(case)}: " + ", ".join(x for x in (trough, pay) if x))
         ax.axhline(0, color="#333333", lw=0.8, zorder=2)
         handles += [
             Line2D([], [], marker="v", ms=8, color="#444444", ls="none"),
             Line2D([], [], marker="o", ms=7, mfc="white", mec="#444444", mew=2, ls="none"),
         ]
         labels += ["Funding trough", "Payback year"]
-        style.legend_above(ax, handles, labels, max_cols=2)
+        legend = style.legend_above(ax, handles, labels, max_cols=2)
         cumulative_axes(ax, years, margin=0.08)
+        if own:
+            grow_for_legend(ax.figure, legend, len(labels))
     return ax
 
 
-def credit_by_group(results: Results, ax: Axes | None = None, case: str = "with") -> Axes:
+def _credit_panels(results: Results, case: str | None) -> tuple[list[tuple[str, ...]], list[str]]:
+    """The credit chart's panels (cases that earn the same credit share one) and the cases earning none.
+
+    ``case`` given, or a scenario without ``cases:``: that case (``with``) alone.
+    """
+    if case is not None or len(results.cases) == 2:
+        return [(case or "with",)], []
+    named = [c for c in results.cases if c != "without"]
+    earning = [c for c in named if results.metric("credit_earned_usd", c)]
+    earned = np.asarray(results.lines["credit_earned"])
+    cash = np.asarray(results.lines["credit_cash"])
+    k = results.cases.index
+    same = same_as({c: np.concatenate([earned[k(c)].ravel(), cash[k(c)]]) for c in earning})
+    panels = [(c, *[d for d in earning if same[d] == c]) for c in earning if same[c] is None]
+    return panels or [("with",)], [c for c in named if c not in earning]
+
+
+def _panel_label(ax: Axes, results: Results, panel: tuple[str, ...], none: list[str]) -> None:
+    """Name the cases a credit panel shows, each with its colour swatch, and how their credit is paid;
+    on the first panel, also the cases that earn no credit."""
+    from matplotlib.offsetbox import AnchoredOffsetbox, DrawingArea, HPacker, TextArea, VPacker
+
+    colors = case_colors(results.cases)
+    font = {"fontsize": 9, "fontweight": "bold", "color": style.TEXT_COLOR}
+    rows = []
+    if panel[0] not in none:
+        items = []
+        for case in panel:
+            swatch = DrawingArea(9, 9)
+            swatch.add_artist(Rectangle((0, 0), 9, 9, facecolor=colors[case], edgecolor="none"))
+            items += [swatch, TextArea(case_label(case), textprops=font)]
+        s = results.scenario.case_scenarios.get(panel[0], results.scenario)
+        how = memo.monetization_text(s, short=True)
+        lag = int(s["policy.amic.payment_lag_years"])
+        same = "(the same credit) " if len(panel) > 1 else ""
+        tail = f"{same}\u2013 cash by {how}, {lag}-year lag"
+        items.append(TextArea(tail, textprops={**font, "fontweight": "normal"}))
+        rows.append(HPacker(children=items, align="center", pad=0, sep=5))
+    if none:
+        verb = "earns" if len(none) == 1 else "earn"
+        rows.append(
+            TextArea(f"{case_list(none)} {verb} no credit", textprops={**font, "fontweight": "normal"})
+        )
+    box = AnchoredOffsetbox(
+        loc="upper left",
+        child=VPacker(children=rows, align="left", pad=0, sep=3),
+        pad=0.3,
+        borderpad=0.3,
+        frameon=False,
+    )
+    box.set_gid(f"credit-panel-{panel[0]}")
+    ax.add_artist(box)
+
+
+def _credit_panel(
+    ax: Axes, results: Results, case: str, shown: np.ndarray, legend: bool, short: bool = False
+) -> float:
+    """One case's credit bars by group and its cash line in ``ax``; returns the highest value drawn."""
+    s = results.scenario.case_scenarios.get(case, results.scenario)
+    years = results.years
+    groups, earned = decompose.group_totals(results, "credit_earned", case)
+    cash = np.asarray(results.lines["credit_cash"])[results.cases.index(case)]
+    colors = group_colors(groups)
+    handles, labels = [], []
+    bottom = np.zeros(len(years))
+    for g, values in zip(groups, earned, strict=True):
+        if not np.any(values):
+            continue
+        ax.bar(
+            years,
+            values,
+            bottom=bottom,
+            width=0.72,
+            color=colors[g],
+            edgecolor="white",
+            linewidth=0.5,
+            gid=f"credit-{g}",
+            zorder=2,
+        )
+        bottom = bottom + values
+        handles.append(Patch(facecolor=colors[g]))
+        labels.append(f"Earned: {memo.readable_name(g)}")
+    if handles:
+        how = memo.monetization_text(s, short=True)
+        lag = int(s["policy.amic.payment_lag_years"])
+        keep = (years >= shown[0]) & (years <= shown[-1])
+        (line,) = ax.plot(
+            years[keep],
+            cash[keep],
+            color="#000000",
+            lw=1.8,
+            marker="o",
+            ms=4.5,
+            gid="credit-cash",
+            zorder=3,
+        )
+        handles.append(line)
+        labels.append("Cash received" if short else f"Cash received ({how}, {lag}-year lag)")
+        if legend:
+            style.legend_above(ax, handles, labels)
+    else:
+        no_data(ax, "No property earns the credit in this scenario")
+        ax.set_ylim(0, EMPTY_SPAN_USD)
+    money_axis(ax)
+    year_axis(ax, shown)
+    return max(float(bottom.max(initial=0.0)), float(cash.max(initial=0.0)))
+
+
+def credit_by_group(results: Results, ax: Axes | None = None, case: str | None = None) -> Axes:
     """Credit earned by category group and year (stacked bars), and the credit's cash (line). [USD]
 
     Bars: ``lines["credit_earned"][case]`` summed over the categories of each
     group, by placed-in-service year; groups that earn nothing are left out.
     Line: ``lines["credit_cash"][case]``, the cash received (direct pay or
     transfer proceeds, after the payment lag).
+
+    ``case=None`` shows ``with`` and every case of ``cases:`` that earns
+    credit: cases with the same credit share a panel, each other credit gets
+    its own panel (one scale for all), each panel names its cases, and the
+    cases that earn none are named. Given ``ax``, one case is drawn
+    (``case``, else the first that earns credit). Returns the top panel.
     """
     s = results.scenario
     years = results.years
     title = "AMIC credit earned by asset group, and cash received"
-    with chart_frame(ax, title, s.title, s) as ax:
-        groups, earned = decompose.group_totals(results, "credit_earned", case)
-        cash = np.asarray(results.lines["credit_cash"])[results.cases.index(case)]
-        colors = group_colors(groups)
-        shown = year_span((earned.sum(axis=0) != 0) | (cash != 0), years)
-        handles, labels = [], []
-        bottom = np.zeros(len(years))
-        for g, values in zip(groups, earned, strict=True):
-            if not np.any(values):
-                continue
-            ax.bar(
-                years,
-                values,
-                bottom=bottom,
-                width=0.72,
-                color=colors[g],
-                edgecolor="white",
-                linewidth=0.5,
-                gid=f"credit-{g}",
-                zorder=2,
-            )
-            bottom = bottom + values
-            handles.append(Patch(facecolor=colors[g]))
-            labels.append(f"Earned: {memo.readable_name(g)}")
-        if handles:
-            how = memo.monetization_text(s, short=True)
-            lag = int(s["policy.amic.payment_lag_years"])
-            keep = (years >= shown[0]) & (years <= shown[-1])
-            (line,) = ax.plot(
-                years[keep],
-                cash[keep],
-                color="#000000",
-                lw=1.8,
-                marker="o",
-                ms=4.5,
-                gid="credit-cash",
-                zorder=3,
-            )
-            handles.append(line)
-            labels.append(f"Cash received ({how}, {lag}-year lag)")
-            style.legend_above(ax, handles, labels)
-        else:
-            no_data(ax, "No property earns the credit in this scenario")
-            ax.set_ylim(0, EMPTY_SPAN_USD)
-        money_axis(ax)
-        year_axis(ax, shown)
-        ax.set_ylabel("Credit per year, nominal")
+    panels, none = _credit_panels(results, case)
+    if ax is not None:
+        panels = panels[:1]
+    many = len(panels) > 1
+    height = style.FIG_HEIGHT_IN + 2.1 * (len(panels) - 1)
+    labelled = len(results.cases) > 2 and case is None
+    with chart_frame(ax, title, s.title, s, height) as ax:
+        k = [results.cases.index(p[0]) for p in panels]
+        earned = np.asarray(results.lines["credit_earned"])[k].sum(axis=1)
+        cash = np.asarray(results.lines["credit_cash"])[k]
+        shown = year_span(((earned != 0) | (cash != 0)).any(axis=0), years)
+        axes = [ax]
+        if many:
+            fig = ax.figure
+            ax.remove()
+            axes = list(fig.subplots(len(panels), 1, sharex=True, sharey=True, squeeze=False)[:, 0])
+        tops = []
+        for i, (panel, pax) in enumerate(zip(panels, axes, strict=True)):
+            tops.append(_credit_panel(pax, results, panel[0], shown, legend=i == 0, short=labelled))
+            pax.set_ylabel("Credit per year, nominal")
+            if labelled:
+                _panel_label(pax, results, panel, none if i == 0 else [])
+        if labelled and max(tops) > 0:
+            axes[0].set_ylim(0, max(tops) * (1.28 if none else 1.16))
+        for pax in axes[:-1]:
+            pax.tick_params(axis="x", labelbottom=False)
+        ax = axes[0]
     return ax
 
 
-def treasury_cost(results: Results, ax: Axes | None = None, case: str = "with") -> Axes:
+def treasury_cost(results: Results, ax: Axes | None = None, case: str | None = None) -> Axes:
     """The Treasury's cost by year, with the budget window shaded and its total written. [USD]
 
     Bars: ``lines["fiscal_cost"][case]`` (MODEL.md section 10: the credit's
@@ -162,7 +274,16 @@ def treasury_cost(results: Results, ax: Axes | None = None, case: str = "with") 
     year in which the Treasury collects more than under current law. The
     shaded band spans the window ``fiscal.window_start`` ..
     ``window_start + window_years - 1``; its total is ``fiscal_cost_window_usd``.
+
+    ``case=None`` shows every case but ``without``, each against
+    ``without``: one case (``with``) as above, several as a group of bars per
+    year in the cases' colours, with each case's window total and present
+    value in the legend (:func:`_treasury_cost_by_case`).
     """
+    cases = [c for c in results.cases if c != "without"] if case is None else [case]
+    if len(cases) > 1:
+        return _treasury_cost_by_case(results, ax, cases)
+    case = cases[0]
     s = results.scenario
     years = results.years
     k = results.cases.index(case)
@@ -213,6 +334,46 @@ def treasury_cost(results: Results, ax: Axes | None = None, case: str = "with") 
         money_axis(ax)
         year_axis(ax, years)
         ax.set_ylabel("Treasury cost per year, nominal")
+    return ax
+
+
+def _treasury_cost_by_case(results: Results, ax: Axes | None, cases: list[str]) -> Axes:
+    """:func:`treasury_cost` of several cases: bars side by side in each year, one colour per case."""
+    s = results.scenario
+    years = results.years
+    colors = case_colors(results.cases)
+    title = f"Cost to the Treasury by year, each case against {case_label('without')}"
+    own = ax is None
+    with chart_frame(ax, title, s.title, s) as ax:
+        fiscal = {c: results.fiscal(c) for c in cases}
+        start, end = fiscal[cases[0]]["window"]
+        ax.axvspan(start - 0.5, end + 0.5, color="#E9E9E9", zorder=0, lw=0, gid="fiscal-window")
+        width = 0.84 / len(cases)
+        rate = percent_text(float(np.asarray(results.inputs.fiscal_discount_rate)))
+        handles, labels, values = [], [], [0.0]
+        for i, case in enumerate(cases):
+            cost = np.asarray(results.lines["fiscal_cost"])[results.cases.index(case)]
+            offset = (i - (len(cases) - 1) / 2) * width
+            ax.bar(years + offset, cost, width=width, color=colors[case], gid=f"fiscal-cost-{case}", zorder=2)
+            values += [float(cost.min()), float(cost.max())]
+            f = fiscal[case]
+            handles.append(Patch(facecolor=colors[case]))
+            labels.append(
+                f"{case_label(case)}: {money_text(f['fiscal_cost_window_usd'])} in {start}\u2013{end}, "
+                f"{money_text(f['fiscal_cost_pv_usd'])} PV at {rate}"
+            )
+        handles.append(Patch(facecolor="#E9E9E9"))
+        labels.append(f"Budget window {start}\u2013{end}; below zero, the Treasury collects more")
+        ax.axhline(0, color="#333333", lw=0.8, zorder=2)
+        top, low = max(values), min(values)
+        span = top - low if top > low else EMPTY_SPAN_USD
+        ax.set_ylim(low - 0.05 * span, top + 0.08 * span)
+        legend = style.legend_above(ax, handles, labels, max_cols=1)
+        money_axis(ax)
+        year_axis(ax, years)
+        ax.set_ylabel("Treasury cost per year, nominal")
+        if own:
+            grow_for_legend(ax.figure, legend, len(labels), rows=3)
     return ax
 
 
