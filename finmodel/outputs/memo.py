@@ -23,6 +23,7 @@ from finmodel.analysis.metric_names import METRIC_UNITS
 from finmodel.core import format as fmt
 from finmodel.engine.model import METRIC_LABELS, METRICS, Results
 from finmodel.engine.names import ALL_CASE_METRICS
+from finmodel.outputs.assumptions import assumption_sentences
 from finmodel.scenario import Problem, Scenario, ScenarioError
 
 __all__ = [
@@ -334,6 +335,7 @@ def summary_markdown(results: Results, version: str | None = None) -> str:
         "which the NPV is zero, all else fixed.",
         "",
     ]
+    lines += ["What the figures assume:", ""] + [f"- {x}" for x in assumption_sentences(results)] + [""]
     if results.notes:
         lines += ["Notes:", ""] + [f"- {note[0].upper()}{note[1:]}." for note in results.notes] + [""]
     lines += [
