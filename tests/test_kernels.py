@@ -165,3 +165,47 @@ def test_debt_service_adds_in_einsums_order(drawn_shape, rate_shape, T):
     for got, ref in zip((ours.interest, ours.principal, ours.balloon, ours.balance), expected, strict=True):
         assert got.shape == ref.shape
         assert np.array_equal(got.view(np.int64), ref.view(np.int64))  # the same bits, signed zeros too
+
+
+def test_life_groups_partition_the_draws_as_numpys_unique_rows():
+    from finmodel.core.tax import life_groups
+
+    rng = np.random.default_rng(5)
+    lives = np.stack(
+        [rng.choice([3.0, 4, 5, 6], 500), np.full(500, 39.0), rng.choice([np.inf, 20.0], 500)], axis=1
+    )
+    distinct, group = life_groups(lives)
+    assert np.array_equal(distinct[group], lives)  # every draw's own lives
+    expected, _ = np.unique(lives, axis=0, return_inverse=True)
+    assert len(distinct) == len(expected) == len({tuple(r) for r in distinct})
+
+
+def test_deductions_by_lives_equal_each_draw_run_alone():
+    from finmodel.core.tax import deductions_by_lives, retirement_table
+
+    n, K, T = 150, 2, 17
+    placed, earned, reduction, bonus, table, eligible = _case(77, n, K, T)
+    schedules = [
+        macrs_schedule(m, month) for m, month in [(5, 7), (39, 3), (20, 7), (0, 7), (None, 7), (15, 11)]
+    ]
+    C = table.shape[0]
+    rng = np.random.default_rng(8)
+    lives = np.broadcast_to(np.array([5.0, 39, 20, 1, np.inf, 15]), (n, C)).copy()
+    lives[:, 0] = rng.choice([2.0, 3, 4, 5, 6], n)
+    lives[:, 2] = rng.choice([6.0, 20], n)
+    D, left = np.full((n, K, C, T), np.nan), np.full((n, K, C), np.nan)
+    deductions_by_lives(placed, earned, reduction, bonus, lives, table, schedules, eligible, D, left)
+    for i in range(n):
+        own = retirement_table(table, schedules, lives[i])
+        Di, lefti = np.empty((1, K, C, T)), np.empty((1, K, C))
+        _kernels.basis_deductions(
+            placed[i : i + 1],
+            earned[i : i + 1],
+            reduction[i : i + 1],
+            bonus[i : i + 1],
+            own,
+            eligible,
+            Di,
+            lefti,
+        )
+        assert np.array_equal(D[i], Di[0]) and np.array_equal(left[i], lefti[0])

@@ -857,8 +857,8 @@ def _lane_sums(a, T, m, row, part, total):
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def basis_deductions(placed, earned, reduction, bonus, table, eligible, out, remaining):
-    """Depreciable basis, its deductions and the basis left, in one pass over the draws.
+def basis_deductions_rows(placed, earned, reduction, bonus, table, eligible, rows, out, remaining):
+    """Depreciable basis, its deductions and the basis left of the draws ``rows``, in one pass.
 
     The basis of year ``y`` is ``B[y] = placed[y] - reduction * earned[y]``.
     ``table[c, y, t]`` is the share of year-``y`` basis deducted in year ``t``
@@ -877,8 +877,13 @@ def basis_deductions(placed, earned, reduction, bonus, table, eligible, out, rem
     innermost, so the arithmetic runs in SIMD lanes; each lane is one draw
     and never mixes with another, so a draw's result does not depend on
     the block it falls in.
+
+    Only the draws ``rows`` (indices into the first axis of every array) are
+    read and written, so the draws that share a table (a set of lives) are
+    processed in place, without gathering them into copies.
     """
-    n, K, C, T = earned.shape
+    n = rows.shape[0]
+    K, C, T = earned.shape[1:]
     Kp = placed.shape[1]
     b = np.empty((T, DRAW_BLOCK))
     bon = np.empty((T, DRAW_BLOCK))
@@ -893,17 +898,17 @@ def basis_deductions(placed, earned, reduction, bonus, table, eligible, out, rem
         for k in range(K):
             kp = k if Kp > 1 else 0
             for j in range(m):
-                red[j] = reduction[i0 + j, k]
+                red[j] = reduction[rows[i0 + j], k]
             # reads and the final write with the draw outermost (contiguous in the
             # inputs; with the year outermost the compiler gathers and scatters)
             for j in range(m):
                 for y in range(T):
-                    bon[y, j] = bonus[i0 + j, k, y]
+                    bon[y, j] = bonus[rows[i0 + j], k, y]
             for c in range(C):
                 for j in range(m):
                     r = red[j]
                     for y in range(T):
-                        b[y, j] = placed[i0 + j, kp, c, y] - r * earned[i0 + j, k, c, y]
+                        b[y, j] = placed[rows[i0 + j], kp, c, y] - r * earned[rows[i0 + j], k, c, y]
                 for y in range(T):
                     for j in range(m):
                         acc[y, j] = 0.0
@@ -922,11 +927,19 @@ def basis_deductions(placed, earned, reduction, bonus, table, eligible, out, rem
                                 acc[t, j] += b[y, j] * w
                 for j in range(m):
                     for t in range(T):
-                        out[i0 + j, k, c, t] = acc[t, j]
+                        out[rows[i0 + j], k, c, t] = acc[t, j]
                 _lane_sums(acc, T, m, row, part, total2)
                 for j in range(m):
-                    remaining[i0 + j, k, c] = total[j] - total2[j]
+                    remaining[rows[i0 + j], k, c] = total[j] - total2[j]
     return out
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def basis_deductions(placed, earned, reduction, bonus, table, eligible, out, remaining):
+    """:func:`basis_deductions_rows` of every draw (the rules and shapes are there)."""
+    return basis_deductions_rows(
+        placed, earned, reduction, bonus, table, eligible, np.arange(earned.shape[0]), out, remaining
+    )
 
 
 @njit(cache=True, error_model="numpy", nogil=True)

@@ -24,6 +24,8 @@ __all__ = [
     "macrs_schedule",
     "macrs_matrix",
     "retirement_table",
+    "life_groups",
+    "deductions_by_lives",
     "recapture",
     "standalone_tax",
     "credit_pool",
@@ -186,6 +188,52 @@ def retirement_table(table: np.ndarray, schedules: list[np.ndarray], life_years)
         tail = float(np.sum(sched[L:]))  # every deduction from recovery position L on
         out[c] = np.where(k < L, out[c], np.where(k == L, tail, 0.0))
     return out
+
+
+def life_groups(life_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct sets of lives of ``(n, C)`` rows and each row's set: ``(distinct, group)``.
+
+    What ``numpy.unique(life_rows, axis=0, return_inverse=True)`` gives (the
+    sets in another order), from a sort of each varying column and one of
+    integer codes: lives are whole years and only a few columns are drawn,
+    so this is a small fraction of a sort of whole rows.
+
+    Examples
+    --------
+    >>> distinct, group = life_groups(np.array([[5.0, 39.0], [3.0, 39.0], [5.0, 39.0]]))
+    >>> [distinct[g].tolist() for g in group]
+    [[5.0, 39.0], [3.0, 39.0], [5.0, 39.0]]
+    """
+    life_rows = np.asarray(life_rows, dtype=float)
+    n = life_rows.shape[0]
+    code = np.zeros(n, dtype=np.int64)
+    for column in life_rows.T:  # a loop over categories, not draws
+        if n and np.any(column != column[0]):
+            values, index = np.unique(column, return_inverse=True)
+            code = code * len(values) + index.reshape(-1)
+    _, first, group = np.unique(code, return_index=True, return_inverse=True)
+    return life_rows[first], group.reshape(-1)
+
+
+def deductions_by_lives(
+    placed, earned, reduction, bonus, life_rows, table, schedules, eligible, out, remaining
+):
+    """:func:`finmodel.core._kernels.basis_deductions` with each draw's own lives ``(n, C)``.
+
+    One retirement table (:func:`retirement_table`) per distinct set of lives
+    (:func:`life_groups`), each applied in place to the draws that have it;
+    every draw's deductions and basis left are those of its own table alone,
+    the same bits as a run of that draw. Writes ``out`` and ``remaining``.
+    """
+    from finmodel.core._kernels import basis_deductions_rows
+
+    distinct, group = life_groups(life_rows)
+    order = np.argsort(group, kind="stable")  # each set's draws, in increasing order
+    bounds = np.searchsorted(group[order], np.arange(len(distinct) + 1))
+    for g, lives in enumerate(distinct):  # a loop over sets of lives, not draws
+        rows = order[bounds[g] : bounds[g + 1]]
+        lives_table = retirement_table(table, schedules, lives)
+        basis_deductions_rows(placed, earned, reduction, bonus, lives_table, eligible, rows, out, remaining)
 
 
 def recapture(earned: np.ndarray, life_years: np.ndarray, enabled) -> np.ndarray:

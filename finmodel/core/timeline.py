@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["shift", "trailing_window_sum", "discount_factors"]
+__all__ = ["shift", "trailing_window_sum", "discount_factors", "case_discount_factors"]
 
 
 def shift(x: np.ndarray, lag, fill: float = 0.0) -> np.ndarray:
@@ -85,3 +85,22 @@ def discount_factors(rate, years: np.ndarray, valuation_year: int) -> np.ndarray
     """
     rate = np.asarray(rate, dtype=float)
     return (1.0 + rate) ** -(np.asarray(years) - valuation_year).astype(float)
+
+
+def case_discount_factors(rate, years: np.ndarray, valuation_year: int) -> np.ndarray:
+    """:func:`discount_factors` of a rate per case ``(..., case)``: ``(..., case, T)``, or ``(..., 1, T)``.
+
+    Where every case has the same rate (a drawn rate applies in every case),
+    the factors are computed once and returned with a case axis of length 1,
+    which broadcasts against every case: the same bits (a power of the same
+    numbers), a fraction of the powers.
+
+    Examples
+    --------
+    >>> case_discount_factors(np.array([0.1, 0.1]), np.array([2025, 2026]), 2025).shape
+    (1, 2)
+    """
+    rate = np.asarray(rate, dtype=float)
+    if rate.ndim and rate.shape[-1] > 1 and np.array_equal(rate, np.broadcast_to(rate[..., :1], rate.shape)):
+        rate = rate[..., :1]
+    return discount_factors(rate[..., None], years, valuation_year)

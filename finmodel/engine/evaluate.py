@@ -19,7 +19,7 @@ from finmodel.core.cashflow import (
     replacements,
     revenue_per_usd_per_gw_year,
 )
-from finmodel.core.tax import recapture, retirement_table, standalone_tax
+from finmodel.core.tax import deductions_by_lives, recapture, retirement_table, standalone_tax
 from finmodel.core.timeline import shift, trailing_window_sum
 from finmodel.engine.financing import debt_lines, offset_from_pool
 from finmodel.engine.inputs import Inputs
@@ -95,14 +95,8 @@ def _depreciation(placed: np.ndarray, earned: np.ndarray, inp: Inputs) -> tuple[
         basis_deductions(P, E, red, bon, table, inp.bonus_eligible, D, remaining)
     else:
         life_rows = np.broadcast_to(life, lead[:-1] + (C,)).reshape(n, C)
-        distinct, group = np.unique(life_rows, axis=0, return_inverse=True)
-        group = group.reshape(-1)
-        for g, lives in enumerate(distinct):
-            idx = np.flatnonzero(group == g)
-            table = retirement_table(inp.macrs_table, inp.macrs_schedules, lives)
-            Dg, remg = np.empty((len(idx), K, C, T)), np.empty((len(idx), K, C))
-            basis_deductions(P[idx], E[idx], red[idx], bon[idx], table, inp.bonus_eligible, Dg, remg)
-            D[idx], remaining[idx] = Dg, remg
+        tables = (inp.macrs_table, inp.macrs_schedules, inp.bonus_eligible)
+        deductions_by_lives(P, E, red, bon, life_rows, *tables, D, remaining)  # in place, no copies
     return D.reshape(lead + (C, T)), remaining.reshape(lead + (C,))
 
 

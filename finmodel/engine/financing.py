@@ -14,7 +14,7 @@ import numpy as np
 from finmodel.core.debt import debt_service, expected_default_cost
 from finmodel.core.metrics import irr
 from finmodel.core.tax import credit_pool
-from finmodel.core.timeline import discount_factors
+from finmodel.core.timeline import case_discount_factors, discount_factors
 from finmodel.engine.inputs import Inputs
 
 
@@ -62,12 +62,27 @@ def offset_from_pool(inp: Inputs, joined: np.ndarray, tax: np.ndarray):
     return credit_pool(joined, tax, inp.offset_limit, inp.carryforward_years)
 
 
-def financing_metrics(inp: Inputs, lines: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Equity, debt, guarantee and pool metrics of the cases (sections 13, 14, 16)."""
+def financing_metrics(
+    inp: Inputs,
+    lines: Mapping[str, np.ndarray],
+    df: np.ndarray | None = None,
+    fdf: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Equity, debt, guarantee and pool metrics of the cases (sections 13, 14, 16).
+
+    ``df`` and ``fdf``, when given, are the discount factors at
+    ``finance.discount_rate`` and ``fiscal.discount_rate`` already computed
+    by :func:`finmodel.engine.measures.compute_metrics`.
+    """
     out: dict[str, np.ndarray] = {}
+    if df is None:
+        df = case_discount_factors(inp.discount_rate, inp.years, inp.valuation_year)
     if inp.financing:
         cfe = lines["equity_cash_flow"]
-        edf = discount_factors(inp.equity_discount_rate[..., None], inp.years, inp.valuation_year)
+        if np.array_equal(inp.equity_discount_rate, inp.discount_rate):  # the default: the same factors
+            edf = df
+        else:
+            edf = case_discount_factors(inp.equity_discount_rate, inp.years, inp.valuation_year)
         service = lines["interest"] + lines["principal"]
         cover = lines["ebitda"] - lines["tax_levered"]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -78,8 +93,8 @@ def financing_metrics(inp: Inputs, lines: Mapping[str, np.ndarray]) -> dict[str,
         out["peak_debt_usd"] = lines["debt_balance"].max(axis=-1)
         out["min_dscr"] = np.where(np.isinf(lowest), np.nan, lowest)
     if inp.guarantee_any:
-        df = discount_factors(inp.discount_rate[..., None], inp.years, inp.valuation_year)
-        fdf = discount_factors(inp.fiscal_discount_rate[..., None, None], inp.years, inp.valuation_year)
+        if fdf is None:
+            fdf = discount_factors(inp.fiscal_discount_rate[..., None, None], inp.years, inp.valuation_year)
         at_full_rate = debt_service(
             lines["guaranteed_draw"], inp.debt_rate, inp.debt_tenor_years, inp.debt_grace_years
         ).service

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from finmodel.core.metrics import cumulative_profile, irr, window_sum
-from finmodel.core.timeline import discount_factors, shift
+from finmodel.core.timeline import case_discount_factors, discount_factors, shift
 from finmodel.engine.evaluate import NumericalError, income_tax, sum_categories
 from finmodel.engine.financing import financing_metrics, offset_from_pool
 from finmodel.engine.inputs import Inputs
@@ -155,7 +155,7 @@ def compute_metrics(
     (computed anyway for the payback year and the peak funding need). [USD]
     """
     cf = lines["cash_flow"]
-    df = discount_factors(inp.discount_rate[..., None], inp.years, inp.valuation_year)
+    df = case_discount_factors(inp.discount_rate, inp.years, inp.valuation_year)
     npv_usd = np.sum(cf * df, axis=-1)
     _, payback, peak = cumulative_profile(cf, inp.years, out=cumulative)
     out = {
@@ -175,7 +175,7 @@ def compute_metrics(
     fdf = discount_factors(inp.fiscal_discount_rate[..., None, None], inp.years, inp.valuation_year)
     out["fiscal_cost_window_usd"] = window_sum(lines["fiscal_cost"], inp.years, start, n)
     out["fiscal_cost_pv_usd"] = np.sum(lines["fiscal_cost"] * fdf, axis=-1)
-    out.update(financing_metrics(inp, lines))
+    out.update(financing_metrics(inp, lines, df=df, fdf=fdf))
     out.update(realism_metrics(inp, lines, df))
     _check_finite_metrics(out, inp)
     return out
