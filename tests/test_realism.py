@@ -784,11 +784,6 @@ def test_bad_refresh_and_incidence_fail_cleanly(tmp_path, capsys, tail, marker, 
     assert not out.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MODEL.md 17: refreshing land (macrs_years: null) is a validation error; "
-    "a land category that has life_years is accepted and its land bought again",
-)
 def test_refreshed_land_with_a_life_is_an_error(tmp_path, capsys):
     text = HEAD.replace(
         "site: {share: 0.1, macrs_years: null,", "site: {share: 0.1, macrs_years: null, life_years: 10,"
@@ -800,11 +795,6 @@ def test_refreshed_land_with_a_life_is_an_error(tmp_path, capsys):
     assert not out.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MODEL.md 17: a refreshed category needs a life of at least 1 year; a drawn life of 0 "
-    "for a refreshed category is accepted and that draw silently has no refresh",
-)
 def test_a_drawn_life_of_zero_for_a_refreshed_category_is_an_error(tmp_path, capsys):
     path = _write(
         tmp_path,
@@ -822,6 +812,13 @@ def test_a_drawn_life_of_zero_for_a_refreshed_category_is_an_error(tmp_path, cap
     )
     assert main(["validate", str(path)]) == 2
     assert "categories.servers.life_years" in capsys.readouterr().err
+    # and a swept life of 0 on the command line
+    good = _write(tmp_path, "good.yaml", path.read_text().split("uncertainty:")[0])
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(good), "--x", "categories.servers.life_years=0,2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "refresh.categories" in err and "Traceback" not in err
+    assert not out.exists()
 
 
 # --------------------------------------------------------------------------- Monte Carlo and sweeps

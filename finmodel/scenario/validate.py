@@ -445,8 +445,8 @@ def _check_refresh(ctx: Context, values: Mapping, cat_names: list[str]) -> None:
             if n not in (c, values.get(f"categories.{c}.group")):
                 continue
             life = values.get(f"categories.{c}.life_years")
-            if values.get(f"categories.{c}.macrs_years") is None and life is None:
-                why = "is land (macrs_years: null, in service for ever): there is nothing to replace"
+            if values.get(f"categories.{c}.macrs_years") is None:
+                why = "is land (macrs_years: null): land is not retired, so there is nothing to replace"
             elif life is None:
                 why = "has no life_years: give it one to say when it is replaced"
             elif isinstance(life, int) and life < 1:

@@ -91,11 +91,25 @@ def parse_value(p: Param, raw: Any) -> float:
     return units.parse_number(raw)
 
 
-def range_problem(p: Param, path: str, x: float, what: str) -> str | None:
-    """Why ``x`` is not an allowed value of ``path`` (None if it is); ``what`` names it ("low", ...)."""
-    if not out_of_range(p, x):
-        return None
-    return f"{what} {x:g} is outside the allowed range of {path} ({range_text(p)})"
+def range_problem(
+    p: Param, path: str, x: float, what: str, values: Mapping[str, Any] | None = None
+) -> str | None:
+    """Why ``x`` is not an allowed value of ``path`` (None if it is); ``what`` names it ("low", ...).
+
+    Given the scenario's resolved ``values``, a life below 1 year is refused
+    for a category whose retired property is replaced (MODEL.md section 17).
+    """
+    if out_of_range(p, x):
+        return f"{what} {x:g} is outside the allowed range of {path} ({range_text(p)})"
+    parts = path.split(".")
+    if values is not None and len(parts) == 3 and parts[2] == "life_years" and x < 1:
+        listed = values.get("refresh.categories") or ()
+        if parts[1] in listed or values.get(f"categories.{parts[1]}.group") in listed:
+            return (
+                f"{what} {x:g} is not allowed: category {parts[1]!r} is in refresh.categories, "
+                "and a replaced category needs a life of at least 1 year"
+            )
+    return None
 
 
 def lag_fits(values: Mapping, lag: float) -> bool:

@@ -426,7 +426,7 @@ def _draws_allowed(ctx: Context, where: tuple, path: str, p: Param, out: Mapping
         if math.isinf(x):
             continue
         rounded = float(np.round(x)) if path.endswith(".life_years") else x
-        problem = range_problem(p, path, rounded, what)
+        problem = range_problem(p, path, rounded, what, values)
         if problem:
             ctx.add(where, problem)
             return False

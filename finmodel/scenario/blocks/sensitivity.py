@@ -63,7 +63,7 @@ def _sensitivity_range(ctx: Context, where: tuple, path: str, spec, values: Mapp
     entry: dict[str, Any] = entry_meta(ctx, where, spec, ctx.sources)
     ok = True
     for key in ("low", "high"):
-        ok &= _bound(ctx, where, path, p, spec[key], key, entry)
+        ok &= _bound(ctx, where, path, p, spec[key], key, entry, values)
     if ok and entry.get("low") == entry.get("high"):
         ctx.add(where, "low and high are equal: the parameter would not move")
         ok = False
@@ -74,7 +74,9 @@ def _sensitivity_range(ctx: Context, where: tuple, path: str, spec, values: Mapp
     return entry if ok else None
 
 
-def _bound(ctx: Context, where: tuple, path: str, p: Param, raw, key: str, entry: dict) -> bool:
+def _bound(
+    ctx: Context, where: tuple, path: str, p: Param, raw, key: str, entry: dict, values: Mapping
+) -> bool:
     """``low`` or ``high``: parsed into ``entry[key]`` if it is an allowed value (whole where it must be)."""
     if raw is None and path == "policy.amic.construction_deadline_year":
         entry[key] = None
@@ -84,7 +86,7 @@ def _bound(ctx: Context, where: tuple, path: str, p: Param, raw, key: str, entry
     except UnitError as exc:
         ctx.add(where + (key,), str(exc))
         return False
-    problem = range_problem(p, path, float(np.round(x)) if path.endswith(".life_years") else x, key)
+    problem = range_problem(p, path, float(np.round(x)) if path.endswith(".life_years") else x, key, values)
     if problem:
         ctx.add(where + (key,), problem)
         return False
