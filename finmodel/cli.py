@@ -21,8 +21,16 @@ from finmodel.analysis import provenance
 from finmodel.engine.model import NumericalError, run
 from finmodel.outputs import terminal
 from finmodel.outputs.check import CheckError, check_run
-from finmodel.outputs.report import OutputError, manifest_files, prepare_out_dir, remove_stale, write_run
+from finmodel.outputs.report import (
+    OutputError,
+    manifest_files,
+    prepare_out_dir,
+    remove_stale,
+    write_run,
+    write_text,
+)
 from finmodel.scenario import ScenarioError, load_scenario
+from finmodel.scenario.schema import SCHEMA_FILE, schema_text
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 #: Interrupted (Ctrl-C), and standard output closed by its reader: 128 + the number of
@@ -118,6 +126,16 @@ def cmd_validate(args) -> int:
             problems.extend(exc.problems)
     if problems:
         return _report_problems(ScenarioError(problems))
+    return EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    """``finmodel schema``: the JSON Schema of scenario files, from the declarations, for editors."""
+    text = schema_text()
+    if args.path == "-":
+        sys.stdout.write(text)
+        return EXIT_OK
+    print(f"wrote {write_text(args.path, text)}")
     return EXIT_OK
 
 
@@ -402,7 +420,7 @@ def _out_options(p: argparse.ArgumentParser, out_help: str, required: bool = Fal
 
 
 def _scenario_commands(sub) -> None:
-    """run, validate, sources, diff: one scenario (or two) read, run or listed."""
+    """run, validate, sources, schema, diff: one scenario (or two) read, run or listed."""
     p = sub.add_parser(
         "run", help="run one scenario; print the metrics; write summary.json and cashflows.csv"
     )
@@ -426,6 +444,15 @@ def _scenario_commands(sub) -> None:
         "--csv", action="store_true", help="print the full listing as CSV (with citations and descriptions)"
     )
     p.set_defaults(func=cmd_sources)
+
+    p = sub.add_parser("schema", help="write the JSON Schema of scenario files (editor completion)")
+    p.add_argument(
+        "--out",
+        dest="path",
+        default=SCHEMA_FILE,
+        help=f"file to write (default {SCHEMA_FILE}; - for standard output)",
+    )
+    p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser(
         "diff", help="list the parameters that differ between two scenarios (after extends and defaults)"
