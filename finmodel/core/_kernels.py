@@ -893,22 +893,27 @@ def basis_deductions_rows(placed, earned, reduction, bonus, table, eligible, row
     total = np.empty(DRAW_BLOCK)
     total2 = np.empty(DRAW_BLOCK)
     part = np.empty((8, DRAW_BLOCK))
+    ids = np.empty(DRAW_BLOCK, np.uint64)  # unsigned: no wraparound test on each index
     for i0 in range(0, n, DRAW_BLOCK):
         m = min(DRAW_BLOCK, n - i0)
+        for j in range(m):
+            ids[j] = rows[i0 + j]
         for k in range(K):
             kp = k if Kp > 1 else 0
             for j in range(m):
-                red[j] = reduction[rows[i0 + j], k]
+                red[j] = reduction[ids[j], k]
             # reads and the final write with the draw outermost (contiguous in the
             # inputs; with the year outermost the compiler gathers and scatters)
             for j in range(m):
+                i = ids[j]
                 for y in range(T):
-                    bon[y, j] = bonus[rows[i0 + j], k, y]
+                    bon[y, j] = bonus[i, k, y]
             for c in range(C):
                 for j in range(m):
+                    i = ids[j]
                     r = red[j]
                     for y in range(T):
-                        b[y, j] = placed[rows[i0 + j], kp, c, y] - r * earned[rows[i0 + j], k, c, y]
+                        b[y, j] = placed[i, kp, c, y] - r * earned[i, k, c, y]
                 for y in range(T):
                     for j in range(m):
                         acc[y, j] = 0.0
@@ -926,11 +931,12 @@ def basis_deductions_rows(placed, earned, reduction, bonus, table, eligible, row
                             for j in range(m):
                                 acc[t, j] += b[y, j] * w
                 for j in range(m):
+                    i = ids[j]
                     for t in range(T):
-                        out[rows[i0 + j], k, c, t] = acc[t, j]
+                        out[i, k, c, t] = acc[t, j]
                 _lane_sums(acc, T, m, row, part, total2)
                 for j in range(m):
-                    remaining[rows[i0 + j], k, c] = total[j] - total2[j]
+                    remaining[ids[j], k, c] = total[j] - total2[j]
     return out
 
 
