@@ -395,11 +395,16 @@ def add_footnote(fig: Figure, text: str) -> None:
     _place(fig)
 
 
-def legend_above(ax: Axes, handles: Sequence, labels: Sequence[str], max_cols: int | None = None):
-    """A frameless legend just above the plot, left aligned, in as many columns as fit."""
+def legend_above(
+    ax: Axes, handles: Sequence, labels: Sequence[str], max_cols: int | None = None, left_in: float = 0.0
+):
+    """A frameless legend just above the plot, left aligned, in as many columns as fit.
+
+    ``left_in``: the width taken left of the plot (row labels) [inch], which the legend cannot use.
+    """
     fig = ax.figure
     renderer = figure_renderer(fig)
-    width_px = (fig.get_size_inches()[0] - 2 * MARGIN_IN - 0.5) * fig.dpi
+    width_px = (fig.get_size_inches()[0] - 2 * MARGIN_IN - 0.5 - left_in) * fig.dpi
     ncols = min(len(labels), max_cols or len(labels))
     while True:
         legend = ax.legend(

@@ -11,14 +11,15 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgb
 from matplotlib.patches import Patch
 
 from finmodel.engine.model import METRICS, Results
 from finmodel.outputs import style
 from finmodel.outputs.charts.frame import (
-    CASE_LABELS,
     EMPTY_SPAN_USD,
     LABEL_PT,
+    case_label,
     chart_frame,
     percent_text,
 )
@@ -33,26 +34,73 @@ def _scenarios(n: int) -> str:
     return f"{n} scenario{'s' if n != 1 else ''}"
 
 
-def _compare_height(n: int) -> float:
+def _compare_height(n: float) -> float:
     return max(style.FIG_HEIGHT_IN, 2.2 + 0.42 * n)
+
+
+def _row_positions(sizes: Sequence[float]) -> np.ndarray:
+    """Centres of rows of the given heights, top to bottom, the last centred at 0 (equal rows: n-1 .. 0)."""
+    sizes = np.asarray(sizes, dtype=float)
+    tops = np.concatenate([[0.0], np.cumsum(sizes)[:-1]])
+    centres = -(tops + sizes / 2)
+    return centres - centres[-1]
 
 
 @contextlib.contextmanager
 def _scenario_rows(
-    ax: Axes | None, title: str, subtitle: str, results: Sequence[Results]
+    ax: Axes | None,
+    title: str,
+    subtitle: str,
+    results: Sequence[Results],
+    labels: Sequence[str] | None = None,
+    sizes: Sequence[float] | None = None,
 ) -> Iterator[tuple[Axes, np.ndarray]]:
-    """A chart with a row per scenario, top to bottom in the order given: yields the Axes and the
-    rows' y positions, with the scenario names as row labels, a vertical grid and a zero line."""
+    """A chart with a row per scenario (or per ``labels``, rows ``sizes`` high), top to bottom in the
+    order given: yields the Axes and the rows' y positions, with the scenario names (``labels``) as
+    row labels, a vertical grid and a zero line."""
     scenarios = [r.scenario for r in results]
-    with chart_frame(ax, title, subtitle, scenarios, _compare_height(len(results))) as ax:
-        y = np.arange(len(results))[::-1].astype(float)
-        ax.set_yticks(y, [s.name for s in scenarios])
+    labels = [s.name for s in scenarios] if labels is None else list(labels)
+    sizes = [1.0] * len(labels) if sizes is None else list(sizes)
+    with chart_frame(ax, title, subtitle, scenarios, _compare_height(sum(sizes))) as ax:
+        y = _row_positions(sizes)
+        ax.set_yticks(y, labels)
         ax.tick_params(axis="y", length=0)
-        ax.set_ylim(y.min() - 0.6, y.max() + 0.6)
+        ax.set_ylim(y[-1] - sizes[-1] / 2 - 0.1, y[0] + sizes[0] / 2 + 0.1)
         ax.grid(axis="y", visible=False)
         ax.grid(axis="x", visible=True)
         ax.axvline(0, color="#333333", lw=0.8, zorder=3)
         yield ax, y
+
+
+def _row_label_width(ax: Axes) -> float:
+    """The width of the widest row label [inch]: kept free of a legend with many entries (charts of
+    scenarios with ``cases:``; the two-case charts keep their layout)."""
+    renderer = style.figure_renderer(ax.figure)
+    widths = [t.get_window_extent(renderer).width for t in ax.get_yticklabels() if t.get_text()]
+    return max(widths, default=0.0) / ax.figure.dpi
+
+
+def _all_cases(results: Sequence[Results]) -> list[str]:
+    """Every case of the scenarios, in the order they first appear."""
+    return list(dict.fromkeys(c for r in results for c in r.cases))
+
+
+def _case_legend(results: Sequence[Results], cases: Sequence[str]) -> tuple[list[Patch], list[str]]:
+    """Legend entries for ``cases`` in each scenario's own case colours (as in its memo pack); a case
+    name coloured differently in two scenarios gets an entry per scenario."""
+    entries: dict[tuple[str, str], list[str]] = {}
+    for case in cases:
+        for r in results:
+            if case in r.cases:
+                color = style.case_colors(r.cases)[case]
+                entries.setdefault((case, color), []).append(r.scenario.name)
+    names = [case for case, _ in entries]
+    handles, labels = [], []
+    for (case, color), scenarios in entries.items():
+        handles.append(Patch(facecolor=color))
+        alone = names.count(case) == 1
+        labels.append(case_label(case) + ("" if alone else f" ({', '.join(scenarios)})"))
+    return handles, labels
 
 
 def _common_window(results: Sequence[Results]) -> str | None:
@@ -70,6 +118,7 @@ def _bar_labels(
     texts: Sequence[str],
     gid: str,
     inside: bool = False,
+    bar_colors: Sequence[str] | None = None,
 ) -> None:
     """Value labels of horizontal bars: past the bar's end, or (``inside``) white at its base.
 
@@ -78,7 +127,8 @@ def _bar_labels(
     Call after the axis limits are final: fitting is measured in pixels.
     """
     renderer = style.figure_renderer(ax.figure)
-    for yi, v, text in zip(y, values, texts, strict=True):
+    colors = [None] * len(texts) if bar_colors is None else list(bar_colors)
+    for yi, v, text, bar_color in zip(y, values, texts, colors, strict=True):
         v = 0.0 if v is None or not np.isfinite(v) else v
         if inside and v > 0:
             label = ax.annotate(
@@ -89,7 +139,7 @@ def _bar_labels(
                 ha="left",
                 va="center",
                 fontsize=LABEL_PT,
-                color="white",
+                color=_text_on(bar_color),
                 fontweight="bold",
                 gid=f"inside-{gid}",
             )
@@ -109,6 +159,15 @@ def _bar_labels(
         )
 
 
+def _text_on(bar_color: str | None) -> str:
+    """White on a dark bar, near-black on a light one (relative luminance over 0.3, WCAG 2)."""
+    if bar_color is None:
+        return "white"
+    rgb = np.array(to_rgb(bar_color))
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return style.TEXT_COLOR if float(linear @ [0.2126, 0.7152, 0.0722]) > 0.3 else "white"
+
+
 def _hbar_limits(ax: Axes, values: Sequence[float]) -> None:
     finite = [v for v in values if v is not None and np.isfinite(v)]
     hi = max([0.0] + finite)
@@ -117,25 +176,58 @@ def _hbar_limits(ax: Axes, values: Sequence[float]) -> None:
     ax.set_xlim(lo - (0.2 * span if lo < 0 else 0.0), hi + 0.2 * span)
 
 
-def scenario_comparison(results: Sequence[Results], ax: Axes | None = None) -> Axes:
-    """Per scenario: the owner's change in NPV and the Treasury's cost in the budget window. [USD]
+def _value_rows(results: Sequence[Results]) -> list[tuple[Results, str, str]]:
+    """The rows of :func:`scenario_comparison`: each scenario's cases but ``without``, with row labels
+    (the scenario's name; with its case's label below where the scenario has ``cases:``)."""
+    rows = []
+    for r in results:
+        named = [c for c in r.cases if c != "without"]
+        for case in named:
+            label = r.scenario.name if len(named) == 1 else f"{r.scenario.name}\n{case_label(case)}"
+            rows.append((r, case, label))
+    return rows
 
-    Bars: ``delta("npv_usd")`` (with minus without, PV at the scenario's
-    discount rate) and ``fiscal_cost_window_usd`` (nominal, summed over the
-    window), one pair per scenario, in the order given.
+
+def scenario_comparison(results: Sequence[Results], ax: Axes | None = None) -> Axes:
+    """Per scenario and case: the owner's change in NPV and the Treasury's cost in the budget window. [USD]
+
+    Bars: ``npv_usd`` of the case minus ``without`` (``delta("npv_usd")``
+    for ``with``; PV at the scenario's discount rate) and the case's
+    ``fiscal_cost_window_usd`` (nominal, summed over the window), one pair
+    per scenario, in the order given, and one pair per case of a scenario
+    with ``cases:``; the NPV bar in the case's colour.
     """
     results = list(results)
+    rows = _value_rows(results)
+    many = len(rows) > len(results)
     window = _common_window(results)
     subtitle = "Owner's change in NPV (with minus without AMIC) and Treasury cost " + (
         f"in {window}" if window else "in each scenario's budget window"
     )
+    if many:
+        rates = sorted({float(r.inputs.discount_rate[r.cases.index("with")]) for r in results})
+        rate = percent_text(rates[0]) if len(rates) == 1 else "each scenario's rate"
+        subtitle = (
+            f"Each case against {case_label('without')}: the owner's change in NPV (PV at {rate}, in the "
+            "case's colour) and the Treasury's cost "
+            + (f"in {window}" if window else "in each scenario's budget window")
+        )
+        if any(_has_guarantee(r, c) for r, c, _ in rows):
+            subtitle += "; NPV before financing, so a loan guarantee alone does not change it"
     title = "Value to the owner and cost to the Treasury, by scenario"
-    with _scenario_rows(ax, title, subtitle, results) as (ax, y):
+    with _scenario_rows(ax, title, subtitle, results, [label for _, _, label in rows]) as (ax, y):
         h = 0.38
-        d_npv = [r.delta("npv_usd") for r in results]
-        cost = [r.fiscal("with")["fiscal_cost_window_usd"] for r in results]
+        d_npv = [_npv_change(r, c) for r, c, _ in rows]
+        cost = [r.fiscal(c)["fiscal_cost_window_usd"] for r, c, _ in rows]
         clean = [np.nan if v is None else v for v in d_npv]
-        ax.barh(y + h / 2, clean, height=h, color=case_color("with"), gid="compare-delta-npv", zorder=2)
+        ax.barh(
+            y + h / 2,
+            clean,
+            height=h,
+            color=[style.case_colors(r.cases)[c] for r, c, _ in rows],
+            gid="compare-delta-npv",
+            zorder=2,
+        )
         ax.barh(
             y - h / 2,
             cost,
@@ -150,47 +242,68 @@ def scenario_comparison(results: Sequence[Results], ax: Axes | None = None) -> A
         money_axis(ax, axis="x")
         rates = sorted({float(r.inputs.discount_rate[r.cases.index("with")]) for r in results})
         rate = percent_text(rates[0]) if len(rates) == 1 else "each scenario's rate"
-        labels = [
-            f"Change in owner's NPV (PV at {rate})",
-            f"Treasury cost {window or 'in window'} (nominal)",
-        ]
-        style.legend_above(
-            ax, [Patch(facecolor=case_color("with")), Patch(facecolor=style.COST_COLOR)], labels
-        )
+        shown = list(dict.fromkeys(c for _, c, _ in rows))
+        if many:
+            handles, labels = _case_legend(results, shown)
+        else:
+            handles = [Patch(facecolor=case_color("with"))]
+            labels = [f"Change in owner's NPV (PV at {rate})"]
+        handles.append(Patch(facecolor=style.COST_COLOR))
+        labels.append(f"Treasury cost {window or 'in window'} (nominal)")
+        style.legend_above(ax, handles, labels, left_in=_row_label_width(ax) if many else 0.0)
     return ax
 
 
+def _npv_change(r: Results, case: str) -> float | None:
+    """``npv_usd`` of ``case`` minus ``without`` (``delta("npv_usd")`` for ``with``). [USD]"""
+    if case == "with":
+        return r.delta("npv_usd")
+    a, b = r.metric("npv_usd", case), r.metric("npv_usd", "without")
+    return None if a is None or b is None else a - b
+
+
+def _has_guarantee(r: Results, case: str) -> bool:
+    return bool(np.ravel(r.inputs.guarantee)[r.cases.index(case)])
+
+
 def breakeven_comparison(results: Sequence[Results], ax: Axes | None = None) -> Axes:
-    """Per scenario: the break-even revenue per GW-year without and with the credit. [USD/GW-year]
+    """Per scenario: the break-even revenue per GW-year of each case. [USD/GW-year]
 
     Bars: ``breakeven_revenue_usd_per_gw_year`` of each case (MODEL.md
-    section 9: the revenue per GW-year at which NPV is zero). A dashed line
+    section 9: the revenue per GW-year at which NPV is zero), in the case's
+    colour; a scenario with ``cases:`` gets a bar per case. A dashed line
     marks the revenue the scenarios assume, when they all assume the same.
     """
     results = list(results)
     subtitle = (
         f"{_scenarios(len(results))}; revenue per GW of capacity per year at which the program's NPV is zero"
     )
+    cases = _all_cases(results)
     title = "Break-even compute price, without vs with AMIC"
-    with _scenario_rows(ax, title, subtitle, results) as (ax, y):
-        h = 0.38
+    if len(cases) > 2:
+        title = "Break-even compute price, by case"
+    h = 0.38
+    sizes = [h * len(r.cases) + 0.24 for r in results]
+    with _scenario_rows(ax, title, subtitle, results, sizes=sizes) as (ax, y):
         handles, labels, everything = [], [], []
         series = {}
-        for offset, case in ((h / 2, "without"), (-h / 2, "with")):
-            values = [r.metric("breakeven_revenue_usd_per_gw_year", case) for r in results]
+        for case in cases:
+            rows = [i for i, r in enumerate(results) if case in r.cases]
+            offsets = [h * ((len(results[i].cases) - 1) / 2 - results[i].cases.index(case)) for i in rows]
+            yy = np.array([y[i] + o for i, o in zip(rows, offsets, strict=True)])
+            values = [results[i].metric("breakeven_revenue_usd_per_gw_year", case) for i in rows]
             clean = [np.nan if v is None else v for v in values]
             ax.barh(
-                y + offset,
+                yy,
                 clean,
                 height=h,
-                color=case_color(case),
+                color=[style.case_colors(results[i].cases)[case] for i in rows],
                 gid=f"breakeven-{case}",
                 zorder=2,
             )
-            series[case] = (y + offset, values)
-            handles.append(Patch(facecolor=case_color(case)))
-            labels.append(CASE_LABELS[case])
+            series[case] = (yy, values, [style.case_colors(results[i].cases)[case] for i in rows])
             everything += clean
+        handles, labels = _case_legend(results, cases)
         assumed = {
             float(np.asarray(r.inputs.revenue_usd_per_gw_year)[r.cases.index("with")]) for r in results
         }
@@ -203,7 +316,7 @@ def breakeven_comparison(results: Sequence[Results], ax: Axes | None = None) -> 
         _hbar_limits(ax, everything)
         money_axis(ax, axis="x")
         ax.set_xlabel("Revenue per GW-year, nominal")
-        for case, (yy, values) in series.items():
+        for case, (yy, values, bar_colors) in series.items():
             _bar_labels(
                 ax,
                 yy,
@@ -211,6 +324,7 @@ def breakeven_comparison(results: Sequence[Results], ax: Axes | None = None) -> 
                 [money_text(v, BREAKEVEN_UNIT) for v in values],
                 f"breakeven-label-{case}",
                 inside=True,
+                bar_colors=bar_colors,
             )
-        style.legend_above(ax, handles, labels)
+        style.legend_above(ax, handles, labels, left_in=_row_label_width(ax) if len(cases) > 2 else 0.0)
     return ax

@@ -14,14 +14,18 @@ from matplotlib.patches import Patch
 from finmodel.core import format as fmt
 from finmodel.outputs import style
 from finmodel.outputs.charts.frame import (
-    CASE_LABELS,
     EMPTY_SPAN_USD,
+    FIXED_CASES,
     LABEL_PT,
+    case_label,
+    case_list,
     chart_frame,
     cumulative_axes,
+    grow_for_legend,
     param_text,
+    same_as,
 )
-from finmodel.outputs.style import MINUS, case_color, money_axis, money_text
+from finmodel.outputs.style import MINUS, case_colors, money_axis, money_text
 
 __all__ = ["montecarlo_fan", "treasury_cost_histogram", "tornado_chart", "sweep_heatmap"]
 
@@ -32,20 +36,38 @@ def _mc_subtitle(result) -> str:
 
 
 def montecarlo_fan(result, ax: Axes | None = None) -> Axes:
-    """Cumulative after-tax cash flow across Monte Carlo draws, without vs with the credit. [USD]
+    """Cumulative after-tax cash flow across Monte Carlo draws, one fan per case. [USD]
 
-    For each case: the P5-P95 band (light), the P25-P75 band (darker) and
-    the median line of ``cumsum(cash_flow)`` by year, from
-    :meth:`finmodel.analysis.montecarlo.MonteCarloResult.fan`.
+    For each case of the scenario, in its colour: the P5-P95 band (light),
+    the P25-P75 band (darker) and the median line of ``cumsum(cash_flow)``
+    by year, from :meth:`finmodel.analysis.montecarlo.MonteCarloResult.fan`.
+    A case of ``cases:`` whose fan is that of an earlier case is drawn as a
+    dashed median over it and says so.
     """
     s = result.scenario
     years = result.years
     title = "Cumulative after-tax cash flow: range across draws"
+    colors = case_colors(result.cases)
+    fans = {case: result.fan(case) for case in result.cases}
+    same = same_as({c: f[["p5", "p25", "p50", "p75", "p95"]].to_numpy() for c, f in fans.items()})
+    own = ax is None
     with chart_frame(ax, title, _mc_subtitle(result), s) as ax:
         handles, labels = [], []
-        for case in ("without", "with"):
-            fan = result.fan(case)
-            color = case_color(case)
+        for case, fan in fans.items():
+            color = colors[case]
+            if same[case] is not None:
+                (line,) = ax.plot(
+                    years,
+                    fan["p50"],
+                    color=color,
+                    lw=2.2,
+                    ls=(0, (2.5, 2.5)),
+                    zorder=3.5,
+                    gid=f"fan-median-{case}",
+                )
+                handles.append(line)
+                labels.append(f"{case_label(case)}: same as {case_label(same[case])}")
+                continue
             ax.fill_between(
                 years, fan["p5"], fan["p95"], color=color, alpha=0.16, lw=0, zorder=1, gid=f"fan-outer-{case}"
             )
@@ -61,12 +83,14 @@ def montecarlo_fan(result, ax: Axes | None = None) -> Axes:
             )
             (line,) = ax.plot(years, fan["p50"], color=color, lw=2.2, zorder=3, gid=f"fan-median-{case}")
             handles.append(line)
-            labels.append(f"{CASE_LABELS[case]}: median")
+            labels.append(f"{case_label(case)}: median")
         handles += [Patch(facecolor="#777777", alpha=0.34), Patch(facecolor="#777777", alpha=0.16)]
         labels += ["P25–P75", "P5–P95"]
         ax.axhline(0, color="#333333", lw=0.8, zorder=2)
-        style.legend_above(ax, handles, labels, max_cols=4)
+        legend = style.legend_above(ax, handles, labels, max_cols=4)
         cumulative_axes(ax, years, margin=0.06)
+        if own and len(result.cases) > 2:
+            grow_for_legend(ax.figure, legend, len(labels), rows=1)
     return ax
 
 
@@ -171,7 +195,9 @@ def _tornado_row(ax: Axes, yi: float, bar, base: float, tiny: float, figure) -> 
 def tornado_chart(result, ax: Axes | None = None, metric: tuple[str, str] = ("npv_usd", "delta")) -> Axes:
     """Tornado: ``metric`` with each parameter at its low and high value, all else as written. [USD]
 
-    Bars run from the scenario's value (the vertical line) to the metric at
+    The sensitivity computes the cases ``without`` and ``with`` only: for a
+    scenario with ``cases:`` the subtitle says that its other cases are not
+    shown. Bars run from the scenario's value (the vertical line) to the metric at
     the parameter's low value (grey) and high value (blue), largest swing
     on top; each row names the parameter and its low / high values, each
     bar end the metric there. A parameter that does not move the metric
@@ -188,7 +214,13 @@ def tornado_chart(result, ax: Axes | None = None, metric: tuple[str, str] = ("np
 
     title = f"What moves it: {TORNADO_TITLES.get(metric, f'{metric[0]} ({metric[1]})')}"
     height = max(style.FIG_HEIGHT_IN, 2.0 + 0.45 * len(bars))
-    with chart_frame(ax, title, s.title, s, height=height) as ax:
+    subtitle = s.title
+    extra = [c for c in s.case_scenarios if c not in FIXED_CASES]
+    if extra:  # the sensitivity varies the scenario's two cases only
+        subtitle += (
+            f" \u2014 {case_label('with')} and {case_label('without')} only; {case_list(extra)} not shown"
+        )
+    with chart_frame(ax, title, subtitle, s, height=height) as ax:
         y = np.arange(len(bars))[::-1]
         ends = [base] + [v for b in bars for v in (b.at_low, b.at_high) if np.isfinite(v)]
         span = (max(ends) - min(ends)) or EMPTY_SPAN_USD
