@@ -134,15 +134,26 @@ class MonteCarloResult:
         return self._once("summary", self._summary)
 
     def _summary(self) -> pd.DataFrame:
-        rows = []
+        tasks = []  # (metric, row label, case, late)
         for name in self.case_metrics:
             for case in (*self.cases, "delta"):
-                late = name == "payback_year" and case != "delta"
-                rows.append((name, case, *_stats(self.values(name, case), late=late)))
+                tasks.append((name, case, case, name == "payback_year" and case != "delta"))
         for name in FISCAL_METRICS:
-            rows.append((name, "treasury", *_stats(self.treasury_cost(name))))
+            tasks.append((name, "treasury", "with", False))
             for case in self.cases[2:]:  # cases: each one's cost against without
-                rows.append((name, f"treasury {case}", *_stats(self.treasury_cost(name, case))))
+                tasks.append((name, f"treasury {case}", case, False))
+
+        def row(task):
+            name, label, case, late = task
+            return (name, label, *_stats(self.values(name, case), late=late))
+
+        # each row alone, in the order of the tasks: sorting and sums release the GIL
+        threads = min(_default_threads(), max(1, self.draws // 100_000))
+        if threads > 1:
+            with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="finmodel-stats") as pool:
+                rows = list(pool.map(row, tasks))
+        else:
+            rows = [row(task) for task in tasks]
         cols = ["metric", "case"] + [f"p{q}" for q in QUANTILES] + ["mean", "undefined"]
         return pd.DataFrame(rows, columns=cols).set_index(["metric", "case"])
 
@@ -233,11 +244,12 @@ def _stats(x: np.ndarray, late: bool = False) -> tuple:
         q = np.percentile(x, QUANTILES, method="inverted_cdf") if x.size else [math.nan] * len(QUANTILES)
         mean = float(np.mean(x)) if undefined == 0 else math.nan
         return (*[float(v) for v in q], mean, undefined)
-    finite = x[np.isfinite(x)]
+    finite = x[np.isfinite(x)]  # a copy: the percentiles may reorder it
     if finite.size == 0:
         return (*[math.nan] * len(QUANTILES), math.nan, undefined)
-    q = np.percentile(finite, QUANTILES)
-    return (*[float(v) for v in q], float(np.mean(finite)), undefined)
+    mean = float(np.mean(finite))
+    q = np.percentile(finite, QUANTILES, overwrite_input=True)
+    return (*[float(v) for v in q], mean, undefined)
 
 
 def _payback_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:
