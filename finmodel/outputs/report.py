@@ -407,6 +407,8 @@ def write_report(
         written += write_figure(chart(results).figure, out, stem)
     if len(results.cases) > 2:  # cases: each case's value to the program beside its cost (section 15)
         written += write_figure(charts.credit_vs_guarantee(results).figure, out, "credit_vs_guarantee")
+    if charts.has_value_split(results):  # the credit shared with other owners or credit buyers (section 18)
+        written += write_figure(charts.credit_value_split(results).figure, out, "credit_value_split")
     written.append(_write_utf8(out / "summary.md", memo.summary_markdown(results, __version__)))
     written.append(write_pack_xlsx(results, out / "tables.xlsx"))
     written += write_run(results, out, command)

@@ -4,6 +4,7 @@ By subject: :mod:`~finmodel.outputs.charts.scenario` (one scenario's memo
 pack), :mod:`~finmodel.outputs.charts.compare` (several scenarios),
 :mod:`~finmodel.outputs.charts.uncertainty` (Monte Carlo, tornado, sweep),
 :mod:`~finmodel.outputs.charts.financing` (the credit against a loan guarantee),
+:mod:`~finmodel.outputs.charts.realism` (capacity in service, who gets the credit's value),
 all drawn in the frame of :mod:`~finmodel.outputs.charts.frame`; every
 chart is reachable here (``finmodel.charts.NAME`` in notebooks).
 
@@ -27,6 +28,12 @@ from __future__ import annotations
 from finmodel.outputs.charts.compare import breakeven_comparison, scenario_comparison
 from finmodel.outputs.charts.financing import credit_vs_guarantee
 from finmodel.outputs.charts.frame import CASE_LABELS, EMPTY_SPAN_USD, LABEL_PT
+from finmodel.outputs.charts.realism import (
+    capacity_comparison,
+    capacity_in_service,
+    credit_value_split,
+    has_value_split,
+)
 from finmodel.outputs.charts.scenario import (
     credit_by_group,
     cumulative_cash_flow,
@@ -53,6 +60,10 @@ __all__ = [
     "scenario_comparison",
     "breakeven_comparison",
     "credit_vs_guarantee",
+    "capacity_in_service",
+    "capacity_comparison",
+    "credit_value_split",
+    "has_value_split",
     "montecarlo_fan",
     "treasury_cost_histogram",
     "tornado_chart",
@@ -69,12 +80,14 @@ SCENARIO_CHARTS = {
     "treasury_cost": treasury_cost,
     "pv_waterfall": pv_waterfall,
     "spend_by_group": spend_by_group,
+    "capacity_in_service": capacity_in_service,
 }
 
 #: The charts of a comparison across scenarios, by file stem.
 COMPARE_CHARTS = {
     "scenario_comparison": scenario_comparison,
     "breakeven_comparison": breakeven_comparison,
+    "capacity_comparison": capacity_comparison,
 }
 
 #: The charts of ``finmodel montecarlo``, by file stem.
