@@ -67,14 +67,16 @@ def montecarlo_table(result) -> str:
 
     table = result.summary()
     rows = [("", "case") + tuple(f"P{q}" for q in QUANTILES) + ("mean",)]
-    for (name, case), row in table.iterrows():
+    shown = table[table["undefined"] < 1.0]  # a metric never defined for a case (others' gain in 'without')
+    first = {name: case for name, case in reversed(list(shown.index))}
+    for (name, case), row in shown.iterrows():
         delta = case == "delta"
         cells = [memo.stat_text(name, row[f"p{q}"], delta) for q in QUANTILES]
         mean = row["mean"]
         cells.append(memo.stat_text(name, mean, delta) if np.isfinite(mean) else fmt.NA)
         if row["undefined"] > 0 and name != "payback_year":
             cells[-1] += f" ({fmt.rate(row['undefined'])} undefined)"
-        label = METRIC_LABELS.get(name, name) if case in ("without", "treasury") else ""
+        label = METRIC_LABELS.get(name, name) if first[name] == case else ""
         rows.append((label, case, *cells))
     return text_table(rows, "ll" + "r" * (len(rows[0]) - 2))
 
