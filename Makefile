@@ -29,9 +29,10 @@ report: $(VENV)/.installed
 compare: $(VENV)/.installed
 	$(BIN)/finmodel compare scenarios/*.yaml --out $(OUT)/compare --force
 
-# The suite: lint and format check first (fast), then every test, doctest and notebook.
+# The suite: lint and format check first (fast), then every test, doctest and notebook,
+# spread over every core (pytest-xdist; a worker takes the next test as soon as it is free).
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist worksteal
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check finmodel tests bench

@@ -35,3 +35,14 @@ def _numpy_errors():
 
 def all_scenarios() -> list[Path]:
     return sorted(SCENARIOS.glob("*.yaml"))
+
+
+@pytest.fixture(scope="session")
+def base_pack(tmp_path_factory) -> Path:
+    """The memo pack ``finmodel report scenarios/base.yaml`` writes, made once per session (per
+    xdist worker): read it in place; copy it (``shutil.copytree``) before changing anything."""
+    from finmodel.cli import main
+
+    out = tmp_path_factory.mktemp("base_pack") / "base"
+    assert main(["report", str(SCENARIOS / "base.yaml"), "--out", str(out)]) == 0
+    return out

@@ -199,14 +199,13 @@ def workbook_figures(path) -> dict:
     return out
 
 
-def test_the_base_figures_read_the_same_on_every_path(base, tmp_path, capsys):
+def test_the_base_figures_read_the_same_on_every_path(base, base_pack, capsys):
     from finmodel.outputs import charts
 
     expected = expected_figures(base)
     # the command line and summary.md: every figure of the memo table
     assert cli_figures(capsys) == expected
-    out = tmp_path / "pack"
-    assert main(["report", str(BASE), "--out", str(out)]) == 0
+    out = base_pack  # what `finmodel report BASE` writes (made once per session)
     summary_md = (out / "summary.md").read_text(encoding="utf-8")
     assert markdown_figures(summary_md) == expected
     # the workbook: numbers in USD shown through core.format's number formats

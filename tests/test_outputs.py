@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -246,11 +247,10 @@ def test_cli_refuses_foreign_folder_unless_force(tmp_path, capsys):
     assert main(["run", str(BASE), "--out", str(out)]) == 0
 
 
-def test_outputs_of_an_earlier_run_are_not_left_beside_new_ones(tmp_path, capsys):
+def test_outputs_of_an_earlier_run_are_not_left_beside_new_ones(base_pack, tmp_path, capsys):
     """A memo pack of base, then a plain run of transfer into the same folder: the base
     charts and workbook must not sit beside transfer's summary; the user's file stays."""
-    out = tmp_path / "out"
-    assert main(["report", str(BASE), "--out", str(out)]) == 0
+    out = shutil.copytree(base_pack, tmp_path / "out")  # what `finmodel report BASE --out out` writes
     (out / "my_notes.txt").write_text("mine")
     assert "tables.xlsx" in tree(out)
     assert main(["run", str(SCENARIOS / "transfer.yaml"), "--out", str(out)]) == 0
@@ -272,9 +272,8 @@ def test_stale_removal_stays_inside_the_folder(tmp_path):
     assert {"summary.json", "cashflows.csv", "run.json"} <= set(tree(out))
 
 
-def test_failed_run_removes_nothing(tmp_path):
-    out = tmp_path / "out"
-    assert main(["report", str(BASE), "--out", str(out)]) == 0
+def test_failed_run_removes_nothing(base_pack, tmp_path):
+    out = shutil.copytree(base_pack, tmp_path / "out")  # a memo pack of base
     before = tree(out)
     bad = SCENARIOS.parent / "tests" / "bad_scenarios" / "rate_above_one.yaml"
     assert main(["run", str(bad), "--out", str(out)]) == 2

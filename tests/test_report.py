@@ -34,11 +34,10 @@ PACK = [f"{stem}.{fmt}" for stem in charts.SCENARIO_CHARTS for fmt in FIGURE_FOR
 BREAKEVEN = "USD/GW-year"
 
 
-@pytest.fixture(scope="module")
-def pack(tmp_path_factory):
-    out = tmp_path_factory.mktemp("pack") / "base"
-    assert main(["report", str(BASE), "--out", str(out)]) == 0
-    return out
+@pytest.fixture
+def pack(base_pack):
+    """The base scenario's memo pack (conftest.base_pack: written once, read here)."""
+    return base_pack
 
 
 def _money(text: str) -> float:
