@@ -209,3 +209,26 @@ def test_deductions_by_lives_equal_each_draw_run_alone():
             lefti,
         )
         assert np.array_equal(D[i], Di[0]) and np.array_equal(left[i], lefti[0])
+
+
+def test_basis_deductions_of_repeated_cases_equal_each_case_alone():
+    # cases 2 and 3 repeat cases 0 and 1 (as 'guarantee_only' and 'both' repeat 'without' and
+    # 'with' before financing); case 4 differs from case 0 only by the sign of a zero
+    n, T = 130, 16
+    placed, earned, reduction, bonus, table, eligible = _case(11, n, 2, T)
+    earned = np.concatenate([earned, earned, earned[:, :1]], axis=1)
+    earned[:, 0] = 0.0
+    earned[:, 2] = 0.0
+    earned[:, 4] = 0.0
+    earned[5:9, 4, 1, 3] = -0.0
+    reduction = np.concatenate([reduction, reduction, reduction[:, :1]], axis=1)
+    bonus = np.concatenate([bonus, bonus, bonus[:, :1]], axis=1)
+    K, C = earned.shape[1], table.shape[0]
+    D, left = np.empty((n, K, C, T)), np.empty((n, K, C))
+    _kernels.basis_deductions(placed, earned, reduction, bonus, table, eligible, D, left)
+    for k in range(K):
+        Dk, leftk = np.empty((n, 1, C, T)), np.empty((n, 1, C))
+        args = (earned[:, k : k + 1], reduction[:, k : k + 1], bonus[:, k : k + 1])
+        _kernels.basis_deductions(placed, *args, table, eligible, Dk, leftk)
+        assert np.array_equal(D[:, k].view(np.int64), Dk[:, 0].view(np.int64))
+        assert np.array_equal(left[:, k].view(np.int64), leftk[:, 0].view(np.int64))

@@ -57,6 +57,8 @@ result does not depend on the other rows.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
@@ -857,6 +859,33 @@ def _lane_sums(a, T, m, row, part, total):
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
+def _same(a, b):
+    """``a`` and ``b`` are the same number, the sign of a zero included (a NaN is never the same)."""
+    return a == b and (a != 0.0 or math.copysign(1.0, a) == math.copysign(1.0, b))
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _same_case(placed, earned, reduction, bonus, ids, m, k, q):
+    """Whether case ``k`` has case ``q``'s inputs in the draws ``ids[:m]`` (then its deductions are q's)."""
+    C, T = earned.shape[2:]
+    kp, qp = (k, q) if placed.shape[1] > 1 else (0, 0)
+    for j in range(m):
+        i = ids[j]
+        if not _same(reduction[i, k], reduction[i, q]):
+            return False
+        for y in range(T):
+            if not _same(bonus[i, k, y], bonus[i, q, y]):
+                return False
+        for c in range(C):
+            for y in range(T):
+                if not _same(earned[i, k, c, y], earned[i, q, c, y]):
+                    return False
+                if not _same(placed[i, kp, c, y], placed[i, qp, c, y]):
+                    return False
+    return True
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
 def basis_deductions_rows(placed, earned, reduction, bonus, table, eligible, rows, out, remaining):
     """Depreciable basis, its deductions and the basis left of the draws ``rows``, in one pass.
 
@@ -880,7 +909,10 @@ def basis_deductions_rows(placed, earned, reduction, bonus, table, eligible, row
 
     Only the draws ``rows`` (indices into the first axis of every array) are
     read and written, so the draws that share a table (a set of lives) are
-    processed in place, without gathering them into copies.
+    processed in place, without gathering them into copies. A case whose
+    inputs equal an earlier case's in every draw of a block (cases that
+    differ only in their financing, or neither of which earns the credit)
+    gets that case's results copied.
     """
     n = rows.shape[0]
     K, C, T = earned.shape[1:]
@@ -899,6 +931,19 @@ def basis_deductions_rows(placed, earned, reduction, bonus, table, eligible, row
         for j in range(m):
             ids[j] = rows[i0 + j]
         for k in range(K):
+            same = -1  # an earlier case with the same inputs in every draw of the block
+            for q in range(k):
+                if _same_case(placed, earned, reduction, bonus, ids, m, k, q):
+                    same = q
+                    break
+            if same >= 0:  # the same numbers in, the same bits out: copied, not computed again
+                for j in range(m):
+                    i = ids[j]
+                    for c in range(C):
+                        remaining[i, k, c] = remaining[i, same, c]
+                        for t in range(T):
+                            out[i, k, c, t] = out[i, same, c, t]
+                continue
             kp = k if Kp > 1 else 0
             for j in range(m):
                 red[j] = reduction[ids[j], k]
