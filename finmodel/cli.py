@@ -216,12 +216,19 @@ def _parse_number_for(path: str, text: str, scenario):
     if text.strip().lower() in ("none", "null") and path == "policy.amic.construction_deadline_year":
         return None
     try:
-        return parse_value(p, text.strip())
+        x = parse_value(p, text.strip())
     except UnitError:
         try:  # YAML-style numbers: 1e12, 0.35
-            return parse_value(p, float(text))
+            x = parse_value(p, float(text))
         except (ValueError, UnitError) as exc:
             raise _UsageError(f"{path}: {exc}") from None
+    if path.endswith(".life_years"):  # a replaced category needs a life of 1 year or more
+        from finmodel.scenario.varying import range_problem
+
+        why = range_problem(p, path, float(np.round(x)), "value", scenario.values)
+        if why:
+            raise _UsageError(f"{path}: {why}")
+    return x
 
 
 def _parse_axis(option: str, spec: str, scenario) -> tuple[str, list]:
