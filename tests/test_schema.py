@@ -124,6 +124,49 @@ def test_every_declared_key_is_described():
             assert schema["$defs"][f"choice_{p.path}"]["enum"] == list(p.choices), p.path
 
 
+#: Keywords newer than draft 7: yaml-language-server validates with a draft-7 engine, so the
+#: schema keeps to what both read the same ($defs is only a place that $ref points into).
+NEWER_THAN_DRAFT_7 = {
+    "prefixItems",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "dependentRequired",
+    "dependentSchemas",
+    "minContains",
+    "maxContains",
+    "$dynamicRef",
+    "$dynamicAnchor",
+    "$anchor",
+    "$recursiveRef",
+}
+
+
+def keywords(node) -> set[str]:
+    if isinstance(node, dict):
+        found = set(node)
+        for key, value in node.items():
+            if key not in ("properties", "patternProperties", "$defs"):
+                found |= keywords(value)
+            else:
+                for sub in value.values():
+                    found |= keywords(sub)
+        return found
+    if isinstance(node, list):
+        return set().union(*(keywords(x) for x in node)) if node else set()
+    return set()
+
+
+def test_editors_with_a_draft_7_engine_read_the_schema_alike():
+    schema = scenario_schema()
+    assert not keywords(schema) & NEWER_THAN_DRAFT_7
+    draft7 = jsonschema.Draft7Validator({k: v for k, v in schema.items() if k != "$schema"})
+    for scenario in scenario_files():
+        assert not list(draft7.iter_errors(as_json(yaml.safe_load(scenario.read_text(encoding="utf-8"))))), (
+            scenario
+        )
+    assert not draft7.is_valid({"extends": "base.yaml", "tax": {"corporate_rate": "135%"}})
+
+
 def test_base_keys_are_required_only_without_extends(validator):
     assert any("program" in e for e in refused(validator, {"name": "x", "categories": {}}))
     assert not refused(validator, {"extends": "base.yaml", "policy": {"amic": {"rate": "25%"}}})
