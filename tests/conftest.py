@@ -26,6 +26,20 @@ ATOL_TABLE_PCT = 0.0005
 ATOL_DOC_5DP = 5e-6
 
 
+def pytest_configure(config):
+    """Under pytest-xdist, compile the model's kernels once, in the controller, before the workers
+    start: on a fresh clone (no numba cache yet) every worker, and every subprocess a test starts,
+    would otherwise compile them at the same time. Later processes load them from the cache."""
+    if not getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput"):
+        return
+    import finmodel
+    from finmodel.analysis.montecarlo import run_montecarlo
+
+    base = finmodel.load_scenario(SCENARIOS / "base.yaml")
+    finmodel.run(base)
+    run_montecarlo(base, draws=20, seed=1)
+
+
 @pytest.fixture(autouse=True)
 def _numpy_errors():
     """A silent division by zero or overflow inside a test is a failure."""
