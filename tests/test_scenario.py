@@ -517,6 +517,24 @@ def test_sha256_depends_on_values_only(tmp_path):
     assert a.override({"program.years": 3}, name="x").sha256() != a.sha256()
 
 
+def test_label_defaults_to_the_title_and_is_not_inherited(tmp_path):
+    """``label:`` is the short name on charts and tables: the title unless set; a child of a
+    labelled parent gets its own title, not the parent's label."""
+    base = load_scenario(write(tmp_path, "title: Long title\nlabel: Short\n" + MINIMAL, "base.yaml"))
+    assert (base.title, base.label) == ("Long title", "Short")
+    assert base.resolved()["label"] == "Short"
+    child = load_scenario(write(tmp_path, "extends: base.yaml\ntitle: Child title\n", "child.yaml"))
+    assert child.label == "Child title"
+    assert load_scenario(write(tmp_path, MINIMAL, "plain.yaml")).label == "plain"
+    assert_problem(write(tmp_path, "label: 3\n" + MINIMAL, "bad.yaml"), 1, "label", "must be non-empty text")
+
+
+def test_every_scenario_file_has_a_short_label():
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        s = load_scenario(path)
+        assert s.label != s.title and len(s.label) <= 32, (path.name, s.label)
+
+
 def test_override_keeps_the_origin_of_untouched_keys_and_names_its_own():
     """Provenance after override: base keys keep file and line; changed keys say <override>."""
     base = load_scenario(SCENARIOS / "base.yaml")

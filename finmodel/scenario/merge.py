@@ -107,6 +107,7 @@ def load_chain(path: Path, stack: tuple[Path, ...] = ()) -> tuple[dict, dict, tu
         raise _extends_error(path, line, f"circular extends: {chain}")
     parent, parent_origins, parent_files = load_chain(parent_path, stack + (resolved,))
     parent.pop("name", None)  # the child's name defaults to its own stem
+    parent.pop("label", None)  # and its label to its own title, not the parent's label
     merged = deep_merge(parent, data)
     return merged, merge_origins(parent_origins, origins, data), parent_files + (str(path),)
 

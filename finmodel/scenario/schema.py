@@ -467,10 +467,16 @@ def cases(defs: Defs) -> dict[str, Any]:
 
 
 def _descriptive() -> dict[str, dict[str, Any]]:
-    """The keys that describe the file: name, title, description, extends, sources."""
+    """The keys that describe the file: name, title, label, description, extends, sources."""
     return {
         "name": {"type": "string", "pattern": r"\S", "description": "Scenario name (default: the file name)"},
         "title": {"type": "string", "description": "Title in tables and charts (default: the name)"},
+        "label": {
+            "type": "string",
+            "pattern": r"\S",
+            "description": "Short name on comparison charts and tables, under ~30 characters "
+            "(default: the title; not inherited through extends)",
+        },
         "description": {"type": "string", "description": "What the scenario asks"},
         "extends": {
             "type": "string",

@@ -50,7 +50,8 @@ class Scenario:
     category keys) to its resolved value; ``provenance`` says, per path,
     whether it was set or defaulted, in which file and line, and its source.
     ``raw`` is the merged mapping as written (after ``extends``), the base for
-    :meth:`override`.
+    :meth:`override`. ``label`` is the short name on charts and tables
+    (default: the title).
     """
 
     name: str
@@ -61,6 +62,7 @@ class Scenario:
     sources: Mapping[str, str]
     raw: Mapping[str, Any]
     extras: Mapping[str, Any] = field(default_factory=dict)
+    label: str = ""
     files: tuple[str, ...] = ()
     #: Where each key path (a tuple, e.g. ``("policy", "amic", "rate", 2026)``)
     #: was written, as ``(file, line)``, following ``extends``.
@@ -98,7 +100,7 @@ class Scenario:
 
     def resolved(self) -> dict:
         """The resolved scenario as plain JSON-ready nested data (defaults applied)."""
-        out: dict = {"name": self.name, "title": self.title}
+        out: dict = {"name": self.name, "title": self.title, "label": self.label}
         guarantee = self.has_loan_guarantee
         for path, value in self.values.items():
             if path == "categories" or (path.startswith("policy.loan_guarantee.") and not guarantee):

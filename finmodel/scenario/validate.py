@@ -34,6 +34,7 @@ __all__ = ["validate"]
 TOP_LEVEL = (
     "name",
     "title",
+    "label",
     "description",
     "extends",
     "sources",
@@ -72,7 +73,7 @@ def validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> Sc
     """
     ctx = Context(file, origins, files)
     _check_top_level_keys(ctx, data)
-    name, title = _check_name_and_text(ctx, data)
+    name, title, label = _check_name_and_text(ctx, data)
     sources = _check_sources(ctx, data)
     _check_sections(ctx, data)
     res = _Resolution(ctx, data, sources)
@@ -106,6 +107,7 @@ def validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> Sc
     return Scenario(
         name=name,
         title=title,
+        label=label,
         path=file,
         values=MappingProxyType(values),
         provenance=MappingProxyType(res.prov),
@@ -128,8 +130,9 @@ def _check_top_level_keys(ctx: Context, data: Mapping) -> None:
             unknown_key(ctx, (), key, list(TOP_LEVEL) + sorted(BLOCKS))
 
 
-def _check_name_and_text(ctx: Context, data: Mapping) -> tuple[str, str]:
-    """``name`` is non-empty text, ``title`` (default: the name) and ``description`` are text."""
+def _check_name_and_text(ctx: Context, data: Mapping) -> tuple[str, str, str]:
+    """``name`` is non-empty text; ``title`` (default: the name), ``label`` (default: the title) and
+    ``description`` are text."""
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         ctx.add(("name",), f"must be text, got {show(name)}")
@@ -138,10 +141,14 @@ def _check_name_and_text(ctx: Context, data: Mapping) -> tuple[str, str]:
     if not isinstance(title, str):
         ctx.add(("title",), f"must be text, got {show(title)}")
         title = name
+    label = data.get("label", title)
+    if not isinstance(label, str) or not label.strip():
+        ctx.add(("label",), f"must be non-empty text, got {show(label)}")
+        label = title
     description = data.get("description")
     if description is not None and not isinstance(description, str):
         ctx.add(("description",), f"must be text, got {show(description)}")
-    return name, title
+    return name, title, label
 
 
 def _check_sources(ctx: Context, data: Mapping) -> dict[str, str]:
