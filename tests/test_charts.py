@@ -251,17 +251,30 @@ def test_comparison_bars_equal_each_scenarios_figures(results):
 # ------------------------------------------------------------------ footnote, title, files
 
 
-def test_footnote_names_the_sources_the_values_cite(results):
-    base_note = _footnote(charts.treasury_cost(results["base"]).figure)
+def test_footnote_counts_the_sources_the_values_cite(results):
+    """One line: published sources and assumptions (asm-*) the values cite, counted, and the version."""
+    from finmodel.analysis.provenance import sources_used
+
+    base = results["base"].scenario
+    used = sources_used(base)
     # cited by a plain value, only inside the rate year map, and by a category key
-    for sid in ("altman-8-years", "amic-obbba-35", "macrs-39yr", "revenue-per-gw"):
-        assert sid in base_note
-    assert "lehane-letter" not in base_note  # listed under sources: but cited by no value
-    assert "asm-window" not in base_note and "19 stated assumptions (asm-*)" in base_note
-    assert f"finmodel {finmodel.__version__}" in base_note
+    assert {"altman-8-years", "amic-obbba-35", "macrs-39yr", "revenue-per-gw"} <= set(used)
+    assert "lehane-letter" not in used  # listed under sources: but cited by no value
+    n_asm = sum(s.startswith("asm-") for s in used)
+    assert n_asm == 19
+    base_note = _footnote(charts.treasury_cost(results["base"]).figure)
+    assert base_note == (
+        f"Sources: {len(used) - n_asm} public sources and {n_asm} stated assumptions, listed in "
+        f"tables.xlsx; finmodel {finmodel.__version__}"
+    )
+    transfer = sources_used(results["transfer"].scenario)
+    assert "crux-itc-price" in transfer and "amic-direct-pay" not in transfer  # replaced by the variant
+    n_asm = sum(s.startswith("asm-") for s in transfer)
     transfer_note = _footnote(charts.treasury_cost(results["transfer"]).figure)
-    assert "crux-itc-price" in transfer_note and "amic-no-transfer" in transfer_note
-    assert "amic-direct-pay" not in transfer_note  # the variant replaced the value that cited it
+    assert transfer_note.startswith(f"Sources: {len(transfer) - n_asm} public sources and {n_asm} stated")
+    both = _footnote(charts.scenario_comparison([results["base"], results["transfer"]]).figure)
+    n_all = len(set(used) | set(transfer))
+    assert f"{n_all - 19} public sources" in both and "each scenario's tables.xlsx" in both
 
 
 def test_svg_keeps_title_and_subtitle_as_text(base):

@@ -66,21 +66,32 @@ def _join(items: Sequence[str]) -> str:
 
 
 def footnote(scenarios: Scenario | Sequence[Scenario], version: str) -> str:
-    """The chart footnote: published source IDs, the count of assumptions, ``finmodel VERSION``."""
+    """The chart footnote: how many published sources and stated assumptions the values cite, where
+    they are listed, and ``finmodel VERSION``.
+
+    Sources are counted over the IDs the scenarios' values cite
+    (:func:`finmodel.analysis.provenance.sources_used`); IDs starting with
+    ``asm-`` are assumptions.
+
+    >>> from finmodel.scenario.load import scenario_from_dict
+    >>> s = scenario_from_dict({"program": {"commitment_usd": "1B", "start_year": 2025, "years": 2},
+    ...                         "categories": {"a": {"share": 1, "macrs_years": 5}}})
+    >>> footnote(s, "1.0")
+    'No sources cited in the scenario; finmodel 1.0'
+    """
     scenarios = [scenarios] if isinstance(scenarios, Scenario) else list(scenarios)
     ids = list(dict.fromkeys(s for sc in scenarios for s in provenance.sources_used(sc)))
-    cited = [s for s in ids if not s.startswith(ASSUMPTION_PREFIX)]
-    assumed = [s for s in ids if s.startswith(ASSUMPTION_PREFIX)]
-    n = len(assumed)
-    if cited:
-        text = "Sources: " + ", ".join(cited)
-        text += f"; plus {n} stated assumption{'s' if n != 1 else ''} ({ASSUMPTION_PREFIX}*)." if n else "."
-    elif n:
-        text = f"Sources: {n} stated assumption{'s' if n != 1 else ''} ({ASSUMPTION_PREFIX}*)."
-    else:
-        text = "No sources cited in the scenario."
-    who = f"scenario {scenarios[0].name}" if len(scenarios) == 1 else f"{len(scenarios)} scenarios"
-    return f"{text} Model: finmodel {version}, {who}."
+    n_assumed = sum(s.startswith(ASSUMPTION_PREFIX) for s in ids)
+    n_cited = len(ids) - n_assumed
+    if not ids:
+        return f"No sources cited in the scenario{'s' if len(scenarios) > 1 else ''}; finmodel {version}"
+    where = "tables.xlsx" if len(scenarios) == 1 else "each scenario's tables.xlsx"
+    parts = [
+        f"{n} {what}{'s' if n != 1 else ''}"
+        for n, what in ((n_cited, "public source"), (n_assumed, "stated assumption"))
+        if n
+    ]
+    return f"Sources: {' and '.join(parts)}, listed in {where}; finmodel {version}"
 
 
 # --------------------------------------------------------------------------- summary

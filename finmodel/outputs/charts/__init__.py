@@ -17,10 +17,10 @@ equal the result arrays.
 
 With ``ax=None`` a function makes its own memo-width figure (see
 :mod:`finmodel.outputs.style`): the chart's title, the scenario's title as
-subtitle, and a footnote with the scenario's source IDs and the finmodel
-version. Given an ``ax``, it draws the data, the axes labels and the legend
-only, so charts can be combined on one figure. No function selects a
-backend or uses pyplot.
+subtitle, and a one-line footnote counting the sources and assumptions
+the values cite and naming the finmodel version. Given an ``ax``, it
+draws the data, the axes labels and the legend only, so charts can be
+combined on one figure. No function selects a backend or uses pyplot.
 """
 
 from __future__ import annotations

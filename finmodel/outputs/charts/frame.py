@@ -53,7 +53,7 @@ def chart_frame(
     """Draw in ``ax``, or in a new memo figure that gets title, subtitle and footnote when done.
 
     The footnote is :func:`finmodel.outputs.memo.footnote` of ``scenarios``
-    (their sources and the finmodel version).
+    (how many sources and assumptions they cite, and the finmodel version).
     """
     with style.memo_style():
         own = ax is None
