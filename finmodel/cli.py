@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -29,7 +30,8 @@ from finmodel.outputs.report import (
     write_run,
     write_text,
 )
-from finmodel.scenario import ScenarioError, load_scenario
+from finmodel.scenario import ScenarioError
+from finmodel.scenario import load_scenario as load_scenario_file
 from finmodel.scenario.schema import SCHEMA_FILE, schema_text
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -51,6 +53,29 @@ def _report_problems(exc: ScenarioError) -> int:
     n = len(exc.problems)
     print(f"finmodel: {n} problem{'s' if n != 1 else ''} found; nothing was written", file=sys.stderr)
     return EXIT_BAD_INPUT
+
+
+#: This run's treatment of scenario warnings: refused (``--strict``) or printed, each once.
+_warnings: dict = {"strict": False, "printed": set()}
+
+
+def load_scenario(path):
+    """Load a scenario file; its warnings go to stderr as ``FILE:LINE: KEY: warning: ...``.
+
+    Every command that reads a scenario file loads it here. Under ``--strict``
+    the warnings are problems: :class:`ScenarioError`, exit 2, nothing written.
+    """
+    scenario = load_scenario_file(path)
+    if scenario.warnings and _warnings["strict"]:
+        raise ScenarioError(
+            [replace(w, message=f"warning: {w.message} (an error under --strict)") for w in scenario.warnings]
+        )
+    for w in scenario.warnings:
+        text = str(replace(w, message=f"warning: {w.message}"))
+        if text not in _warnings["printed"]:  # a parent shared by two files warns once
+            _warnings["printed"].add(text)
+            print(text, file=sys.stderr)
+    return scenario
 
 
 def cmd_run(args) -> int:
@@ -418,6 +443,7 @@ def cmd_solve(args) -> int:
 
 
 FORCE_HELP = "write into a non-empty folder not made by finmodel"
+STRICT_HELP = "treat scenario warnings (a value that looks mistaken) as errors: exit 2, nothing written"
 
 
 def _out_options(p: argparse.ArgumentParser, out_help: str, required: bool = False) -> None:
@@ -555,6 +581,9 @@ def build_parser() -> argparse.ArgumentParser:
     _scenario_commands(sub)
     _pack_commands(sub)
     _uncertainty_commands(sub)
+    parser.add_argument("--strict", action="store_true", help=STRICT_HELP)
+    for command in sub.choices.values():  # also after the command; SUPPRESS keeps a global --strict
+        command.add_argument("--strict", action="store_true", default=argparse.SUPPRESS, help=STRICT_HELP)
     return parser
 
 
@@ -591,6 +620,7 @@ def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
+    _warnings.update(strict=args.strict, printed=set())
     try:
         # A NaN or infinity is caught by the model's own checks and reported
         # below with its line and year; numpy's warnings would only add noise.

@@ -31,6 +31,8 @@ class Context:
         self.origins = origins
         self.files = files
         self.problems: list[Problem] = []
+        #: Values that validate but look mistaken (:mod:`finmodel.scenario.guards`); never raised.
+        self.warnings: list[Problem] = []
         self.sources: Mapping[str, str] | None = None
 
     def latest(self, *paths: tuple) -> tuple:
@@ -59,6 +61,11 @@ class Context:
         """Record that the key at ``path`` breaks a rule."""
         file, line = self.where(path)
         self.problems.append(Problem(file, line, key_text(path), message))
+
+    def warn(self, path: tuple, message: str) -> None:
+        """Record that the key at ``path`` holds a value that validates but looks mistaken."""
+        file, line = self.where(path)
+        self.warnings.append(Problem(file, line, key_text(path), message))
 
 
 def unknown_key(ctx: Context, path: tuple, key, allowed) -> None:

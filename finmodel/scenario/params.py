@@ -51,6 +51,9 @@ class Param:
     hi_open: bool = False
     choices: tuple = ()
     nullable: str | None = None
+    #: Money only: the size a written value usually has [USD]; a value far below it
+    #: (a plain ``1400`` meant as $1,400B) draws a warning (:mod:`finmodel.scenario.guards`).
+    typical: float | None = None
 
 
 def _p(*args, **kwargs) -> Param:
@@ -66,6 +69,7 @@ PARAMETERS: tuple[Param, ...] = (
         required=True,
         lo=0,
         lo_open=True,
+        typical=1e12,
     ),
     _p("program.start_year", "year", "year", "First calendar year of spend", required=True, lo=1990, hi=2100),
     _p("program.years", "int", "years", "Number of years of spend", required=True, lo=1, hi=60),
@@ -279,6 +283,7 @@ PARAMETERS: tuple[Param, ...] = (
         "Revenue per GW of operating capacity per year",
         default=0.0,
         lo=0,
+        typical=1e10,
     ),
     _p(
         "operations.revenue_growth",

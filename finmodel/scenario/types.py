@@ -69,6 +69,10 @@ class Scenario:
     origins: Mapping[tuple, tuple[str, int]] = field(default_factory=dict)
     #: ``cases:`` (MODEL.md section 15): each extra case as a scenario with its overrides merged.
     case_scenarios: Mapping[str, Scenario] = field(default_factory=dict)
+    #: Values that validate but look mistaken (:mod:`finmodel.scenario.guards`): a money value
+    #: a thousand-fold small, a title whose figures disagree with the values. Each a
+    #: :class:`~finmodel.scenario.yamlio.Problem` (file, line, key, message); never printed here.
+    warnings: tuple = ()
 
     def __getitem__(self, path: str) -> Any:
         return self.values[path]

@@ -16,12 +16,14 @@ import difflib
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
 from finmodel.scenario.blocks import BLOCKS
 from finmodel.scenario.cases import validate_cases
 from finmodel.scenario.context import Context, show, unknown_key
+from finmodel.scenario.guards import title_warnings
 from finmodel.scenario.params import CATEGORY_KEYS, PARAMETERS, SHARE_TOLERANCE, Param
 from finmodel.scenario.schedule import check_schedule
 from finmodel.scenario.types import Provenance, Scenario
@@ -105,6 +107,7 @@ def validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> Sc
     if ctx.problems:
         raise ScenarioError(ctx.problems)
     return Scenario(
+        warnings=_warnings(ctx, title, values, case_scenarios),
         name=name,
         title=title,
         label=label,
@@ -118,6 +121,23 @@ def validate(data: dict, origins: dict, file: str, files: tuple[str, ...]) -> Sc
         origins=MappingProxyType(dict(origins)),
         case_scenarios=MappingProxyType(case_scenarios),
     )
+
+
+def _warnings(ctx: Context, title: str, values: Mapping, case_scenarios: Mapping) -> tuple:
+    """The scenario's warnings (:mod:`finmodel.scenario.guards`), then its cases' own, each once.
+
+    A case's title is the scenario's; its figures are checked against the scenario's values only.
+    """
+    for path, message in title_warnings(title, values):
+        ctx.warn(path, message)
+    out = list(ctx.warnings)
+    seen = {(w.file, w.line, w.message) for w in out}
+    for name, case in case_scenarios.items():
+        for w in case.warnings:
+            if w.key != "title" and (w.file, w.line, w.message) not in seen:
+                seen.add((w.file, w.line, w.message))
+                out.append(replace(w, key=f"cases.{name}.{w.key}"))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- the file's own keys

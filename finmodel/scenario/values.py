@@ -12,6 +12,7 @@ from typing import Any
 
 from finmodel.scenario import units
 from finmodel.scenario.context import Context, show, unknown_key, unknown_source
+from finmodel.scenario.guards import magnitude_warning, rate_hint
 from finmodel.scenario.merge import WRAPPER_KEYS
 from finmodel.scenario.params import MACRS_CLASSES, Param, out_of_range, range_text
 from finmodel.scenario.units import UnitError
@@ -74,7 +75,8 @@ def parse_scalar(p: Param, value) -> Any:
     else:  # pragma: no cover - declaration error
         raise AssertionError(kind)
     if out_of_range(p, x):
-        raise UnitError(f"must be {range_text(p)}, got {x:g}")
+        hint = rate_hint(value, x, p.lo, p.hi) if kind == "rate" else ""
+        raise UnitError(f"must be {range_text(p)}, got {x:g}{hint}")
     return x
 
 
@@ -135,10 +137,13 @@ def param_value(ctx: Context, p: Param, path: tuple, value, sources: Mapping):
     if p.kind == "schedule":
         return value, source, note, True  # checked with the program
     try:
-        return parse_scalar(p, value), source, note, True
+        x = parse_scalar(p, value)
     except UnitError as exc:
         ctx.add(path, str(exc))
         return None, source, note, False
+    if p.kind == "money" and (why := magnitude_warning(p, value, x)):
+        ctx.warn(path, why)
+    return x, source, note, True
 
 
 def _rate_map_value(ctx: Context, p: Param, path: tuple, value, sources: Mapping):
