@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from conftest import ROOT, RTOL_MODEL, SCENARIOS
 
@@ -79,6 +80,31 @@ PROBES = {
         "print(json.dumps({'changes': changes, 'name': variant.name,\n"
         "                  'pack': str(pack.resolve())}))"
     ),
+    # The explorer's update() at settings that match scenario files, plus rate 0; update() draws
+    # the charts for four of them, the rest take the same path to the table without drawing.
+    "06_explorer.ipynb": """import json
+drawn = {"base": {}, "rate_0": {"rate": 0.0}, "refresh": {"refresh": True},
+         "ownership": {"third_party_share": {"servers": 0.45, "data_centers": 0.9, "grid": 0.9},
+                       "pass_through": 0.5}}
+tabled = {"rate_25": {"rate": 0.25}, "servers_only": {"eligible": ["servers"]},
+          "data_centers_and_grid": {"eligible": ["data_centers", "grid"]},
+          "current_deadline": {"deadline": 2027}, "effective_2027": {"effective_year": 2027}}
+probe = {}
+for name, settings in {**drawn, **tabled}.items():
+    if name in drawn:
+        table, figures = update(settings)
+        axes = [a for f in figures for a in f.axes]
+        lines = {l.get_gid(): [float(y) for y in l.get_ydata()] for a in axes for l in a.lines}
+        patches = [p for a in axes for p in a.patches]
+        bars = [p.get_height() for p in patches if p.get_gid() == "fiscal-cost"]
+    else:
+        table, lines, bars = headline_table(results_for(settings)), {}, []
+    r = results_for(settings)
+    probe[name] = {"rows": table.reset_index().values.tolist(), "columns": list(table.columns),
+                   "cumulative": {c: lines.get(f"cumulative-{c}") for c in ("without", "with")},
+                   "fiscal_bars": bars, "credit_earned_usd": r.metric("credit_earned_usd", "with"),
+                   "delta_npv_usd": r.delta("npv_usd"), "fiscal": r.fiscal()}
+print(json.dumps(probe))""",
 }
 
 
@@ -300,9 +326,49 @@ def check_credit_vs_guarantee(nb, tmp_path):
         assert row["gain per $ of Treasury cost"] == pytest.approx(gain / cost, rel=RTOL_MODEL)
 
 
+def check_explorer(nb, tmp_path):
+    got = probe_output(nb)
+    hand = {
+        "base": CREDIT_BASE,
+        "rate_0": 0.0,
+        "rate_25": CREDIT_RATE_25,
+        "servers_only": CREDIT_SERVERS,
+        "data_centers_and_grid": CREDIT_DC_GRID,
+        "current_deadline": CREDIT_CURRENT_DEADLINE,
+        "effective_2027": CREDIT_EFFECTIVE_2027,
+    }
+    for name, credit in hand.items():
+        assert got[name]["credit_earned_usd"] == pytest.approx(credit, rel=RTOL_MODEL, abs=1.0), name
+    # Rate 0: the cases are equal and the Treasury pays nothing.
+    assert got["rate_0"]["delta_npv_usd"] == pytest.approx(0.0, abs=1.0)
+    for key in ("fiscal_cost_window_usd", "fiscal_cost_pv_usd"):
+        assert got["rate_0"]["fiscal"][key] == pytest.approx(0.0, abs=1.0)
+    assert got["rate_0"]["cumulative"]["with"] == got["rate_0"]["cumulative"]["without"]
+    # Settings that match a scenario file give that file's table, cell for cell, and figures.
+    for name, row in got.items():
+        if name == "rate_0":
+            continue
+        expected = finmodel.run(finmodel.load_scenario(SCENARIOS / f"{name}.yaml"))
+        rows = memo.summary_rows(expected)
+        assert row["columns"] == list(rows[0][1:]), name
+        assert row["rows"] == [list(r) for r in rows[1:]], name
+        assert row["delta_npv_usd"] == pytest.approx(expected.delta("npv_usd"), rel=RTOL_MODEL), name
+        for key in ("fiscal_cost_window_usd", "fiscal_cost_pv_usd"):
+            assert row["fiscal"][key] == pytest.approx(expected.fiscal()[key], rel=RTOL_MODEL, abs=1.0), name
+        if row["fiscal_bars"]:  # the charts drawn: the cumulative cash flow and the Treasury's cost
+            for k, case in enumerate(("without", "with")):
+                cumulative = np.cumsum(np.asarray(expected.lines["cash_flow"])[k])
+                np.testing.assert_allclose(row["cumulative"][case], cumulative, rtol=RTOL_MODEL)
+            np.testing.assert_allclose(
+                row["fiscal_bars"], np.asarray(expected.lines["fiscal_cost"])[1], rtol=RTOL_MODEL, atol=1.0
+            )
+    assert {"base", "rate_0", "refresh", "ownership"} <= {n for n, r in got.items() if r["fiscal_bars"]}
+
+
 CHECKS = {
     "05_credit_vs_guarantee.ipynb": check_credit_vs_guarantee,
     "01_base_case.ipynb": check_base_case,
     "02_eligibility_and_deadline.ipynb": check_eligibility,
     "04_memo_charts.ipynb": check_memo_pack,
+    "06_explorer.ipynb": check_explorer,
 }
