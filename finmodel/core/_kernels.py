@@ -1038,7 +1038,18 @@ def credit_pool_rows(joined, tax, limit, carry, used, expired, left):
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def tranche_rows(drawn, which, f_interest, f_principal, f_balance, interest, principal, balloon, balance):
+def _same_row(x, i, q):
+    """Rows ``i`` and ``q`` of ``x`` hold the same numbers (:func:`_same`, element by element)."""
+    for t in range(x.shape[1]):
+        if not _same(x[i, t], x[q, t]):
+            return False
+    return True
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def tranche_rows(
+    drawn, which, group, f_interest, f_principal, f_balance, interest, principal, balloon, balance
+):
     """Debt lines of every ``(n, T)`` row of tranches: ``out[i, t] = sum_y drawn[i, y] * F[which[i], y, t]``.
 
     The same bits as ``numpy.einsum("...y,...yt->...t", drawn, F)`` (which
@@ -1049,11 +1060,27 @@ def tranche_rows(drawn, which, f_interest, f_principal, f_balance, interest, pri
     in 8 years of 16 does half the work. ``which`` ``(n,)`` picks each row's
     factors (a case's rate and terms). Writes ``interest``, ``principal``,
     ``balloon`` and ``balance`` ``(n, T)``.
+
+    Rows come in groups of ``group`` (the cases of a draw): a row with the
+    same factors and the same draws as an earlier row of its group (cases
+    that borrow alike) gets that row's lines copied, the same bits.
     """
     n, T = drawn.shape
     acc_i, acc_p, acc_b = np.empty(T), np.empty(T), np.empty(T)  # local sums: the loop over t vectorizes
     for i in range(n):
         g = which[i]
+        same = -1
+        for q in range(i - i % group, i):
+            if which[q] == g and _same_row(drawn, i, q):
+                same = q
+                break
+        if same >= 0:
+            for t in range(T):
+                interest[i, t] = interest[same, t]
+                principal[i, t] = principal[same, t]
+                balloon[i, t] = balloon[same, t]
+                balance[i, t] = balance[same, t]
+            continue
         for t in range(T):
             acc_i[t] = 0.0
             acc_p[t] = 0.0

@@ -147,7 +147,8 @@ def _tranche_sums(drawn: np.ndarray, fi: np.ndarray, fp: np.ndarray, fb: np.ndar
     :func:`finmodel.core._kernels.tranche_rows` adds in einsum's order (the
     same bits; tests/test_kernels.py checks it) and skips the years with
     nothing drawn; each row picks its factors by index, so the ``(T, T)``
-    matrices of a case are never repeated per draw.
+    matrices of a case are never repeated per draw, and the cases of a draw
+    that borrow alike (the same draws on the same terms) are computed once.
     """
     from finmodel.core._kernels import tranche_rows
 
@@ -155,12 +156,19 @@ def _tranche_sums(drawn: np.ndarray, fi: np.ndarray, fp: np.ndarray, fb: np.ndar
     fshape = fi.shape[:-2]
     lead = np.broadcast_shapes(drawn.shape[:-1], fshape)
     rows = np.ascontiguousarray(np.broadcast_to(drawn, lead + (T,))).reshape(-1, T)
-    which = np.broadcast_to(np.arange(int(np.prod(fshape, dtype=np.int64))).reshape(fshape), lead)
-    which = np.ascontiguousarray(which, dtype=np.int64).reshape(-1)
     fi, fp, fb = (np.ascontiguousarray(f, dtype=float).reshape(-1, T, T) for f in (fi, fp, fb))
+    # loans on the same terms share one set of factors, so that rows that borrow alike are seen alike
+    # (one set per case; terms drawn per draw give a set per row, each kept as it is)
+    same = np.arange(len(fi))
+    if lead and len(fi) <= lead[-1]:
+        for g in range(1, len(fi)):  # a loop over the cases' terms, not draws
+            same[g] = next(q for q in range(g + 1) if all(_same_bits(f[q], f[g]) for f in (fi, fp, fb)))
+    which = np.broadcast_to(same[np.arange(len(fi)).reshape(fshape)], lead)
+    which = np.ascontiguousarray(which, dtype=np.int64).reshape(-1)
     n = rows.shape[0]
+    group = lead[-1] if lead and lead[-1] > 0 else 1  # the cases of a draw
     interest, principal, balloon, balance = (np.empty((n, T)) for _ in range(4))
-    tranche_rows(rows, which, fi, fp, fb, interest, principal, balloon, balance)
+    tranche_rows(rows, which, group, fi, fp, fb, interest, principal, balloon, balance)
     shape = lead + (T,)
     return DebtService(
         interest=interest.reshape(shape),
@@ -168,6 +176,11 @@ def _tranche_sums(drawn: np.ndarray, fi: np.ndarray, fp: np.ndarray, fb: np.ndar
         balloon=balloon.reshape(shape),
         balance=balance.reshape(shape),
     )
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """The same numbers, bit for bit (a zero's sign included)."""
+    return a.shape == b.shape and bool(np.array_equal(a.view(np.int64), b.view(np.int64)))
 
 
 def expected_default_cost(balance, default_probability, recovery_rate) -> np.ndarray:
