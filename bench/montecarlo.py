@@ -50,6 +50,7 @@ from finmodel.analysis.uncertainty import sample, to_overrides, uncertainty_spec
 BASE = ROOT / "scenarios" / "base.yaml"
 CASES = ROOT / "scenarios" / "credit_vs_guarantee.yaml"
 FINMODEL = Path(sys.executable).with_name("finmodel")
+CPU_SECONDS: list[float] = []  # of each command run, in order
 
 
 def loop_per_draw(scenario, draws: int) -> float:
@@ -68,13 +69,18 @@ def loop_per_draw(scenario, draws: int) -> float:
 
 
 def command(args: list[str]) -> tuple[float, float, int]:
-    """Wall seconds and peak resident memory [MB] of one CLI run in a fresh process (its own peak)."""
+    """Wall seconds and peak resident memory [MB] of one CLI run in a fresh process (its own peak).
+
+    The run's CPU time (user + system, all threads) is kept in ``CPU_SECONDS``: on a machine
+    shared with other work the wall time varies from run to run much more than the CPU time.
+    """
     with tempfile.TemporaryFile("w+") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen([str(FINMODEL), *args], stdout=out, stderr=subprocess.STDOUT, text=True)
         _, status, usage = os.wait4(proc.pid, 0)  # this child's rusage alone, not the largest so far
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
+        CPU_SECONDS.append(usage.ru_utime + usage.ru_stime)
         if proc.returncode != 0:
             out.seek(0)
             print(out.read())
@@ -84,9 +90,9 @@ def command(args: list[str]) -> tuple[float, float, int]:
 def repeated(args: list[str], repeat: int) -> tuple[float, float, int]:
     """:func:`command` ``repeat`` times, each run printed: median wall [s], largest peak [MB], worst exit."""
     runs = [command(args) for _ in range(repeat)]
-    if repeat > 1:
-        for i, (wall, peak, rc) in enumerate(runs, 1):
-            print(f"  run {i}: wall {wall:.2f} s, peak memory {peak:,.0f} MB, exit {rc}")
+    cpu = CPU_SECONDS[-repeat:]
+    for i, (wall, peak, rc) in enumerate(runs, 1):
+        print(f"  run {i}: wall {wall:.2f} s, CPU {cpu[i - 1]:.2f} s, peak memory {peak:,.0f} MB, exit {rc}")
     walls = [r[0] for r in runs]
     return statistics.median(walls), max(r[1] for r in runs), max((r[2] for r in runs), key=abs)
 
