@@ -480,8 +480,8 @@ def _scenario_commands(sub) -> None:
 
     p = sub.add_parser("schema", help="write the JSON Schema of scenario files (editor completion)")
     p.add_argument(
-        "--out",
-        dest="path",
+        "path",
+        nargs="?",
         default=SCHEMA_FILE,
         help=f"file to write (default {SCHEMA_FILE}; - for standard output)",
     )

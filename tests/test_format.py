@@ -178,6 +178,8 @@ def markdown_figures(text: str) -> dict:
     for line in text.splitlines():
         if line.startswith("| ") and not line.startswith("|  |"):
             label, *cells = [c.strip() for c in line.strip("|").split("|")]
+            if not any(label.startswith(s) for s in ROWS):  # the table by year
+                continue
             out.update(
                 _row_figures(label, [c for c in cells if c] if label.startswith("Treasury") else cells)
             )
@@ -260,7 +262,8 @@ def test_the_comparison_reads_as_each_scenarios_figures(base, tmp_path, capsys):
         cells = [c.strip() for c in row.strip("|").split("|")][1:]
         assert cells == [expected[c] for c in columns]
     ws = openpyxl.load_workbook(out / "compare.xlsx")["Comparison"]
-    head, first = (list(r) for r in ws.iter_rows(max_row=2))
+    assert ws.row_dimensions[1].hidden  # the codes of compare.csv, for machines; row 2 in words
+    head, first = (list(r) for r in ws.iter_rows(max_row=3) if r[0].row != 2)
     shown = {
         h.value: excel_text(c.value, c.number_format)
         for h, c in zip(head, first, strict=True)

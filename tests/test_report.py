@@ -154,13 +154,21 @@ def test_tables_xlsx_sheets(pack):
     scenario = finmodel.load_scenario(BASE)
     results = finmodel.run(scenario)
     # cash flows: categories as rows, years as columns, values in USD
-    rows = list(wb["Cash flows with"].iter_rows(min_row=3, values_only=True))
-    assert rows[0][:3] == ("line", "category", 2025)
-    spend = {r[1]: r[2:] for r in rows[1:] if r[0] == "spend"}
+    # rows in words with units; each row's codes in two hidden columns after the years
+    rows = [r[-2:] + r[:-2] for r in wb["Cash flows with"].iter_rows(min_row=3, values_only=True)]
+    assert rows[0][:5] == ("line (code)", "category (code)", "Line", "Category", 2025)
+    assert rows[1][:4] == ("spend", "servers", "Spend [USD]", "Servers")
+    spend = {r[1]: r[4:] for r in rows[1:] if r[0] == "spend"}
     assert set(spend) == set(scenario.category_names) | {"total"}
     k = results.cases.index("with")
     assert spend["servers"] == pytest.approx(results.lines["spend"][k][0].tolist(), rel=1e-12)
-    cash_flow = next(r[2:] for r in rows[1:] if r[0] == "cash_flow")
+    labels = {r[1]: r[3] for r in rows[1:] if r[0] == "spend"}
+    assert labels["dc_shell"] == "Data-center shell" and labels["total"] == "Total"
+    assert {r[2] for r in rows[1:] if r[0] == "credit_earned"} == {"Credit earned [USD]"}
+    sheet = wb["Cash flows with"]
+    hidden = [k for k, d in sheet.column_dimensions.items() if d.hidden]
+    assert [sheet[f"{k}3"].value for k in hidden] == ["line (code)", "category (code)"]
+    cash_flow = next(r[4:] for r in rows[1:] if r[0] == "cash_flow")
     assert cash_flow == pytest.approx(results.lines["cash_flow"][k].tolist(), rel=1e-12)
     # inputs: every parameter, with unit, default-or-set, file and source
     inputs = list(wb["Inputs"].iter_rows(values_only=True))
@@ -264,20 +272,24 @@ def test_compare_writes_table_and_charts(compared):
 def test_compare_table_equals_each_scenarios_results(compared):
     with (compared / "compare.csv").open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert [r["scenario"] for r in rows] == [p.stem for p in all_scenarios()]
+    # a row per scenario and case other than without (credit_vs_guarantee: with, guarantee_only, both)
+    runs = {p.stem: finmodel.run(finmodel.load_scenario(p)) for p in all_scenarios()}
+    assert [(r["scenario"], r["case"]) for r in rows] == [
+        (name, case) for name, r in runs.items() for case in r.cases if case != "without"
+    ]
     for row in rows:
-        r = finmodel.run(finmodel.load_scenario(SCENARIOS / f"{row['scenario']}.yaml"))
-        assert float(row["delta_npv_usd"]) == pytest.approx(r.delta("npv_usd"), rel=1e-12)
-        assert float(row["pv_credit_usd"]) == pytest.approx(r.metric("pv_credit_usd", "with"), rel=1e-12)
-        assert float(row["fiscal_cost_window_usd"]) == pytest.approx(
-            r.fiscal()["fiscal_cost_window_usd"], rel=1e-12
-        )
-        assert float(row["fiscal_cost_pv_usd"]) == pytest.approx(r.fiscal()["fiscal_cost_pv_usd"], rel=1e-12)
-        for case in ("without", "with"):
-            assert float(row[f"breakeven_{case}_usd_per_gw_year"]) == pytest.approx(
-                r.metric("breakeven_revenue_usd_per_gw_year", case), rel=1e-12
+        r, case = runs[row["scenario"]], row["case"]
+        npv = r.metric("npv_usd", case) - r.metric("npv_usd", "without")
+        assert float(row["delta_npv_usd"]) == pytest.approx(npv, rel=1e-11, abs=1e-3)
+        for column in ("credit_earned_usd", "pv_credit_usd"):
+            assert float(row[column]) == pytest.approx(r.metric(column, case), rel=1e-11)
+        for column in ("fiscal_cost_window_usd", "fiscal_cost_pv_usd"):
+            assert float(row[column]) == pytest.approx(r.fiscal(case)[column], rel=1e-11)
+        for name, which in (("without", "without"), ("with", case)):
+            assert float(row[f"breakeven_{name}_usd_per_gw_year"]) == pytest.approx(
+                r.metric("breakeven_revenue_usd_per_gw_year", which), rel=1e-11
             )
-            assert float(row[f"irr_{case}"]) == pytest.approx(r.metric("irr", case), rel=1e-12)
+            assert float(row[f"irr_{name}"]) == pytest.approx(r.metric("irr", which), rel=1e-11)
         assert row["fiscal_window"] == "2026-2035"
     md = (compared / "compare.md").read_text(encoding="utf-8")
     base_row = next(line for line in md.splitlines() if line.startswith("| `base`"))
@@ -286,7 +298,10 @@ def test_compare_table_equals_each_scenarios_results(compared):
     assert _money(cells[3]) == pytest.approx(float(rows[0]["fiscal_cost_window_usd"]), abs=0.05e9)
     sheet = openpyxl.load_workbook(compared / "compare.xlsx")["Comparison"]
     values = list(sheet.iter_rows(values_only=True))
-    assert values[0][0] == "scenario" and len(values) == len(rows) + 1
+    assert sheet.row_dimensions[1].hidden and len(values) == len(rows) + 2
+    codes, labels = dict(zip(values[0], values[1], strict=True)), values[1]
+    assert codes["scenario"] == "Scenario" and codes["delta_npv_usd"] == "Change in NPV [USD]"
+    assert "Credit earned [USD]" in labels
 
 
 @pytest.mark.parametrize(

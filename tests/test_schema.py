@@ -175,12 +175,12 @@ def test_base_keys_are_required_only_without_extends(validator):
 
 
 def test_schema_command_writes_the_schema(tmp_path, capsys):
-    assert main(["schema", "--out", str(tmp_path / "s.json")]) == 0
+    assert main(["schema", str(tmp_path / "s.json")]) == 0
     assert (tmp_path / "s.json").read_text(encoding="utf-8") == schema_text()
     capsys.readouterr()
-    assert main(["schema", "--out", "-"]) == 0
+    assert main(["schema", "-"]) == 0
     assert capsys.readouterr().out == schema_text()
-    assert main(["schema", "--out", str(tmp_path / "s.json" / "under_a_file.json")]) == 1
+    assert main(["schema", str(tmp_path / "s.json" / "under_a_file.json")]) == 1
     assert "cannot write" in capsys.readouterr().err
 
 

@@ -56,6 +56,7 @@ __all__ = [
     "relative_change",
     "year",
     "year_change",
+    "gigawatts",
     "metric",
     "number",
     "parameter_value",
@@ -178,6 +179,18 @@ def year_change(x: float | None, *, minus: str = HYPHEN) -> str:
     value = round(float(x), 1)
     text = f"{abs(value):.0f}" if value.is_integer() else f"{abs(value):.1f}"
     return f"{_lead(value, True, minus)}{text} year{'' if abs(value) == 1 else 's'}"
+
+
+def gigawatts(x: float | None, *, minus: str = HYPHEN) -> str:
+    """A capacity in GW to a tenth: ``30 -> '30.0'`` (the unit goes in the header or label).
+
+    >>> gigawatts(30), gigawatts(2.345), gigawatts(None)
+    ('30.0', '2.3', 'n/a')
+    """
+    if _missing(x):
+        return NA
+    value = round(float(x), 1)
+    return f"{_lead(value, False, minus)}{abs(value):,.1f}"
 
 
 def metric(value: float | None, unit: str, *, delta: bool = False, minus: str = HYPHEN) -> str:

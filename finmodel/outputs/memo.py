@@ -32,6 +32,9 @@ __all__ = [
     "footnote",
     "summary_rows",
     "summary_markdown",
+    "line_label",
+    "category_label",
+    "by_year_rows",
     "headline_sentences",
     "check_same_grid",
     "compare_table",
@@ -43,6 +46,57 @@ __all__ = [
 
 ASSUMPTION_PREFIX = provenance.ASSUMPTION_PREFIX
 CASE_LABELS = {"without": "Without AMIC", "with": "With AMIC"}
+#: A yearly line for a reader, with its unit (the workbook's row labels); the code stays the key.
+LINE_LABELS = {
+    "spend": "Spend [USD]",
+    "in_service": "Placed in service [USD]",
+    "credit_earned": "Credit earned [USD]",
+    "credit_cash": "Credit cash received [USD]",
+    "credit_treasury_cost": "Credit's cost to the Treasury [USD]",
+    "recapture": "Credit recaptured [USD]",
+    "depreciation": "Depreciation [USD]",
+    "revenue": "Revenue [USD]",
+    "power": "Power cost [USD]",
+    "om": "Operations and maintenance [USD]",
+    "ebitda": "EBITDA [USD]",
+    "taxable_income": "Taxable income [USD]",
+    "tax": "Income tax [USD]",
+    "terminal_value": "Terminal value [USD]",
+    "cash_flow": "Cash flow [USD]",
+    "fiscal_cost": "Treasury cost against without [USD]",
+    "operating_gw": "Capacity operating [GW]",
+    "debt_draw": "Debt drawn [USD]",
+    "interest": "Interest [USD]",
+    "principal": "Principal repaid [USD]",
+    "balloon": "Balloon repayment [USD]",
+    "debt_balance": "Debt outstanding [USD]",
+    "guarantee_fee": "Guarantee fee [USD]",
+    "guarantee_default_cost": "Guarantee: expected default cost [USD]",
+    "taxable_income_levered": "Taxable income after interest [USD]",
+    "tax_levered": "Income tax after interest [USD]",
+    "equity_cash_flow": "Equity cash flow [USD]",
+    "credit_expired": "Credit expired unused [USD]",
+    "refresh_spend": "Replacement spend [USD]",
+    "credit_gain": "Cash flow gained from the credit [USD]",
+    "third_party_gain": "Gain kept by other owners [USD]",
+}
+#: Category names for a reader; a name not listed is shown with spaces and a capital.
+CATEGORY_LABELS = {
+    "dc_shell": "Data-center shell",
+    "dc_equipment": "Data-center equipment",
+    "data_centers": "Data centers",
+    "total": "Total",
+}
+
+
+def line_label(line: str) -> str:
+    """A yearly line for a reader, with its unit: ``credit_earned`` -> ``Credit earned [USD]``."""
+    return LINE_LABELS.get(line) or f"{readable_name(line).capitalize()} [USD]"
+
+
+def category_label(name: str) -> str:
+    """A category (or group) for a reader: ``dc_shell`` -> ``Data-center shell``, ``grid`` -> ``Grid``."""
+    return CATEGORY_LABELS.get(name) or readable_name(name).capitalize()
 
 
 def readable_name(text: str) -> str:
@@ -325,6 +379,42 @@ def case_comparison_sentence(results: Results) -> str:
     )
 
 
+def _line_total(results: Results, line: str, case: str) -> np.ndarray:
+    """A yearly line of one case, summed over categories where it has them. [USD] or [GW]"""
+    values = np.asarray(results.lines[line])[results.cases.index(case)]
+    return values.sum(axis=0) if values.ndim == 2 else values
+
+
+def by_year_rows(results: Results) -> list[tuple[str, ...]]:
+    """The table by year of ``summary.md``: credit earned, the Treasury's cost, cash flows, capacity.
+
+    One row per year of the scenario; the credit earned and the Treasury's
+    cost (against ``without``) of every case but ``without``, the program's
+    cash flow of every case, and the capacity operating in ``with`` [GW]. The
+    figures are the sums of ``cashflows.csv`` by case, year and line. First
+    row: the header.
+    """
+    cases = results.cases
+    others = [c for c in cases if c != "without"]
+    one = len(others) == 1
+
+    def name(what: str, case: str) -> str:
+        return what if one else f"{what}, {case_label(case)}"
+
+    columns: list[tuple[str, str, str]] = [(name("Credit earned", c), "credit_earned", c) for c in others]
+    columns += [(name("Treasury cost", c), "fiscal_cost", c) for c in others]
+    columns += [(f"Cash flow, {case_label(c)}", "cash_flow", c) for c in cases]
+    data = [_line_total(results, line, case) for _, line, case in columns]
+    gw = _line_total(results, "operating_gw", "with") if "operating_gw" in results.lines else None
+    rows: list[tuple[str, ...]] = [
+        ("Year", *[c[0] for c in columns]) + (() if gw is None else ("Capacity, GW",))
+    ]
+    for t, y in enumerate(results.years):
+        cells = [fmt.money(d[t]) for d in data] + ([] if gw is None else [fmt.gigawatts(gw[t])])
+        rows.append((fmt.year(y), *cells))
+    return rows
+
+
 def summary_markdown(results: Results, version: str | None = None) -> str:
     """``summary.md``: title, headline sentences, the memo table, and what the figures mean."""
     s = results.scenario
@@ -344,6 +434,14 @@ def summary_markdown(results: Results, version: str | None = None) -> str:
         "given up (MODEL.md section 10); positive is a cost. Break-even revenue: the revenue "
         "per GW-year at "
         "which the NPV is zero, all else fixed.",
+        "",
+    ]
+    table = by_year_rows(results)
+    lines += ["By year:", "", _md_table(table, "l" + "r" * (len(table[0]) - 1)), ""]
+    lines += [
+        "Credit earned: on the property placed in service that year (nominal). Treasury cost: "
+        "against without, in the year it falls. Cash flow: the program's after-tax cash flow, "
+        "the terminal value in the last year. Capacity: IT capacity operating at the end of the year.",
         "",
     ]
     lines += ["What the figures assume:", ""] + [f"- {x}" for x in assumption_sentences(results)] + [""]
@@ -407,10 +505,14 @@ def check_same_grid(scenarios: Sequence[Scenario]) -> None:
         raise ScenarioError(problems)
 
 
+#: The comparison's columns and their units; ``_with`` columns hold the row's case
+#: (``with``, or another case of a scenario with ``cases:``), ``_without`` the scenario's ``without``.
 COMPARE_COLUMNS: dict[str, str] = {
     "scenario": "-",
+    "case": "-",
     "title": "-",
     "delta_npv_usd": "USD",
+    "credit_earned_usd": "USD",
     "pv_credit_usd": "USD",
     "fiscal_window": "years",
     "fiscal_cost_window_usd": "USD",
@@ -426,31 +528,40 @@ COMPARE_CHANGES = {"delta_npv_usd"}
 
 
 def compare_table(results: Sequence[Results]) -> pd.DataFrame:
-    """One row per scenario, the figures in their units (USD, fractions); NaN where undefined."""
+    """One row per scenario and case other than ``without``, the figures in their units (USD, fractions).
+
+    A scenario with ``cases:`` gets a row for each of its cases (``with``,
+    ``guarantee_only``, ...), each against the scenario's ``without``: the
+    change in NPV, the credit earned, the Treasury's cost of that case. NaN
+    where undefined.
+    """
     rows = []
     for r in results:
-        f = r.fiscal("with")
+        for case in (c for c in r.cases if c != "without"):
+            f = r.fiscal(case)
 
-        def m(name, case, r=r):
-            value = r.metric(name, case)
-            return np.nan if value is None else value
+            def m(name, case, r=r):
+                value = r.metric(name, case)
+                return np.nan if value is None else value
 
-        d = r.delta("npv_usd")
-        rows.append(
-            {
-                "scenario": r.scenario.name,
-                "title": r.scenario.title,
-                "delta_npv_usd": np.nan if d is None else d,
-                "pv_credit_usd": m("pv_credit_usd", "with"),
-                "fiscal_window": f"{f['window'][0]}-{f['window'][1]}",
-                "fiscal_cost_window_usd": f["fiscal_cost_window_usd"],
-                "fiscal_cost_pv_usd": f["fiscal_cost_pv_usd"],
-                "breakeven_without_usd_per_gw_year": m("breakeven_revenue_usd_per_gw_year", "without"),
-                "breakeven_with_usd_per_gw_year": m("breakeven_revenue_usd_per_gw_year", "with"),
-                "irr_without": m("irr", "without"),
-                "irr_with": m("irr", "with"),
-            }
-        )
+            npv, npv_without = r.metric("npv_usd", case), r.metric("npv_usd", "without")
+            rows.append(
+                {
+                    "scenario": r.scenario.name,
+                    "case": case,
+                    "title": r.scenario.title,
+                    "delta_npv_usd": np.nan if npv is None or npv_without is None else npv - npv_without,
+                    "credit_earned_usd": m("credit_earned_usd", case),
+                    "pv_credit_usd": m("pv_credit_usd", case),
+                    "fiscal_window": f"{f['window'][0]}-{f['window'][1]}",
+                    "fiscal_cost_window_usd": f["fiscal_cost_window_usd"],
+                    "fiscal_cost_pv_usd": f["fiscal_cost_pv_usd"],
+                    "breakeven_without_usd_per_gw_year": m("breakeven_revenue_usd_per_gw_year", "without"),
+                    "breakeven_with_usd_per_gw_year": m("breakeven_revenue_usd_per_gw_year", case),
+                    "irr_without": m("irr", "without"),
+                    "irr_with": m("irr", case),
+                }
+            )
     return pd.DataFrame(rows, columns=list(COMPARE_COLUMNS))
 
 
@@ -464,6 +575,7 @@ def compare_markdown(table: pd.DataFrame) -> str:
     head = (
         "Scenario",
         "Change in NPV",
+        "Credit earned",
         "PV of credit",
         f"Treasury cost {window}",
         "Treasury cost, PV",
@@ -473,19 +585,22 @@ def compare_markdown(table: pd.DataFrame) -> str:
         "IRR with",
     )
     rows = [head]
-    for _, r in table.iterrows():
-        cells = [f"`{r['scenario']}`"]
+    several = table.groupby("scenario", sort=False)["case"].transform("size") > 1 if len(table) else []
+    for (_, r), many in zip(table.iterrows(), several, strict=True):
+        cells = [f"`{r['scenario']}`" + (f" {case_label(r['case'])}" if many else "")]
         for column in COMPARE_FIGURES:
             value = None if pd.isna(r[column]) else float(r[column])
             cells.append(fmt.metric(value, COMPARE_COLUMNS[column], delta=column in COMPARE_CHANGES))
         rows.append(tuple(cells))
     notes = (
+        "A scenario with more cases has a row per case, each against its without. "
         "Money in nominal USD billions; NPV and PV of credit at each scenario's discount rate, "
         "Treasury cost PV at its fiscal discount rate. Break-even: revenue per GW-year at which "
         "NPV is zero."
     )
-    titles = "\n".join(f"- `{r['scenario']}`: {r['title']}" for _, r in table.iterrows())
-    return _md_table(rows, "l" + "r" * 8) + "\n\n" + notes + "\n\n" + titles + "\n"
+    names = table.drop_duplicates("scenario")
+    titles = "\n".join(f"- `{r['scenario']}`: {r['title']}" for _, r in names.iterrows())
+    return _md_table(rows, "l" + "r" * (len(head) - 1)) + "\n\n" + notes + "\n\n" + titles + "\n"
 
 
 def stat_text(metric: str, value: float, delta: bool) -> str:

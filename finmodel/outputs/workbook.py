@@ -31,13 +31,38 @@ __all__ = ["pack_workbook", "compare_workbook", "inputs_table", "cashflow_table"
 
 #: Yearly cash-flow cells (USD) shown in $B to a hundredth: a year's line can be small.
 _XL_YEARLY = fmt.excel_format("USD", decimals=2)
+#: The hidden columns of the cash-flow sheets: each row's line and category as codes, for machines.
+CODE_COLUMNS = {"line": "line (code)", "category": "category (code)"}
+#: The comparison's column headers for a reader, with units; the codes are in a hidden first row.
+COMPARE_LABELS = {
+    "scenario": "Scenario",
+    "case": "Case",
+    "title": "Title",
+    "delta_npv_usd": "Change in NPV [USD]",
+    "credit_earned_usd": "Credit earned [USD]",
+    "pv_credit_usd": "PV of credit cash [USD]",
+    "fiscal_window": "Budget window [years]",
+    "fiscal_cost_window_usd": "Treasury cost, budget window [USD]",
+    "fiscal_cost_pv_usd": "Treasury cost, PV [USD]",
+    "breakeven_without_usd_per_gw_year": "Break-even revenue without [USD/GW-year]",
+    "breakeven_with_usd_per_gw_year": "Break-even revenue in the case [USD/GW-year]",
+    "irr_without": "IRR without [fraction]",
+    "irr_with": "IRR in the case [fraction]",
+}
+
+
+def _hide_columns(ws, columns) -> None:
+    for j in columns:
+        ws.column_dimensions[get_column_letter(j)].hidden = True
 
 
 def pack_workbook(results: Results) -> Workbook:
     """``tables.xlsx``: Summary, a yearly cash-flow sheet per case, Inputs, Sources.
 
-    Cash-flow sheets have the lines and categories as rows and the years as
-    columns; cells hold USD, shown in $B.
+    Cash-flow sheets have the lines and categories as rows, in words with
+    units (``Credit earned [USD]``, ``Data-center shell``), and the years as
+    columns; cells hold USD, shown in $B. Two hidden columns after the years
+    hold each row's codes (``credit_earned``, ``dc_shell``) for machines.
     """
     wb = Workbook()
     _summary_sheet(wb.active, results)
@@ -48,19 +73,33 @@ def pack_workbook(results: Results) -> Workbook:
             f"{memo.CASE_LABELS.get(case, case)}: yearly lines, nominal USD (cells hold USD, "
             "shown in $B); per-category lines have a row per category and a total"
         )
-        table = cashflow_table(results, case).reset_index()
-        years = [c for c in table.columns if isinstance(c, int)]
+        codes = cashflow_table(results, case).reset_index()
+        years = [c for c in codes.columns if isinstance(c, int)]
+        table = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "Line": [memo.line_label(x) for x in codes["line"]],
+                        "Category": [memo.category_label(c) if c else "" for c in codes["category"]],
+                    }
+                ),
+                codes[years],
+                codes[["line", "category"]].rename(columns=CODE_COLUMNS),
+            ],
+            axis=1,
+        )
         _xlsx_table(
             ws,
             table,
             3,
             formats={str(y): _XL_YEARLY for y in years},
-            widths={"line": 22, "category": 14, **{str(y): 10 for y in years}},
+            widths={"Line": 36, "Category": 22, **{str(y): 10 for y in years}},
         )
-        for row in range(4, 4 + len(table)):  # lines not in USD (capacity in GW) get their own format
-            unit = LINE_UNITS.get(ws.cell(row=row, column=1).value)
+        for row, line in enumerate(codes["line"], start=4):  # lines not in USD (capacity in GW)
+            unit = LINE_UNITS.get(line)
             for col in range(3, 3 + len(years)) if unit else ():
                 ws.cell(row=row, column=col).number_format = f'0.00 "{unit}"'
+        _hide_columns(ws, range(3 + len(years), 5 + len(years)))
         ws.freeze_panes = "C4"
     ws = wb.create_sheet("Inputs")
     inputs = inputs_table(results.scenario)
@@ -95,16 +134,26 @@ def pack_workbook(results: Results) -> Workbook:
 
 
 def compare_workbook(table: pd.DataFrame) -> Workbook:
-    """``compare.xlsx``: sheet Comparison, :func:`finmodel.outputs.memo.compare_table` in its units."""
+    """``compare.xlsx``: sheet Comparison, :func:`finmodel.outputs.memo.compare_table` in its units.
+
+    Row 2 heads the columns in words with units (:data:`COMPARE_LABELS`);
+    row 1, hidden, holds the column codes of ``compare.csv``.
+    """
     wb = Workbook()
     ws = wb.active
     ws.title = "Comparison"
+    labels = {name: COMPARE_LABELS.get(name, name.capitalize()) for name in table.columns}
     formats = {
-        name: fmt.excel_format(unit, signed=name in memo.COMPARE_CHANGES)
+        labels[name]: fmt.excel_format(unit, signed=name in memo.COMPARE_CHANGES)
         for name, unit in memo.COMPARE_COLUMNS.items()
+        if name in labels
     }
-    _xlsx_table(ws, table, 1, formats=formats, widths={"scenario": 24, "title": 50})
-    ws.freeze_panes = "B2"
+    for j, name in enumerate(table.columns, start=1):  # the codes, for machines: a hidden first row
+        ws.cell(row=1, column=j, value=name)
+    ws.row_dimensions[1].hidden = True
+    widths = {labels[name]: 16 for name in table.columns} | {"Label": 32, "Scenario": 24, "Title": 50}
+    _xlsx_table(ws, table.rename(columns=labels), 2, formats=formats, widths=widths)
+    ws.freeze_panes = "B3"
     wb.properties.creator = f"finmodel {__version__}"
     return wb
 
@@ -186,6 +235,7 @@ def _summary_sheet(ws, results: Results) -> None:
             cell.number_format = fmt.excel_format(unit, signed=j == n + 2)  # the last: the change
             cell.alignment = Alignment(horizontal="right")
         ws.cell(row=row, column=n + 3, value=unit)
+        ws.cell(row=row, column=n + 4, value=name)
         row += 1
     fiscal_labels = [r[0] for r in memo.summary_rows(results)[-2:]]
     for label, key in zip(fiscal_labels, ("fiscal_cost_window_usd", "fiscal_cost_pv_usd"), strict=True):
@@ -196,7 +246,9 @@ def _summary_sheet(ws, results: Results) -> None:
             cell = ws.cell(row=row, column=column, value=results.fiscal(case)[key])
             cell.number_format = fmt.excel_format("USD")
         ws.cell(row=row, column=n + 3, value="USD")
+        ws.cell(row=row, column=n + 4, value=key)
         row += 1
+    _hide_columns(ws, [n + 4])  # each row's metric code, for machines
     ws.column_dimensions["A"].width = 40
     for j in range(2, n + 3):
         ws.column_dimensions[get_column_letter(j)].width = 16
