@@ -85,11 +85,11 @@ def test_comparison_chart_renders_for_all_scenarios(results, chart):
     assert layout_problems(ax.figure) == []
     if chart == "capacity_comparison":  # lines by year, not a row per scenario (test_charts_realism.py)
         return
-    rows = list(results)
+    rows = [r.scenario.label for r in results.values()]  # the scenarios' label: keys
     if chart == "scenario_comparison":  # a row per case but without of a scenario with cases:
         rows = [
-            name if len(r.cases) == 2 else f"{name}\n{memo.case_label(c)}"
-            for name, r in results.items()
+            r.scenario.label if len(r.cases) == 2 else f"{r.scenario.label}\n{memo.case_label(c)}"
+            for r in results.values()
             for c in r.cases[1:]
         ]
     assert [t.get_text() for t in ax.get_yticklabels()] == rows
@@ -232,13 +232,26 @@ def test_comparison_bars_equal_each_scenarios_figures(results):
     rs = [r for r in results.values() if len(r.cases) == 2]  # more cases: tests/test_charts_cases.py
     ax = charts.scenario_comparison(rs)
     npv = sorted(_by_gid(ax, "compare-delta-npv"), key=lambda b: -b.get_y())
-    cost = sorted(_by_gid(ax, "compare-fiscal-window"), key=lambda b: -b.get_y())
+    pv = sorted(_by_gid(ax, "compare-fiscal-pv"), key=lambda b: -b.get_y())
     np.testing.assert_allclose([b.get_width() for b in npv], [r.delta("npv_usd") for r in rs], rtol=RTOL)
+    # like with like: the Treasury's cost in present value beside the owner's NPV ...
+    np.testing.assert_allclose(
+        [b.get_width() for b in pv], [r.fiscal()["fiscal_cost_pv_usd"] for r in rs], rtol=RTOL
+    )
+    # ... and the nominal window cost on a panel of its own, sharing the rows
+    (window_ax,) = [a for a in ax.figure.axes if a is not ax]
+    cost = sorted(_by_gid(window_ax, "compare-fiscal-window"), key=lambda b: -b.get_y())
+    assert not _by_gid(ax, "compare-fiscal-window")
     np.testing.assert_allclose(
         [b.get_width() for b in cost],
         [r.fiscal()["fiscal_cost_window_usd"] for r in rs],
         rtol=RTOL,
     )
+    # the window bar is centred on its row, the NPV bar just above the row's centre
+    assert [b.get_y() + b.get_height() / 2 for b in cost] == pytest.approx([b.get_y() for b in npv])
+    legends = [[t.get_text() for t in a.get_legend().get_texts()] for a in (ax, window_ax)]
+    assert legends == [["Owner's change in NPV, at 10%", "Treasury cost, at 4%"], ["Treasury cost"]]
+    assert window_ax.get_legend().get_title().get_text().startswith("Nominal, 2026")
     ax = charts.breakeven_comparison(rs)
     for case in ("without", "with"):
         bars = sorted(_by_gid(ax, f"breakeven-{case}"), key=lambda b: -b.get_y())

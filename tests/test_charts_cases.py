@@ -158,18 +158,24 @@ def test_comparison_rows_per_case_and_two_case_scenarios_as_before(cvg):
     base = finmodel.run(finmodel.load_scenario(SCENARIOS / "base.yaml"))
     ax = charts.scenario_comparison([base, cvg])
     labels = [t.get_text() for t in ax.get_yticklabels()]
+    cvg_label = cvg.scenario.label
     assert labels == [
-        "base",
-        "credit_vs_guarantee\nWith AMIC",
-        "credit_vs_guarantee\nGuarantee only",
-        "credit_vs_guarantee\nBoth",
+        base.scenario.label,
+        f"{cvg_label}\nWith AMIC",
+        f"{cvg_label}\nGuarantee only",
+        f"{cvg_label}\nBoth",
     ]
     npv = sorted(_gid(ax, "compare-delta-npv"), key=lambda b: -b.get_y())
     expected = [base.delta("npv_usd")] + [
         cvg.metric("npv_usd", c) - cvg.metric("npv_usd", "without") for c in CVG_CASES[1:]
     ]
     np.testing.assert_allclose([b.get_width() for b in npv], expected, rtol=1e-12, atol=1e-3)
-    cost = sorted(_gid(ax, "compare-fiscal-window"), key=lambda b: -b.get_y())
+    pv = sorted(_gid(ax, "compare-fiscal-pv"), key=lambda b: -b.get_y())
+    assert [b.get_width() for b in pv] == pytest.approx(
+        [base.fiscal()["fiscal_cost_pv_usd"]] + [cvg.fiscal(c)["fiscal_cost_pv_usd"] for c in CVG_CASES[1:]]
+    )
+    (window_ax,) = [a for a in ax.figure.axes if a is not ax]
+    cost = sorted(_gid(window_ax, "compare-fiscal-window"), key=lambda b: -b.get_y())
     assert [b.get_width() for b in cost] == pytest.approx(
         [base.fiscal()["fiscal_cost_window_usd"]]
         + [cvg.fiscal(c)["fiscal_cost_window_usd"] for c in CVG_CASES[1:]]

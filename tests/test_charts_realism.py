@@ -44,13 +44,19 @@ def test_capacity_comparison_draws_one_line_per_scenario(runs):
         (line,) = _by_gid(ax, f"capacity-{name}")
         assert np.array_equal(line.get_ydata(), np.asarray(runs[name].lines["operating_gw"])[0])
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["base (not replaced)", "refresh (servers replaced)"]
+    assert labels == [  # the scenarios' label: keys, not their file names
+        "Base: 35% on servers, DCs, grid (not replaced)",
+        "Refresh to 30 GW (servers replaced)",
+    ]
 
 
 def test_capacity_comparison_shares_a_line_between_equal_scenarios(runs):
     ax = charts.capacity_comparison([runs["base"], runs["ownership"], runs["transfer"], runs["refresh"]])
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["base, ownership and 1 more (not replaced)", "refresh (servers replaced)"]
+    assert labels == [
+        "Base: 35% on servers, DCs, grid; Most assets owned by others and 1 more (not replaced)",
+        "Refresh to 30 GW (servers replaced)",
+    ]
 
 
 @pytest.mark.parametrize("name", ["ownership", "transfer"])

@@ -21,6 +21,7 @@ from finmodel.outputs.charts.frame import (
     LABEL_PT,
     case_label,
     chart_frame,
+    grow_for_legend,
     percent_text,
 )
 from finmodel.outputs.style import case_color, money_axis, money_text
@@ -59,7 +60,7 @@ def _scenario_rows(
     order given: yields the Axes and the rows' y positions, with the scenario names (``labels``) as
     row labels, a vertical grid and a zero line."""
     scenarios = [r.scenario for r in results]
-    labels = [s.name for s in scenarios] if labels is None else list(labels)
+    labels = [s.label for s in scenarios] if labels is None else list(labels)
     sizes = [1.0] * len(labels) if sizes is None else list(sizes)
     with chart_frame(ax, title, subtitle, scenarios, _compare_height(sum(sizes))) as ax:
         y = _row_positions(sizes)
@@ -93,7 +94,7 @@ def _case_legend(results: Sequence[Results], cases: Sequence[str]) -> tuple[list
         for r in results:
             if case in r.cases:
                 color = style.case_colors(r.cases)[case]
-                entries.setdefault((case, color), []).append(r.scenario.name)
+                entries.setdefault((case, color), []).append(r.scenario.label)
     names = [case for case, _ in entries]
     handles, labels = [], []
     for (case, color), scenarios in entries.items():
@@ -128,8 +129,9 @@ def _bar_labels(
     """
     renderer = style.figure_renderer(ax.figure)
     colors = [None] * len(texts) if bar_colors is None else list(bar_colors)
+    top = max((abs(v) for v in values if v is not None and np.isfinite(v)), default=0.0)
     for yi, v, text, bar_color in zip(y, values, texts, colors, strict=True):
-        v = 0.0 if v is None or not np.isfinite(v) else v
+        v = 0.0 if v is None or not np.isfinite(v) or abs(v) < TINY_BAR * top else v
         if inside and v > 0:
             label = ax.annotate(
                 text,
@@ -168,57 +170,115 @@ def _text_on(bar_color: str | None) -> str:
     return style.TEXT_COLOR if float(linear @ [0.2126, 0.7152, 0.0722]) > 0.3 else "white"
 
 
-def _hbar_limits(ax: Axes, values: Sequence[float]) -> None:
+#: A bar shorter than this fraction of the longest is drawn but counts as zero for the axis limits
+#: and its label goes right of zero (a -$0.1B beside $400B bars would otherwise widen the axis).
+TINY_BAR = 0.01
+
+
+def _hbar_limits(ax: Axes, values: Sequence[float], pad: float = 0.2) -> None:
+    """x limits from 0 and the values, ``pad`` of the span beyond the ends for value labels."""
     finite = [v for v in values if v is not None and np.isfinite(v)]
+    top = max((abs(v) for v in finite), default=0.0)
+    finite = [v for v in finite if abs(v) >= TINY_BAR * top]
     hi = max([0.0] + finite)
     lo = min([0.0] + finite)
     span = (hi - lo) or EMPTY_SPAN_USD
-    ax.set_xlim(lo - (0.2 * span if lo < 0 else 0.0), hi + 0.2 * span)
+    ax.set_xlim(lo - (pad * span if lo < 0 else 0.0), hi + pad * span)
 
 
 def _value_rows(results: Sequence[Results]) -> list[tuple[Results, str, str]]:
     """The rows of :func:`scenario_comparison`: each scenario's cases but ``without``, with row labels
-    (the scenario's name; with its case's label below where the scenario has ``cases:``)."""
+    (the scenario's label; with its case's label below where the scenario has ``cases:``)."""
     rows = []
     for r in results:
         named = [c for c in r.cases if c != "without"]
         for case in named:
-            label = r.scenario.name if len(named) == 1 else f"{r.scenario.name}\n{case_label(case)}"
+            label = r.scenario.label if len(named) == 1 else f"{r.scenario.label}\n{case_label(case)}"
             rows.append((r, case, label))
     return rows
 
 
-def scenario_comparison(results: Sequence[Results], ax: Axes | None = None) -> Axes:
-    """Per scenario and case: the owner's change in NPV and the Treasury's cost in the budget window. [USD]
+def _rate_text(rates: Sequence[float], each: str) -> str:
+    """``10%`` when every scenario uses one rate, else ``each``."""
+    rates = sorted({float(x) for x in rates})
+    return percent_text(rates[0]) if len(rates) == 1 else each
 
-    Bars: ``npv_usd`` of the case minus ``without`` (``delta("npv_usd")``
-    for ``with``; PV at the scenario's discount rate) and the case's
-    ``fiscal_cost_window_usd`` (nominal, summed over the window), one pair
-    per scenario, in the order given, and one pair per case of a scenario
-    with ``cases:``; the NPV bar in the case's colour.
+
+WINDOW_COLOR = "#F4B183"  #: the nominal window cost: a light tint of the cost colour, a panel of its own
+WINDOW_EDGE = style.COST_COLOR
+PV_PANEL, WINDOW_PANEL = 2.6, 1.6  #: widths of the two panels of :func:`scenario_comparison` (ratio)
+
+
+def _window_axes(ax: Axes) -> Axes:
+    """A panel right of ``ax`` sharing its rows: ``ax``'s grid cell split in two (or an inset)."""
+    spec = ax.get_subplotspec()
+    if spec is None:
+        return ax.inset_axes([1.0 + 0.12, 0.0, WINDOW_PANEL / PV_PANEL, 1.0], sharey=ax)
+    cells = spec.subgridspec(1, 2, width_ratios=[PV_PANEL, WINDOW_PANEL], wspace=0.08)
+    ax.set_subplotspec(cells[0])
+    return ax.figure.add_subplot(cells[1], sharey=ax)
+
+
+def _panel_legend(ax: Axes, handles, labels, title: str, left_in: float = 0.0, right: bool = False):
+    """A legend above one panel with the panel's name as its title, flush left, one entry a row."""
+    legend = style.legend_above(ax, handles, labels, max_cols=1, left_in=left_in)
+    legend.set_title(title, prop={"weight": "bold", "size": style.SUBTITLE_PT})
+    legend._legend_box.align = "left"
+    if right:  # a narrow panel: the legend ends at the panel's right edge and may reach left of it
+        legend.set_loc("lower right")
+        legend.set_bbox_to_anchor((1.0, 1.01), transform=ax.transAxes)
+    return legend
+
+
+def scenario_comparison(results: Sequence[Results], ax: Axes | None = None) -> Axes:
+    """Per scenario and case: the owner's change in NPV beside the Treasury's cost, both in present
+    value; the Treasury's nominal cost in the budget window on a panel of its own. [USD]
+
+    Left panel (``ax``, returned): ``npv_usd`` of the case minus ``without``
+    (``delta("npv_usd")`` for ``with``; PV at the scenario's
+    ``finance.discount_rate``), in the case's colour, and the case's
+    ``fiscal_cost_pv_usd`` (PV at ``fiscal.discount_rate``). Right panel
+    (sharing the rows): ``fiscal_cost_window_usd``, nominal, summed over the
+    budget window. One row per scenario, in the order given, and one per
+    case of a scenario with ``cases:``; rows are the scenarios' labels.
     """
     results = list(results)
     rows = _value_rows(results)
     many = len(rows) > len(results)
     window = _common_window(results)
-    subtitle = "Owner's change in NPV (with minus without AMIC) and Treasury cost " + (
-        f"in {window}" if window else "in each scenario's budget window"
+    rate = _rate_text(
+        [r.inputs.discount_rate[r.cases.index("with")] for r in results], "each scenario's rate"
     )
-    if many:
-        rates = sorted({float(r.inputs.discount_rate[r.cases.index("with")]) for r in results})
-        rate = percent_text(rates[0]) if len(rates) == 1 else "each scenario's rate"
-        subtitle = (
-            f"Each case against {case_label('without')}: the owner's change in NPV (PV at {rate}, in the "
-            "case's colour) and the Treasury's cost "
-            + (f"in {window}" if window else "in each scenario's budget window")
-        )
-        if any(_has_guarantee(r, c) for r, c, _ in rows):
-            subtitle += "; NPV before financing, so a loan guarantee alone does not change it"
+    fiscal_rate = _rate_text(
+        [np.ravel(r.inputs.fiscal_discount_rate)[0] for r in results], "each scenario's fiscal rate"
+    )
+    subtitle = (
+        f"Left, present values: the owner's change in NPV (each case against {case_label('without')}, "
+        f"at {rate}) beside the Treasury's cost (at {fiscal_rate}). Right: the Treasury's cost "
+        + (f"in {window}" if window else "in each scenario's budget window")
+        + ", nominal, as a budget scores it"
+    )
+    if many and any(_has_guarantee(r, c) for r, c, _ in rows):
+        subtitle += "; NPV before financing, so a loan guarantee alone does not change it"
     title = "Value to the owner and cost to the Treasury, by scenario"
-    with _scenario_rows(ax, title, subtitle, results, [label for _, _, label in rows]) as (ax, y):
+    own = ax is None
+    labels = [label for _, _, label in rows]
+    sizes = [1.0] * len(rows)
+    with chart_frame(ax, title, subtitle, [r.scenario for r in results], _compare_height(len(rows))) as ax:
+        wax = _window_axes(ax)
+        y = _row_positions(sizes)
+        for a in (ax, wax):
+            a.tick_params(axis="y", length=0)
+            a.grid(axis="y", visible=False)
+            a.grid(axis="x", visible=True)
+            a.axvline(0, color="#333333", lw=0.8, zorder=3)
+        ax.set_yticks(y, labels)
+        ax.set_ylim(y[-1] - 0.6, y[0] + 0.6)
+        wax.tick_params(axis="y", labelleft=False)
         h = 0.38
         d_npv = [_npv_change(r, c) for r, c, _ in rows]
-        cost = [r.fiscal(c)["fiscal_cost_window_usd"] for r, c, _ in rows]
+        pv_cost = [r.fiscal(c)["fiscal_cost_pv_usd"] for r, c, _ in rows]
+        window_cost = [r.fiscal(c)["fiscal_cost_window_usd"] for r, c, _ in rows]
         clean = [np.nan if v is None else v for v in d_npv]
         ax.barh(
             y + h / 2,
@@ -228,29 +288,46 @@ def scenario_comparison(results: Sequence[Results], ax: Axes | None = None) -> A
             gid="compare-delta-npv",
             zorder=2,
         )
-        ax.barh(
-            y - h / 2,
-            cost,
+        ax.barh(y - h / 2, pv_cost, height=h, color=style.COST_COLOR, gid="compare-fiscal-pv", zorder=2)
+        wax.barh(
+            y,
+            window_cost,
             height=h,
-            color=style.COST_COLOR,
+            color=WINDOW_COLOR,
+            edgecolor=WINDOW_EDGE,
+            linewidth=0.8,
+            hatch="////",
             gid="compare-fiscal-window",
             zorder=2,
         )
+        _hbar_limits(ax, clean + pv_cost, pad=0.3)
+        _hbar_limits(wax, window_cost, pad=0.85)
+        money_axis(ax, axis="x", nbins=4)
+        money_axis(wax, axis="x", nbins=3)
         _bar_labels(ax, y + h / 2, d_npv, [money_text(v, sign=True) for v in d_npv], "compare-label-npv")
-        _bar_labels(ax, y - h / 2, cost, [money_text(v) for v in cost], "compare-label-cost")
-        _hbar_limits(ax, clean + cost)
-        money_axis(ax, axis="x")
-        rates = sorted({float(r.inputs.discount_rate[r.cases.index("with")]) for r in results})
-        rate = percent_text(rates[0]) if len(rates) == 1 else "each scenario's rate"
-        shown = list(dict.fromkeys(c for _, c, _ in rows))
+        _bar_labels(ax, y - h / 2, pv_cost, [money_text(v) for v in pv_cost], "compare-label-pv")
+        _bar_labels(wax, y, window_cost, [money_text(v) for v in window_cost], "compare-label-window")
         if many:
-            handles, labels = _case_legend(results, shown)
+            handles, names = _case_legend(results, list(dict.fromkeys(c for _, c, _ in rows)))
+            names = [f"{n}: change in NPV" for n in names]
         else:
-            handles = [Patch(facecolor=case_color("with"))]
-            labels = [f"Change in owner's NPV (PV at {rate})"]
+            handles, names = [Patch(facecolor=case_color("with"))], [f"Owner's change in NPV, at {rate}"]
         handles.append(Patch(facecolor=style.COST_COLOR))
-        labels.append(f"Treasury cost {window or 'in window'} (nominal)")
-        style.legend_above(ax, handles, labels, left_in=_row_label_width(ax) if many else 0.0)
+        names.append(f"Treasury cost, at {fiscal_rate}")
+        ax.set_xlabel(f"PV: owner's at {rate}, Treasury's at {fiscal_rate}")
+        wax.set_xlabel("Not discounted")
+        left = _row_label_width(ax)
+        legend = _panel_legend(ax, handles, names, "Present value", left_in=left)
+        _panel_legend(
+            wax,
+            [Patch(facecolor=WINDOW_COLOR, edgecolor=WINDOW_EDGE, hatch="////")],
+            ["Treasury cost"],
+            f"Nominal, {window}" if window else "Nominal, budget window",
+            left_in=left,
+            right=True,
+        )
+        if own:
+            grow_for_legend(ax.figure, legend, len(handles) + 1, rows=3)
     return ax
 
 

@@ -100,19 +100,22 @@ def capacity_in_service(results: Results, ax: Axes | None = None) -> Axes:
 def capacity_comparison(results: Sequence[Results], ax: Axes | None = None) -> Axes:
     """Capacity in service by year for each scenario (GW): with and without refresh side by side.
 
-    Scenarios whose capacity is the same in every year share one line, labelled with all their names.
+    Scenarios whose capacity is the same in every year share one line, labelled with all their
+    labels (``label:``).
     """
     scenarios = [r.scenario for r in results]
     years = results[0].years
-    series: list[tuple[np.ndarray, list[str], bool]] = []  # (GW by year, scenario names, refreshed)
+    series: list[tuple[np.ndarray, list[str], bool]] = []  # (GW by year, scenario labels, refreshed)
+    gids: list[str] = []  # the first scenario's name on each line
     for r in results:
         gw = np.asarray(r.lines["operating_gw"])[0]
         for values, names, _ in series:
             if values.shape == gw.shape and np.allclose(values, gw, rtol=1e-9, atol=1e-9):
-                names.append(r.scenario.name)
+                names.append(r.scenario.label)
                 break
         else:
-            series.append((gw, [r.scenario.name], bool(r.inputs.refresh_any)))
+            series.append((gw, [r.scenario.label], bool(r.inputs.refresh_any)))
+            gids.append(r.scenario.name)
     top = max(float(values.max()) for values, _, _ in series)
     height = style.FIG_HEIGHT_IN + 0.2 * max(0, len(series) - 2)
     with chart_frame(
@@ -126,9 +129,9 @@ def capacity_comparison(results: Sequence[Results], ax: Axes | None = None) -> A
         for i, (values, names, refreshed) in enumerate(series):
             color = SCENARIO_LINE_COLORS[i % len(SCENARIO_LINE_COLORS)]
             dash = ("-", "--", ":", "-.")[(i // len(SCENARIO_LINE_COLORS)) % 4]
-            (line,) = ax.plot(years, values, color=color, ls=dash, lw=2.0, gid=f"capacity-{names[0]}")
+            (line,) = ax.plot(years, values, color=color, ls=dash, lw=2.0, gid=f"capacity-{gids[i]}")
             handles.append(line)
-            shown = ", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
+            shown = "; ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
             labels.append(f"{shown} ({'servers replaced' if refreshed else 'not replaced'})")
         _gw_axis(ax, top)
         style.year_axis(ax, years)

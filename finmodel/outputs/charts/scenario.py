@@ -33,6 +33,34 @@ from finmodel.outputs.style import case_colors, group_colors, money_axis, money_
 __all__ = ["cumulative_cash_flow", "credit_by_group", "treasury_cost", "pv_waterfall", "spend_by_group"]
 
 
+TERMINAL_STYLE = {"color": "#000000", "lw": 1.4, "ls": (0, (1, 1.2)), "marker": "_", "ms": 9, "mew": 1.4}
+
+
+def _terminal_steps(ax: Axes, results: Results, cum_by_case, same) -> str | None:
+    """Mark the part of each line's last step that is the terminal value (MODEL.md section 8): a
+    dotted bar in ``end_year`` from the cumulative cash flow before it to after it. Returns the
+    legend text (None when the scenario counts no terminal value)."""
+    years = results.years
+    tv = np.asarray(results.lines["terminal_value"]).sum(axis=-2)[..., -1]  # (case,) [USD]
+    shown = {}
+    for k, (case, cum) in enumerate(cum_by_case.items()):
+        if same[case] is not None or not tv[k] > 0:
+            continue
+        ax.plot(
+            [years[-1]] * 2, [cum[-1] - tv[k], cum[-1]], zorder=4.5, gid=f"terminal-{case}", **TERMINAL_STYLE
+        )
+        shown[case] = float(tv[k])
+    if not shown:
+        return None
+    values = sorted(set(shown.values()))
+    amount = (
+        money_text(values[0])
+        if len(values) == 1
+        else "; ".join(f"{case_label(c)} {money_text(v)}" for c, v in shown.items())
+    )
+    return f"In {int(years[-1])}: book value of assets left, {amount}"
+
+
 def cumulative_cash_flow(results: Results, ax: Axes | None = None) -> Axes:
     """Cumulative after-tax cash flow by year, one line per case. [USD, nominal]
 
@@ -40,8 +68,10 @@ def cumulative_cash_flow(results: Results, ax: Axes | None = None) -> Axes:
     scenario, in its colour (:func:`finmodel.outputs.style.case_colors`). A
     triangle marks each case's funding trough (the lowest cumulative cash
     flow, ``-peak_funding_usd``) and a ring its ``payback_year`` (MODEL.md
-    section 9); the legend states both. A case of ``cases:`` whose line is
-    that of an earlier case is drawn dashed over it and says so.
+    section 9); the legend states both. A dotted bar in ``end_year`` marks
+    the terminal value in the last step (``lines["terminal_value"]``, the
+    book value of the assets left, MODEL.md section 8). A case of ``cases:``
+    whose line is that of an earlier case is drawn dashed over it and says so.
     """
     s = results.scenario
     years = results.years
@@ -99,6 +129,10 @@ def cumulative_cash_flow(results: Results, ax: Axes | None = None) -> Axes:
             handles.append(line)
             labels.append(f"{case_label(case)}: " + ", ".join(x for x in (trough, pay) if x))
         ax.axhline(0, color="#333333", lw=0.8, zorder=2)
+        terminal = _terminal_steps(ax, results, cum_by_case, same)
+        if terminal:  # under the cases' entries, in the first column of the legend
+            handles.append(Line2D([], [], **TERMINAL_STYLE))
+            labels.append(terminal)
         handles += [
             Line2D([], [], marker="v", ms=8, color="#444444", ls="none"),
             Line2D([], [], marker="o", ms=7, mfc="white", mec="#444444", mew=2, ls="none"),
@@ -107,7 +141,7 @@ def cumulative_cash_flow(results: Results, ax: Axes | None = None) -> Axes:
         legend = style.legend_above(ax, handles, labels, max_cols=2)
         cumulative_axes(ax, years, margin=0.08)
         if own:
-            grow_for_legend(ax.figure, legend, len(labels))
+            grow_for_legend(ax.figure, legend, len(labels), rows=3 if terminal else 2)
     return ax
 
 

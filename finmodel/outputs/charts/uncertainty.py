@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgb
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MultipleLocator
 
 from finmodel.core import format as fmt
 from finmodel.outputs import style
@@ -35,14 +38,59 @@ def _mc_subtitle(result) -> str:
     return f"{result.scenario.title} — {result.draws:,} draws{seed}"
 
 
+FAN_OUTER_ALPHA, FAN_INNER_ALPHA = 0.08, 0.28  #: fill of the P5-P95 and P25-P75 bands
+FAN_OUTLINE = (0, (3, 2))  #: dashes of the P5 and P95 outline
+FAN_PANELS_FROM = 3  #: this many distinct fans or more: a panel each, side by side
+
+
+def _draw_fan(ax: Axes, years, fan, color: str, case: str) -> None:
+    """One case's fan: a light P5-P95 band outlined dashed, a darker P25-P75 band, the median line."""
+    ax.fill_between(
+        years,
+        fan["p5"],
+        fan["p95"],
+        color=color,
+        alpha=FAN_OUTER_ALPHA,
+        lw=0,
+        zorder=1,
+        gid=f"fan-outer-{case}",
+    )
+    for q in ("p5", "p95"):
+        ax.plot(years, fan[q], color=color, lw=0.9, ls=FAN_OUTLINE, zorder=2.5, gid=f"fan-{q}-{case}")
+    ax.fill_between(
+        years,
+        fan["p25"],
+        fan["p75"],
+        color=color,
+        alpha=FAN_INNER_ALPHA,
+        lw=0,
+        zorder=2,
+        gid=f"fan-inner-{case}",
+    )
+    ax.plot(years, fan["p50"], color=color, lw=2.2, zorder=3, gid=f"fan-median-{case}")
+
+
+def _fan_keys(color: str) -> tuple[list, list[str]]:
+    """Legend swatches of one case's fan, in its colour: median, P25-P75, P5-P95."""
+    return [
+        Line2D([], [], color=color, lw=2.2),
+        Patch(facecolor=color, alpha=FAN_INNER_ALPHA, lw=0),
+        Patch(facecolor=(*to_rgb(color), FAN_OUTER_ALPHA), edgecolor=color, ls=(0, (2, 1)), lw=0.9),
+    ], ["median", "P25–P75", "P5–P95"]
+
+
 def montecarlo_fan(result, ax: Axes | None = None) -> Axes:
     """Cumulative after-tax cash flow across Monte Carlo draws, one fan per case. [USD]
 
-    For each case of the scenario, in its colour: the P5-P95 band (light),
-    the P25-P75 band (darker) and the median line of ``cumsum(cash_flow)``
-    by year, from :meth:`finmodel.analysis.montecarlo.MonteCarloResult.fan`.
-    A case of ``cases:`` whose fan is that of an earlier case is drawn as a
-    dashed median over it and says so.
+    For each case of the scenario, in its colour: the P5-P95 band (light,
+    outlined dashed), the P25-P75 band (darker) and the median line of
+    ``cumsum(cash_flow)`` by year, from
+    :meth:`finmodel.analysis.montecarlo.MonteCarloResult.fan`; the legend's
+    swatches are in each case's colour. A case of ``cases:`` whose fan is
+    that of an earlier case is drawn as a dashed median over it and says so.
+    With :data:`FAN_PANELS_FROM` distinct fans or more, each gets a panel of
+    its own (shared axes; a figure the chart makes itself only), the first
+    returned.
     """
     s = result.scenario
     years = result.years
@@ -50,13 +98,20 @@ def montecarlo_fan(result, ax: Axes | None = None) -> Axes:
     colors = case_colors(result.cases)
     fans = {case: result.fan(case) for case in result.cases}
     same = same_as({c: f[["p5", "p25", "p50", "p75", "p95"]].to_numpy() for c, f in fans.items()})
+    distinct = [c for c in fans if same[c] is None]
     own = ax is None
+    panels = own and len(distinct) >= FAN_PANELS_FROM
     with chart_frame(ax, title, _mc_subtitle(result), s) as ax:
-        handles, labels = [], []
+        axes = {c: ax for c in fans}
+        if panels:
+            axes = _fan_panels(ax, distinct, same)
+        rows: list[list[tuple]] = []  # legend rows: a distinct case's three keys; "same as" notes
+        notes: list[tuple] = []
         for case, fan in fans.items():
             color = colors[case]
+            target = axes[case]
             if same[case] is not None:
-                (line,) = ax.plot(
+                (line,) = target.plot(
                     years,
                     fan["p50"],
                     color=color,
@@ -65,33 +120,52 @@ def montecarlo_fan(result, ax: Axes | None = None) -> Axes:
                     zorder=3.5,
                     gid=f"fan-median-{case}",
                 )
-                handles.append(line)
-                labels.append(f"{case_label(case)}: same as {case_label(same[case])}")
+                notes.append((line, f"{case_label(case)}: same as {case_label(same[case])}"))
                 continue
-            ax.fill_between(
-                years, fan["p5"], fan["p95"], color=color, alpha=0.16, lw=0, zorder=1, gid=f"fan-outer-{case}"
-            )
-            ax.fill_between(
-                years,
-                fan["p25"],
-                fan["p75"],
-                color=color,
-                alpha=0.34,
-                lw=0,
-                zorder=2,
-                gid=f"fan-inner-{case}",
-            )
-            (line,) = ax.plot(years, fan["p50"], color=color, lw=2.2, zorder=3, gid=f"fan-median-{case}")
-            handles.append(line)
-            labels.append(f"{case_label(case)}: median")
-        handles += [Patch(facecolor="#777777", alpha=0.34), Patch(facecolor="#777777", alpha=0.16)]
-        labels += ["P25–P75", "P5–P95"]
-        ax.axhline(0, color="#333333", lw=0.8, zorder=2)
-        legend = style.legend_above(ax, handles, labels, max_cols=4)
-        cumulative_axes(ax, years, margin=0.06)
-        if own and len(result.cases) > 2:
-            grow_for_legend(ax.figure, legend, len(labels), rows=1)
+            _draw_fan(target, years, fan, color, case)
+            keys, names = _fan_keys(color)
+            rows.append(list(zip(keys, [f"{case_label(case)}: {names[0]}", *names[1:]], strict=True)))
+        for a in dict.fromkeys(axes.values()):
+            a.axhline(0, color="#333333", lw=0.8, zorder=2)
+        if panels:
+            for case, a in axes.items():
+                if same[case] is None:
+                    a.set_title(case_label(case), loc="left", fontsize=style.SUBTITLE_PT, color=colors[case])
+                cumulative_axes(a, years, margin=0.06)
+                a.xaxis.set_major_locator(MultipleLocator(10))
+                if a.get_subplotspec().colspan.start > 0:
+                    a.set_ylabel("")
+            keys, names = _fan_keys(style.NEUTRAL_COLOR)
+            legend = style.legend_above(ax, keys, ["Median", *names[1:]], max_cols=3)
+        else:
+            blank = (Line2D([], [], alpha=0.0), "")
+            rows += [
+                [*notes[i : i + 3], *[blank] * (3 - len(notes[i : i + 3]))] for i in range(0, len(notes), 3)
+            ]
+            entries = [row[col] for col in range(3) for row in rows]  # legends fill column by column
+            legend = style.legend_above(ax, [e[0] for e in entries], [e[1] for e in entries], max_cols=3)
+            cumulative_axes(ax, years, margin=0.06)
+            if own:
+                grow_for_legend(ax.figure, legend, len(entries), rows=2)
     return ax
+
+
+def _fan_panels(ax: Axes, cases, same) -> dict[str, Axes]:
+    """A panel per distinct case in ``ax``'s place, two a row, sharing both axes; a case equal to an
+    earlier one goes in that case's panel."""
+    fig = ax.figure
+    rows = -(-len(cases) // 2)
+    width, height = fig.get_size_inches()
+    fig.set_size_inches(width, height + 1.6 * (rows - 1))
+    cells = ax.get_subplotspec().subgridspec(rows, 2, wspace=0.06, hspace=0.15)
+    ax.set_subplotspec(cells[0, 0])
+    panels = {cases[0]: ax}
+    for i, case in enumerate(cases[1:], start=1):
+        panels[case] = fig.add_subplot(cells[i // 2, i % 2], sharex=ax, sharey=ax)
+    out = {}
+    for case, earlier in same.items():
+        out[case] = panels[case if earlier is None else earlier]
+    return out
 
 
 def treasury_cost_histogram(result, ax: Axes | None = None, metric: str = "fiscal_cost_window_usd") -> Axes:
