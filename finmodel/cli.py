@@ -33,6 +33,7 @@ from finmodel.outputs.report import (
 from finmodel.scenario import ScenarioError
 from finmodel.scenario import load_scenario as load_scenario_file
 from finmodel.scenario.schema import SCHEMA_FILE, schema_text
+from finmodel.scenario.whatif import apply_sets
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 #: Interrupted (Ctrl-C), and standard output closed by its reader: 128 + the number of
@@ -83,7 +84,7 @@ def cmd_run(args) -> int:
         return cmd_check(args)
     if args.scenario is None:
         raise _UsageError("run needs a scenario file (or --check DIR to re-run a recorded one)")
-    scenario = load_scenario(args.scenario)
+    scenario = _load(args.scenario, args)
     out = prepare_out_dir(args.out, args.force) if args.out else None
     results = run(scenario)
     print(f"{scenario.title}\n")
@@ -103,9 +104,10 @@ def cmd_check(args) -> int:
     (same seed and draws): montecarlo.json, its CSVs and draws.csv if present;
     a sensitivity folder: sensitivity.json and tornado.csv.
     """
-    if args.scenario is not None or args.out is not None or args.force:
+    if args.scenario is not None or args.out is not None or args.force or args.set:
         raise _UsageError(
-            "run --check DIR takes no scenario, --out or --force: it re-runs the scenario recorded in DIR"
+            "run --check DIR takes no scenario, --out, --force or --set: it re-runs the scenario "
+            "recorded in DIR (with the --set items recorded there)"
         )
     report = check_run(args.check)
     print(terminal.check_text(args.check, report))
@@ -164,14 +166,35 @@ def cmd_schema(args) -> int:
     return EXIT_OK
 
 
-def _load_all(paths: Sequence[str]) -> list:
-    """Load every scenario; raise one ScenarioError with the problems of all files."""
+def _set_option(p: argparse.ArgumentParser) -> None:
+    """``--set KEY=VALUE`` (repeatable): a what-if without a file, applied to every scenario loaded.
+
+    A command that takes it loads with :func:`_load` or ``_load_all(paths, args.set)``.
+    """
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change a parameter for this run, in the scenario file's notation (repeatable): "
+        "operations.utilization=70%%, program.commitment_usd=1.2T, policy.amic.rate[2026]=30%% "
+        "(the step starting in 2026), policy.amic.eligible=[servers, grid]; recorded in run.json",
+    )
+
+
+def _load(path: str, args) -> object:
+    """Load a scenario and apply the command's ``--set`` items (none: the file as written)."""
+    return apply_sets(load_scenario(path), getattr(args, "set", None) or ())
+
+
+def _load_all(paths: Sequence[str], sets: Sequence[str] = ()) -> list:
+    """Load every scenario, each with the ``--set`` items; raise one ScenarioError with every problem."""
     scenarios, problems = [], []
     for path in paths:
         try:
-            scenarios.append(load_scenario(path))
+            scenarios.append(apply_sets(load_scenario(path), sets))
         except ScenarioError as exc:
-            problems.extend(exc.problems)
+            problems.extend(p for p in exc.problems if p not in problems)  # a bad --set once
     if problems:
         raise ScenarioError(problems)
     return scenarios
@@ -190,7 +213,7 @@ def cmd_report(args) -> int:
     from finmodel.outputs.memo import headline_sentences
     from finmodel.outputs.report import check_pack_names, write_report, write_reports
 
-    scenarios = _load_all(args.scenarios)
+    scenarios = _load_all(args.scenarios, args.set)
     if len(scenarios) > 1:
         check_pack_names(scenarios)
     out = prepare_out_dir(args.out, args.force)
@@ -216,7 +239,7 @@ def cmd_compare(args) -> int:
     if len(args.scenarios) < 2:
         print("finmodel: compare needs at least two scenario files", file=sys.stderr)
         return EXIT_BAD_INPUT
-    scenarios = _load_all(args.scenarios)
+    scenarios = _load_all(args.scenarios, args.set)
     check_same_grid(scenarios)
     check_pack_names(scenarios)
     out = prepare_out_dir(args.out, args.force)
@@ -316,7 +339,7 @@ def cmd_montecarlo(args) -> int:
     from finmodel.outputs.report import write_montecarlo
 
     tune_allocator()  # this process exists for the run: keep freed chunk memory for reuse
-    scenario = load_scenario(args.scenario)
+    scenario = _load(args.scenario, args)
     out = _out_for(args)
     if args.draws is not None and args.draws < 1:
         raise _UsageError(f"--draws must be >= 1, got {args.draws}")
@@ -355,7 +378,7 @@ def cmd_sensitivity(args) -> int:
     from finmodel.analysis.sensitivity import tornado
     from finmodel.outputs.report import write_sensitivity
 
-    scenario = load_scenario(args.scenario)
+    scenario = _load(args.scenario, args)
     out = _out_for(args)
     result = tornado(scenario)
     print(f"{scenario.title}\n")
@@ -459,6 +482,7 @@ def _scenario_commands(sub) -> None:
     )
     p.add_argument("scenario", nargs="?", help="scenario YAML file")
     _out_options(p, "output folder (summary.json, cashflows.csv, run.json)")
+    _set_option(p)
     p.add_argument(
         "--check",
         metavar="DIR",
@@ -501,11 +525,13 @@ def _pack_commands(sub) -> None:
     p = sub.add_parser("report", help="memo pack per scenario: charts, summary.md, tables.xlsx, summary.json")
     p.add_argument("scenarios", nargs="+", help="scenario YAML files (several: a subfolder each)")
     _out_options(p, "output folder", required=True)
+    _set_option(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("compare", help="scenarios side by side: table (CSV, Markdown, xlsx), charts")
     p.add_argument("scenarios", nargs="+", help="two or more scenario files with one year grid")
     _out_options(p, "output folder", required=True)
+    _set_option(p)
     p.set_defaults(func=cmd_compare)
 
 
@@ -530,6 +556,7 @@ def _uncertainty_commands(sub) -> None:
     )
     p.add_argument("--threads", type=int, help="chunks evaluated at once (default: the cores, at most 4)")
     _out_options(p, "output folder (montecarlo.json, CSVs, charts, run.json)")
+    _set_option(p)
     p.set_defaults(func=cmd_montecarlo)
 
     p = sub.add_parser(
@@ -539,6 +566,7 @@ def _uncertainty_commands(sub) -> None:
         "scenario", help="scenario YAML file (without a sensitivity: block: a default set at -/+20%%)"
     )
     _out_options(p, "output folder (tornado.csv, sensitivity.json, charts, run.json)")
+    _set_option(p)
     p.set_defaults(func=cmd_sensitivity)
 
     p = sub.add_parser("sweep", help="a metric over a grid of one or two parameters: heatmap and CSV")

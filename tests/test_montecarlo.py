@@ -112,10 +112,11 @@ def test_zero_width_draws_equal_the_deterministic_run_exactly(scenario_file):
     assert all(_same(mc.cumulative_cash_flow[d], cum) for d in range(mc.draws))
 
 
-def test_rate_by_year_drawn_as_one_rate_applies_in_every_year(base):
+def test_rate_by_year_drawn_as_one_rate_sets_its_last_step(base):
+    # base: {2023: 25%, 2026: 35%}; one drawn rate moves the 2026 step only (MODEL.md section 11)
     spec = UncertaintySpec({"policy.amic.rate": Distribution("uniform", low=0.30, high=0.30)})
     mc = run_montecarlo(base, draws=3, seed=1, spec=spec)
-    det = finmodel.run(base.override({"policy.amic.rate": 0.30}))
+    det = finmodel.run(base.override({"policy.amic.rate[2026]": 0.30}))
     assert _same(mc.metrics["npv_usd"][0], det.metrics["npv_usd"])
 
 

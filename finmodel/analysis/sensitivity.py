@@ -6,8 +6,9 @@ vectorized pass: each variant is a point on the leading (draw) axis of
 as one run. A variant equals ``finmodel.run(scenario.override({path:
 value}))`` (tested cell by cell), with two rules of
 :mod:`finmodel.analysis.uncertainty`: a changed category share is followed by
-dividing every share by their sum, and a rate by year given one value
-applies it in every year.
+dividing every share by their sum, and a rate by year given one value sets
+its last step (``PATH[YEAR]`` sets the step starting in ``YEAR``; a year map
+replaces the whole map), so the scenario's own last rate gives the scenario.
 
 Metrics are named as in :data:`finmodel.analysis.metric_names.ALL_METRICS` and read for
 a ``case``: ``without``, ``with`` or ``delta`` (with - without); the
@@ -28,10 +29,10 @@ import pandas as pd
 from finmodel.analysis.metric_names import ALL_METRICS
 from finmodel.analysis.uncertainty import category_share_overrides
 from finmodel.engine.model import CASES, METRIC_LABELS, build_inputs, compute_metrics, evaluate
-from finmodel.scenario.params import Param, param_for
+from finmodel.scenario.params import Param, param_for, split_step
 from finmodel.scenario.types import Scenario
 from finmodel.scenario.units import year_map_values
-from finmodel.scenario.varying import check_path
+from finmodel.scenario.varying import check_path, set_step
 
 __all__ = [
     "CASE_CHOICES",
@@ -53,6 +54,12 @@ __all__ = [
 ]
 
 CASE_CHOICES = ("without", "with", "delta")
+
+#: How a rate by year moves when given one value (stated in tornado and sweep outputs).
+RATE_MAP_NOTE = (
+    "A rate by year given one value sets one step: PATH[YEAR] the step starting in YEAR, "
+    "PATH alone its last step (the rate from its last year on); the other steps are kept."
+)
 
 CASE_LABELS = {"without": "without AMIC", "with": "with AMIC", "delta": "with − without"}
 
@@ -87,35 +94,43 @@ def metric_values(
     return m[..., cases.index(case)]
 
 
-def _as_year_map(value: Any) -> dict[int, float]:
-    return dict(value) if isinstance(value, Mapping) else {0: float(value)}
-
-
 def point_overrides(scenario: Scenario, columns: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
     """``build_inputs`` overrides for points given column-wise: ``{path: [value per point]}``.
 
     Values are in the parameter's unit (a number, a year map for a rate by
-    year, None for "no deadline"). Category shares are renormalized; year
-    maps become year maps of arrays.
+    year, None for "no deadline"). Category shares are renormalized. A rate
+    by year given a number sets one step of the scenario's map
+    (:func:`~finmodel.scenario.varying.set_step`: the step starting in
+    ``YEAR`` for ``PATH[YEAR]``, else the last step); given a year map, the
+    map replaces the scenario's. Each point's map becomes a year map of arrays.
     """
     out: dict[str, Any] = {}
     shares = {}
+    maps: dict[str, list[dict]] = {}
     for path, values in columns.items():
         why = check_path(path, scenario.values)
         if why:
             raise ValueError(why)
         p = param_for(path, scenario.values)
         if p.kind == "rate_map":
-            maps = [_as_year_map(v) for v in values]
-            keys = sorted({k for m in maps for k in m})
-            # on the union of the years where any map steps, each map's own step function
-            out[path] = {k: np.array([year_map_values(m, np.array([k]))[0] for m in maps]) for k in keys}
+            base_path, year = split_step(path)
+            points = maps.get(base_path) or [dict(scenario[base_path])] * len(values)
+            maps[base_path] = [
+                dict(v) if isinstance(v, Mapping) else set_step(m, year, float(v))
+                for m, v in zip(points, values, strict=True)
+            ]
             continue
         arr = np.array([math.inf if v is None else float(v) for v in values])
         if path.startswith("categories.") and path.endswith(".share"):
             shares[path] = arr
         else:
             out[path] = arr
+    for base_path, point_maps in maps.items():
+        keys = sorted({k for m in point_maps for k in m})
+        # on the union of the years where any map steps, each map's own step function
+        out[base_path] = {
+            k: np.array([year_map_values(m, np.array([k]))[0] for m in point_maps]) for k in keys
+        }
     if shares:
         out.update(category_share_overrides(scenario, shares))
     return out
@@ -129,6 +144,9 @@ def evaluate_points(scenario: Scenario, overrides: Mapping[str, Any]) -> dict[st
 
 
 def _base_value(scenario: Scenario, path: str) -> Any:
+    base_path, year = split_step(path)
+    if year is not None:  # the rate in force in YEAR: the same step function
+        return float(year_map_values(scenario[base_path], np.array([year]))[0])
     value = scenario[path]
     return math.inf if value is None and path == "policy.amic.construction_deadline_year" else value
 
@@ -290,7 +308,7 @@ def tornado(
         param_for(p, scenario.values).kind == "rate_map" and not isinstance(ranges[p][0], Mapping)
         for p in paths
     ):
-        notes.append("A rate by year given one value applies it in every year.")
+        notes.append(RATE_MAP_NOTE)
     values = (
         evaluate_points(scenario, point_overrides(scenario, columns))
         if paths
@@ -362,6 +380,11 @@ def sweep(
     notes = []
     if any(p and p.startswith("categories.") and p.endswith(".share") for p in (x_path, y_path)):
         notes.append("A changed category share is followed by dividing every share by their sum.")
+    if any(
+        p and param_for(p, scenario.values).kind == "rate_map" and not isinstance(v[0], Mapping)
+        for p, v in ((x_path, xs), (y_path, ys or [{}]))
+    ):
+        notes.append(RATE_MAP_NOTE)
     return SweepResult(scenario, metric, case, x_path, tuple(xs), y_path, tuple(ys), grid, tuple(notes))
 
 
@@ -479,7 +502,8 @@ def solve(
 def _continuous_parameter(scenario: Scenario, parameter: str):
     """The declaration of a parameter ``solve`` can move, and its value in the scenario.
 
-    For a rate by year: the rate in force in the first program year (or its first rate).
+    For a rate by year: its last step's rate (``PATH[YEAR]``: the rate in force in
+    ``YEAR``), the step that ``solve`` moves.
     """
     why = check_path(parameter, scenario.values)
     if why:
@@ -492,11 +516,11 @@ def _continuous_parameter(scenario: Scenario, parameter: str):
         )
     if p.kind != "rate_map":
         return p, float(scenario[parameter])
-    base_map = scenario[parameter]
-    start = scenario["program.start_year"]
-    if min(base_map) <= start:
-        return p, float(year_map_values(base_map, np.array([start]))[0])
-    return p, float(base_map[min(base_map)])
+    base_path, year = split_step(parameter)
+    base_map = scenario[base_path]
+    if year is not None:
+        return p, float(year_map_values(base_map, np.array([year]))[0])
+    return p, float(base_map[max(base_map)])
 
 
 def _scan(f, p, lo: float, hi: float, widen: bool, points: int):

@@ -18,7 +18,10 @@ Rules, stated in every Monte Carlo output that they touch:
   rounds it to whole years (MODEL.md section 6). Other whole-year keys
   (lags, construction years, the deadline) take ``choice`` of whole numbers.
 - A rate given by year (``policy.amic.rate``, ``tax.bonus_depreciation``)
-  drawn as one number applies that number in every year.
+  drawn as one number sets the map's last step (the rate from its last
+  year on; earlier steps keep the scenario's rates), as a sweep does;
+  ``PATH[YEAR]`` (``policy.amic.rate[2026]``) draws the step starting in
+  ``YEAR`` (added if no step starts there; later steps unchanged).
 - ``program.schedule`` takes ``choice`` of schedules (``{ramp: ...}`` or
   ``{shares: [...]}``).
 
@@ -50,8 +53,9 @@ from finmodel.core import format as fmt
 from finmodel.core.cashflow import schedule_shares
 from finmodel.scenario.blocks.distributions import Distribution
 from finmodel.scenario.blocks.uncertainty import DEFAULT_DRAWS, normal_correlation
-from finmodel.scenario.params import BY_PATH, SHARE_TOLERANCE, param_for
+from finmodel.scenario.params import BY_PATH, SHARE_TOLERANCE, param_for, split_step
 from finmodel.scenario.types import Scenario
+from finmodel.scenario.varying import set_step
 
 __all__ = [
     "UncertaintySpec",
@@ -111,7 +115,12 @@ def param_label(path: str) -> str:
 
     >>> param_label("finance.discount_rate"), param_label("categories.grid.share")
     ('Discount rate', 'Grid share of spend')
+    >>> param_label("policy.amic.rate[2026]")
+    'Credit rate from 2026'
     """
+    base, year = split_step(path)
+    if year is not None:
+        return f"{param_label(base)} from {year}"
     if path in LABELS:
         return LABELS[path]
     parts = path.split(".")
@@ -393,11 +402,21 @@ class TableRows:
 
 
 def to_overrides(scenario: Scenario, samples: Samples) -> dict[str, Any]:
-    """``build_inputs`` overrides for drawn values (shares renormalized, schedules as year shares)."""
+    """``build_inputs`` overrides for drawn values (shares renormalized, schedules as year shares).
+
+    A drawn rate by year sets one step of the scenario's map
+    (:func:`~finmodel.scenario.varying.set_step`): ``PATH[YEAR]`` the step
+    starting in ``YEAR``, ``PATH`` its last step; the result is a year map
+    whose drawn steps are arrays.
+    """
     out: dict[str, Any] = {}
     shares = {}
     for path, values in samples.values.items():
-        if path.startswith("categories.") and path.endswith(".share"):
+        base_path, year = split_step(path)
+        p = param_for(path, scenario.values)
+        if p is not None and p.kind == "rate_map":
+            out[base_path] = set_step(out.get(base_path) or scenario[base_path], year, values)
+        elif path.startswith("categories.") and path.endswith(".share"):
             shares[path] = values
         elif path == "program.schedule":
             out["program.year_shares"] = TableRows(
@@ -434,11 +453,14 @@ def notes(spec: UncertaintySpec) -> list[str]:
         d = spec.parameters[p]
         if p.endswith(".life_years") and d.kind != "choice":
             out.append(f"{p} is drawn from a continuous distribution and rounded to whole years.")
-        if (
-            param_for(p, {"categories": ()}) is not None
-            and param_for(p, {"categories": ()}).kind == "rate_map"
-        ):
-            out.append(f"{p} is drawn as one rate that applies in every year.")
+        base, year = split_step(p)
+        if year is not None:
+            out.append(f"{p} is drawn as the step of {base} starting in {year}; its other steps are kept.")
+        elif BY_PATH.get(p) is not None and BY_PATH[p].kind == "rate_map":
+            out.append(
+                f"{p} is drawn as the rate of its last step (from its last year on); "
+                "its earlier steps are kept."
+            )
     if spec.correlations:
         out.append("Correlations are Spearman rank correlations imposed with a Gaussian copula.")
     return out

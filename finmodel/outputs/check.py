@@ -185,12 +185,33 @@ def scenario_from_manifest(data: dict, file: str = MANIFEST) -> tuple[Scenario, 
         )
     scenario = scenario_from_dict(resolved, file=file)
     notes = []
+    overrides = entry.get("overrides") or []
+    if overrides:
+        scenario = _replay_overrides(scenario, overrides, file)
+        notes.append(
+            f"replayed the {len(overrides)} --set item{'s' if len(overrides) != 1 else ''} "
+            f"recorded: {' '.join(str(o.get('given')) for o in overrides)}"
+        )
     if scenario.sha256() != recorded_sha:
         notes.append(
             f"the scenario resolves differently now (SHA-256 {scenario.sha256()[:12]}, "
             f"recorded {str(recorded_sha)[:12]}): defaults or parameters changed"
         )
     return scenario, notes
+
+
+def _replay_overrides(scenario: Scenario, overrides: list, file: str) -> Scenario:
+    """The recorded ``--set`` items applied again, as given, to the recorded resolved scenario.
+
+    The resolved scenario already holds them, so applying them again changes
+    nothing when the record is whole; a value that parses differently now is
+    reported by the SHA-256 note and the figures.
+    """
+    from finmodel.scenario.whatif import apply_sets
+
+    if not all(isinstance(o, dict) and isinstance(o.get("given"), str) for o in overrides):
+        raise CheckError(f"{file}: overrides must be a list of {{given, key, value}} records")
+    return apply_sets(scenario, [o["given"] for o in overrides])
 
 
 def _leaves(value: Any, prefix: str = "") -> dict[str, Any]:

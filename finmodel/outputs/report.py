@@ -238,6 +238,8 @@ def manifest(
                 "files": list(r.scenario.files),
                 "sha256": r.scenario.sha256(),
                 "resolved": r.scenario.resolved(),
+                # --set items, as given and as parsed (in "resolved" already; run --check replays them)
+                **({"overrides": [dict(o) for o in r.scenario.overrides]} if r.scenario.overrides else {}),
             }
             for r in results
         ],

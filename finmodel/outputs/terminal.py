@@ -189,7 +189,8 @@ def solve_text(result, scenario, target: float) -> str:
         return fmt.metric(x, unit, delta=result.case == "delta")
 
     param, what = result.parameter, f"{result.metric} ({result.case})"
-    value, written = (value_text(param, v, label=True) for v in (result.value, scenario[param]))
+    as_written = scenario[param] if param in scenario.values else result.base_value  # a step: its rate
+    value, written = (value_text(param, v, label=True) for v in (result.value, as_written))
     out = [
         f"{scenario.title}",
         "",

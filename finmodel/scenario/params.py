@@ -7,6 +7,7 @@ pack (MODEL.md section 11).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ __all__ = [
     "MACRS_CLASSES",
     "SHARE_TOLERANCE",
     "param_for",
+    "split_step",
     "range_text",
     "out_of_range",
 ]
@@ -554,13 +556,36 @@ def param_for(path: str, values: Mapping[str, Any] | None = None) -> Param | Non
     True
     >>> param_for("policy.amic.rate").kind
     'rate_map'
+
+    A step of a rate by year, ``policy.amic.rate[2026]``, maps to the rate by
+    year's declaration (see :func:`split_step`); ``[YEAR]`` on any other key: None.
     """
+    path, year = split_step(path)
+    if year is not None:
+        p = param_for(path, values)
+        return p if p is not None and p.kind == "rate_map" else None
     parts = path.split(".")
     if len(parts) == 3 and parts[0] == "categories":
         if values is not None and parts[1] not in tuple(values.get("categories") or ()):
             return None
         return BY_PATH.get(f"categories.*.{parts[2]}")
     return None if path.startswith("categories.") else BY_PATH.get(path)
+
+
+_STEP = re.compile(r"^(?P<path>[^\[\]]+)\[(?P<year>[0-9]{4})\]$")
+
+
+def split_step(path: str) -> tuple[str, int | None]:
+    """``policy.amic.rate[2026]`` -> ``("policy.amic.rate", 2026)``; a path without ``[YEAR]``: year None.
+
+    ``[YEAR]`` addresses the step of a rate by year that starts in ``YEAR``
+    (MODEL.md section 11, "What-ifs").
+
+    >>> split_step("policy.amic.rate[2026]"), split_step("tax.corporate_rate")
+    (('policy.amic.rate', 2026), ('tax.corporate_rate', None))
+    """
+    m = _STEP.match(path) if isinstance(path, str) else None
+    return (m["path"], int(m["year"])) if m else (path, None)
 
 
 def range_text(p: Param) -> str:

@@ -69,6 +69,9 @@ class Scenario:
     origins: Mapping[tuple, tuple[str, int]] = field(default_factory=dict)
     #: ``cases:`` (MODEL.md section 15): each extra case as a scenario with its overrides merged.
     case_scenarios: Mapping[str, Scenario] = field(default_factory=dict)
+    #: The ``--set`` items this scenario was made with (``given``, ``key``, ``value``),
+    #: in order; ``run.json`` records them (MODEL.md section 11, "What-ifs").
+    overrides: tuple[Mapping[str, Any], ...] = ()
     #: Values that validate but look mistaken (:mod:`finmodel.scenario.guards`): a money value
     #: a thousand-fold small, a title whose figures disagree with the values. Each a
     #: :class:`~finmodel.scenario.yamlio.Problem` (file, line, key, message); never printed here.
@@ -128,11 +131,15 @@ class Scenario:
         text = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def override(self, changes: Mapping[str, Any], name: str | None = None) -> Scenario:
+    def override(
+        self, changes: Mapping[str, Any], name: str | None = None, origin: str = "<override>"
+    ) -> Scenario:
         """A new scenario: ``changes`` (dotted paths or nested mappings) merged on ``raw``, revalidated.
 
         Untouched keys keep the file and line they were written in; every key
-        set here is reported as set in ``"<override>"``.
+        set here is reported as set in ``origin`` (``"<override>"``; the
+        command line's ``--set`` passes ``"--set"``). A key ``PATH[YEAR]`` of a
+        rate by year sets the step starting in ``YEAR`` (``policy.amic.rate[2026]``).
 
         >>> from finmodel.scenario.load import scenario_from_dict
         >>> s = scenario_from_dict({"program": {"commitment_usd": "1B", "start_year": 2025, "years": 2},
@@ -142,7 +149,7 @@ class Scenario:
         """
         from finmodel.scenario.load import override_scenario  # load builds on this module
 
-        return override_scenario(self, changes, name)
+        return override_scenario(self, changes, name, origin)
 
 
 def _jsonable(value):

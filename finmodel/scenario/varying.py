@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from finmodel.scenario import units
-from finmodel.scenario.params import Param, out_of_range, param_for, range_text
+from finmodel.scenario.params import PARAMETERS, Param, out_of_range, param_for, range_text, split_step
 
 __all__ = [
+    "RATE_MAPS",
+    "set_step",
     "WHOLE_YEAR_KEYS",
     "DRAWABLE_INT",
     "check_path",
@@ -26,6 +28,10 @@ __all__ = [
 
 #: Category keys the engine reads once per scenario as whole years: varied only by ``dist: choice``.
 WHOLE_YEAR_KEYS = ("in_service_lag_years", "construction_years")
+#: The rates by year (year maps): each step addressable as ``PATH[YEAR]``.
+RATE_MAPS = tuple(p.path for p in PARAMETERS if p.kind == "rate_map")
+#: The calendar years a year map's keys may take (MODEL.md section 11).
+YEAR_MAP_YEARS = (1900, 2200)
 #: Whole-number keys outside the categories that may vary (by ``dist: choice`` of whole numbers).
 DRAWABLE_INT = {
     "policy.amic.payment_lag_years",
@@ -42,6 +48,17 @@ def check_path(path: str, values: Mapping[str, Any], allow_schedule: bool = Fals
     """
     if not isinstance(path, str):
         return f"a parameter is a dotted path such as operations.revenue_usd_per_gw_year, got {path!r}"
+    base, year = split_step(path)
+    if year is not None and param_for(base, values) is not None:
+        if param_for(base, values).kind != "rate_map":
+            return (
+                f"{base} is one value, not a rate by year: [YEAR] addresses a step of "
+                f"{' or '.join(RATE_MAPS)}"
+            )
+        lo, hi = YEAR_MAP_YEARS
+        if not lo <= year <= hi:
+            return f"{path}: the year of a step must be between {lo} and {hi}, got {year}"
+        return None
     p = param_for(path, values)
     if p is None:
         cats = ", ".join(values.get("categories") or ())
@@ -75,6 +92,26 @@ def check_path(path: str, values: Mapping[str, Any], allow_schedule: bool = Fals
         f"{path} cannot vary across draws: the engine reads it once per scenario ({p.kind}); "
         "change it in the scenario or compare scenario files"
     )
+
+
+def set_step(year_map: Mapping, year: int | None, value: Any) -> dict:
+    """``year_map`` with the step that starts in ``year`` set to ``value``; later steps unchanged.
+
+    A step that no key starts is added. ``year`` None sets the last step (the
+    rate in force from the map's last key on): a sweep, solve or draw of a
+    rate by year written without ``[YEAR]`` moves that step only. A scalar
+    rate, stored as ``{0: rate}``, is its own last step.
+
+    >>> set_step({2023: 0.25, 2026: 0.35}, None, 0.3)
+    {2023: 0.25, 2026: 0.3}
+    >>> set_step({2023: 0.25, 2026: 0.35}, 2025, 0.3)
+    {2023: 0.25, 2025: 0.3, 2026: 0.35}
+    >>> set_step({0: 0.25}, None, 0.3)
+    {0: 0.3}
+    """
+    out = dict(year_map)
+    out[max(out) if year is None else year] = value
+    return dict(sorted(out.items()))
 
 
 def whole_years(path: str) -> bool:
