@@ -249,6 +249,7 @@ def test_the_comparison_reads_as_each_scenarios_figures(base, tmp_path, capsys):
     expected = expected_figures(base)
     columns = [
         ("npv_usd", "change"),
+        ("credit_earned_usd", "with"),
         ("pv_credit_usd", "with"),
         ("fiscal_cost_window_usd", "change"),
         ("fiscal_cost_pv_usd", "change"),
@@ -273,6 +274,7 @@ def test_the_comparison_reads_as_each_scenarios_figures(base, tmp_path, capsys):
         shown[c]
         for c in (
             "delta_npv_usd",
+            "credit_earned_usd",
             "pv_credit_usd",
             "fiscal_cost_window_usd",
             "fiscal_cost_pv_usd",

@@ -295,7 +295,8 @@ def test_compare_table_equals_each_scenarios_results(compared):
     base_row = next(line for line in md.splitlines() if line.startswith("| `base`"))
     cells = [c.strip() for c in base_row.strip("|").split("|")]
     assert _money(cells[1]) == pytest.approx(float(rows[0]["delta_npv_usd"]), abs=0.05e9)
-    assert _money(cells[3]) == pytest.approx(float(rows[0]["fiscal_cost_window_usd"]), abs=0.05e9)
+    assert _money(cells[2]) == pytest.approx(float(rows[0]["credit_earned_usd"]), abs=0.05e9)
+    assert _money(cells[4]) == pytest.approx(float(rows[0]["fiscal_cost_window_usd"]), abs=0.05e9)
     sheet = openpyxl.load_workbook(compared / "compare.xlsx")["Comparison"]
     values = list(sheet.iter_rows(values_only=True))
     assert sheet.row_dimensions[1].hidden and len(values) == len(rows) + 2
