@@ -292,7 +292,7 @@ def test_compare_table_equals_each_scenarios_results(compared):
             assert float(row[f"irr_{name}"]) == pytest.approx(r.metric("irr", which), rel=1e-11)
         assert row["fiscal_window"] == "2026-2035"
     md = (compared / "compare.md").read_text(encoding="utf-8")
-    base_row = next(line for line in md.splitlines() if line.startswith("| `base`"))
+    base_row = next(line for line in md.splitlines() if line.startswith("| Base: 35% on servers"))
     cells = [c.strip() for c in base_row.strip("|").split("|")]
     assert _money(cells[1]) == pytest.approx(float(rows[0]["delta_npv_usd"]), abs=0.05e9)
     assert _money(cells[2]) == pytest.approx(float(rows[0]["credit_earned_usd"]), abs=0.05e9)

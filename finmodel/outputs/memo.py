@@ -508,6 +508,7 @@ def check_same_grid(scenarios: Sequence[Scenario]) -> None:
 #: The comparison's columns and their units; ``_with`` columns hold the row's case
 #: (``with``, or another case of a scenario with ``cases:``), ``_without`` the scenario's ``without``.
 COMPARE_COLUMNS: dict[str, str] = {
+    "label": "-",
     "scenario": "-",
     "case": "-",
     "title": "-",
@@ -547,6 +548,7 @@ def compare_table(results: Sequence[Results]) -> pd.DataFrame:
             npv, npv_without = r.metric("npv_usd", case), r.metric("npv_usd", "without")
             rows.append(
                 {
+                    "label": r.scenario.label,
                     "scenario": r.scenario.name,
                     "case": case,
                     "title": r.scenario.title,
@@ -587,7 +589,7 @@ def compare_markdown(table: pd.DataFrame) -> str:
     rows = [head]
     several = table.groupby("scenario", sort=False)["case"].transform("size") > 1 if len(table) else []
     for (_, r), many in zip(table.iterrows(), several, strict=True):
-        cells = [f"`{r['scenario']}`" + (f" {case_label(r['case'])}" if many else "")]
+        cells = [str(r["label"]) + (f", {case_label(r['case'])}" if many else "")]
         for column in COMPARE_FIGURES:
             value = None if pd.isna(r[column]) else float(r[column])
             cells.append(fmt.metric(value, COMPARE_COLUMNS[column], delta=column in COMPARE_CHANGES))
@@ -599,7 +601,7 @@ def compare_markdown(table: pd.DataFrame) -> str:
         "NPV is zero."
     )
     names = table.drop_duplicates("scenario")
-    titles = "\n".join(f"- `{r['scenario']}`: {r['title']}" for _, r in names.iterrows())
+    titles = "\n".join(f"- {r['label']} (`{r['scenario']}`): {r['title']}" for _, r in names.iterrows())
     return _md_table(rows, "l" + "r" * (len(head) - 1)) + "\n\n" + notes + "\n\n" + titles + "\n"
 
 
