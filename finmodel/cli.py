@@ -250,6 +250,29 @@ def cmd_compare(args) -> int:
     return EXIT_OK
 
 
+def cmd_memo(args) -> int:
+    """A one- to two-page Word memo draft (memo.docx; memo.pdf where LibreOffice is on PATH)."""
+    _files_only()
+    from finmodel.outputs.memo import check_same_grid
+    from finmodel.outputs.memo_docx import MAX_SCENARIOS, memo_headline
+    from finmodel.outputs.report import check_pack_names, write_memo
+
+    if len(args.scenarios) > MAX_SCENARIOS:
+        raise _UsageError(
+            f"memo takes at most {MAX_SCENARIOS} scenario files (the first and those compared with it "
+            f"fit two pages), got {len(args.scenarios)}; use finmodel compare for more"
+        )
+    scenarios = _load_all(args.scenarios, args.set)
+    check_same_grid(scenarios)
+    check_pack_names(scenarios)
+    out = prepare_out_dir(args.out, args.force)
+    results = [run(s) for s in scenarios]
+    written = write_memo(results, out, ["finmodel", *args.argv], pdf=not args.no_pdf)
+    print(" ".join(memo_headline(results)) + "\n")
+    print(f"wrote {', '.join(p.name for p in written)} under {out}")
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- uncertainty
 
 
@@ -521,7 +544,7 @@ def _scenario_commands(sub) -> None:
 
 
 def _pack_commands(sub) -> None:
-    """report and compare: memo packs and comparisons written to a folder."""
+    """report, compare and memo: memo packs, comparisons and memo drafts written to a folder."""
     p = sub.add_parser("report", help="memo pack per scenario: charts, summary.md, tables.xlsx, summary.json")
     p.add_argument("scenarios", nargs="+", help="scenario YAML files (several: a subfolder each)")
     _out_options(p, "output folder", required=True)
@@ -533,6 +556,24 @@ def _pack_commands(sub) -> None:
     _out_options(p, "output folder", required=True)
     _set_option(p)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "memo",
+        help="one- to two-page Word memo draft (memo.docx): headline, table, charts, assumptions, sources",
+        description="Write memo.docx: headline sentences, a compact table, two or three charts, the "
+        "assumptions and the sources of the scenario (several: compared with the first). A PDF of the "
+        "same (memo.pdf) is written only where LibreOffice (soffice or libreoffice) is on PATH; "
+        "without it the PDF is skipped silently.",
+    )
+    p.add_argument(
+        "scenarios", nargs="+", help="1 to 4 scenario YAML files (several: one year grid, the first leads)"
+    )
+    p.add_argument(
+        "--no-pdf", action="store_true", help="write no memo.pdf, even where LibreOffice is on PATH"
+    )
+    _out_options(p, "output folder (memo.docx, memo.pdf, run.json)", required=True)
+    _set_option(p)
+    p.set_defaults(func=cmd_memo)
 
 
 def _uncertainty_commands(sub) -> None:

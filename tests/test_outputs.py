@@ -131,6 +131,7 @@ WRITERS = {
     "run": ["run", str(BASE)],
     "report": ["report", str(BASE)],
     "compare": ["compare", str(BASE), str(SCENARIOS / "transfer.yaml")],
+    "memo": ["memo", str(BASE), str(SCENARIOS / "transfer.yaml")],
     "montecarlo": ["montecarlo", str(BASE), "--draws", "200", "--csv"],
     "sensitivity": ["sensitivity", str(BASE)],
     "sweep": ["sweep", str(BASE), "--x", "policy.amic.rate=0.25,0.35"],

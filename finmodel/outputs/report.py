@@ -142,26 +142,40 @@ def save_workbook(wb, path: str | os.PathLike) -> Path:
     rewritten in the same order with the same compression.
     """
     import datetime
-    import zipfile
-
-    stamp = datetime.datetime(*XLSX_TIME)
 
     def write(tmp: Path) -> None:
-        wb.properties.created = stamp
+        wb.properties.created = datetime.datetime(*XLSX_TIME)
         buffer = io.BytesIO()
-        wb.save(buffer)  # sets properties.modified to now: replaced below
-        when = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-        with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as src, zipfile.ZipFile(tmp, "w") as dst:
-            for info in src.infolist():
-                data = src.read(info.filename)
-                if info.filename == "docProps/core.xml":
-                    data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>" + when + rb"\g<2>", data)
-                member = zipfile.ZipInfo(info.filename, date_time=XLSX_TIME)
-                member.compress_type = info.compress_type
-                member.external_attr = info.external_attr
-                dst.writestr(member, data)
+        wb.save(buffer)  # sets properties.modified to now: replaced by zip_without_time
+        tmp.write_bytes(zip_without_time(buffer.getvalue()))
 
     return atomic_write(path, write)
+
+
+def zip_without_time(data: bytes) -> bytes:
+    """An Office file (xlsx, docx) with its clock times set to :data:`XLSX_TIME`.
+
+    Every zip member's time, and the document's modification time in
+    ``docProps/core.xml``; the members are rewritten in the same order with
+    the same compression, so the same content gives the same bytes.
+    """
+    import datetime
+    import zipfile
+
+    when = datetime.datetime(*XLSX_TIME).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            member_data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                member_data = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>" + when + rb"\g<2>", member_data
+                )
+            member = zipfile.ZipInfo(info.filename, date_time=XLSX_TIME)
+            member.compress_type = info.compress_type
+            member.external_attr = info.external_attr
+            dst.writestr(member, member_data)
+    return out.getvalue()
 
 
 def _umask() -> int:
@@ -458,6 +472,89 @@ def write_compare(
         written += write_figure(chart(results).figure, out, stem)
     written.append(write_json(out / MANIFEST, manifest(results, command, files=[p.name for p in written])))
     _add_to_manifest(out, written)
+    return written
+
+
+# --------------------------------------------------------------------------- memo draft
+
+__all__ += ["zip_without_time", "pdf_converter", "docx_to_pdf", "write_memo"]
+
+#: Converters of a Word file to PDF, looked up on PATH in this order (LibreOffice).
+PDF_CONVERTERS = ("soffice", "libreoffice")
+PDF_TIMEOUT_S = 180
+
+
+def pdf_converter() -> str | None:
+    """The path of a Word-to-PDF converter on PATH (LibreOffice's ``soffice``), or None."""
+    import shutil
+
+    return next((found for name in PDF_CONVERTERS if (found := shutil.which(name))), None)
+
+
+def docx_to_pdf(docx: bytes, converter: str) -> bytes | None:
+    """The PDF of a ``.docx`` by ``converter`` (LibreOffice, headless, in a temporary folder of its own).
+
+    None when the converter fails or gives no file: the PDF is optional.
+    """
+    import subprocess
+
+    with tempfile.TemporaryDirectory(prefix="finmodel-pdf-") as tmp:
+        folder = Path(tmp)
+        (folder / "memo.docx").write_bytes(docx)
+        profile = (folder / "profile").as_uri()  # never the user's LibreOffice profile, never locked
+        try:
+            subprocess.run(
+                [
+                    converter,
+                    f"-env:UserInstallation={profile}",
+                    "--headless",
+                    "--convert-to",
+                    "pdf",
+                    "--outdir",
+                    str(folder),
+                    str(folder / "memo.docx"),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=PDF_TIMEOUT_S,
+                check=False,
+                env={**os.environ, "HOME": str(folder)},
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        pdf = folder / "memo.pdf"
+        return pdf.read_bytes() if pdf.is_file() and pdf.stat().st_size else None
+
+
+def write_memo(
+    results: Sequence[Results],
+    out: str | os.PathLike,
+    command: Sequence[str] | None = None,
+    pdf: bool = True,
+) -> list[Path]:
+    """The memo draft in ``out``: ``memo.docx`` (:func:`finmodel.outputs.memo_docx.memo_bytes`),
+    ``memo.pdf`` when ``pdf`` and a converter is on PATH (:func:`pdf_converter`), then ``run.json``.
+
+    The document (and the PDF) is made before the first file is written.
+    Several scenarios must share their year grid
+    (:func:`finmodel.outputs.memo.check_same_grid`).
+    """
+    from finmodel.outputs import memo, memo_docx
+
+    results = list(results)
+    memo.check_same_grid([r.scenario for r in results])
+    check_pack_names([r.scenario for r in results])
+    out = Path(out)
+    blobs = {memo_docx.MEMO_DOCX: memo_docx.memo_bytes(results)}
+    converter = pdf_converter() if pdf else None
+    if converter is not None:
+        converted = docx_to_pdf(blobs[memo_docx.MEMO_DOCX], converter)
+        if converted is not None:
+            blobs["memo.pdf"] = converted
+    written = [atomic_write(out / name, lambda p, b=blob: p.write_bytes(b)) for name, blob in blobs.items()]
+    digests = {name: hashlib.sha256(blob).hexdigest() for name, blob in blobs.items()}
+    written.append(write_json(out / MANIFEST, manifest(results, command, files=list(blobs), outputs=digests)))
     return written
 
 
