@@ -477,7 +477,7 @@ def write_compare(
 
 # --------------------------------------------------------------------------- memo draft
 
-__all__ += ["zip_without_time", "pdf_converter", "docx_to_pdf", "write_memo"]
+__all__ += ["zip_without_time", "pdf_converter", "docx_to_pdf", "pdf_without_time", "write_memo"]
 
 #: Converters of a Word file to PDF, looked up on PATH in this order (LibreOffice).
 PDF_CONVERTERS = ("soffice", "libreoffice")
@@ -524,7 +524,33 @@ def docx_to_pdf(docx: bytes, converter: str) -> bytes | None:
         except (OSError, subprocess.TimeoutExpired):
             return None
         pdf = folder / "memo.pdf"
-        return pdf.read_bytes() if pdf.is_file() and pdf.stat().st_size else None
+        return pdf_without_time(pdf.read_bytes()) if pdf.is_file() and pdf.stat().st_size else None
+
+
+def pdf_without_time(pdf: bytes) -> bytes:
+    """A PDF with its creation and modification dates set to 1980-01-01 and its ``/ID`` and
+    ``/DocChecksum`` (which LibreOffice derives from the clock) made from its content.
+
+    Every change keeps the length, so the cross-reference offsets stay right.
+
+    >>> pdf_without_time(b"/CreationDate(D:20261202024524Z')/ID [ <0A1B> <0A1B> ]")
+    b"/CreationDate(D:19800101000000Z')/ID [ <8181> <8181> ]"
+    """
+    pdf = re.sub(rb"(/(?:CreationDate|ModDate)\s*\(D:)\d{14}", rb"\g<1>19800101000000", pdf)
+    ids = re.compile(
+        rb"(/ID\s*\[\s*<)([0-9A-Fa-f]+)(>\s*<)([0-9A-Fa-f]+)(>)|(/DocChecksum\s*/)([0-9A-Fa-f]+)"
+    )
+
+    def hexes(match: re.Match, fill) -> bytes:
+        return b"".join(
+            fill(part) if i in (1, 3, 6) else part
+            for i, part in enumerate(match.groups(), start=0)
+            if part is not None
+        )
+
+    blank = ids.sub(lambda m: hexes(m, lambda h: b"0" * len(h)), pdf)
+    digest = hashlib.sha256(blank).hexdigest().upper().encode()
+    return ids.sub(lambda m: hexes(m, lambda h: digest[: len(h)]), blank)
 
 
 def write_memo(
