@@ -215,9 +215,7 @@ def test_strict_validate_lists_every_file_s_warnings(warned, capsys):
     ],
 )
 def test_a_closed_pipe_ends_quietly(command):
-    line = command.format(
-        base=BASE, rate=SCENARIOS / "rate_25.yaml", all=" ".join(map(str, all_scenarios()))
-    )
+    line = command.format(base=BASE, rate=SCENARIOS / "rate_25.yaml", all=" ".join(map(str, all_scenarios())))
     shell = (
         f"{sys.executable} -m finmodel.cli {line} | head -c 1 >/dev/null; "
         'echo "status ${PIPESTATUS[0]}" >&2'
