@@ -209,7 +209,7 @@ def test_strict_validate_lists_every_file_s_warnings(warned, capsys):
         "run {base}",
         "diff {base} {rate}",
         "validate {all}",
-        "schema --out -",
+        "schema -",
         "sweep {base} --x policy.amic.rate=0:0.5:400",
         "--help",
     ],
