@@ -220,9 +220,9 @@ def cmd_report(args) -> int:
     results = [run(s) for s in scenarios]
     command = ["finmodel", *args.argv]
     if len(results) == 1:
-        written = write_report(results[0], out, command)
+        written = write_report(results[0], out, command, args.formats)
     else:
-        written = write_reports(results, out, command)
+        written = write_reports(results, out, command, args.formats)
     for r in results:
         print(f"{r.scenario.title}\n")
         print(" ".join(headline_sentences(r)) + "\n")
@@ -244,7 +244,7 @@ def cmd_compare(args) -> int:
     check_pack_names(scenarios)
     out = prepare_out_dir(args.out, args.force)
     results = [run(s) for s in scenarios]
-    written = write_compare(results, out, ["finmodel", *args.argv])
+    written = write_compare(results, out, ["finmodel", *args.argv], args.formats)
     print(compare_markdown(compare_table(results)))
     print(f"wrote {len(written)} files under {out}")
     return EXIT_OK
@@ -394,7 +394,7 @@ def cmd_montecarlo(args) -> int:
     finally:
         bar.close()
     print(terminal.montecarlo_text(result))
-    return _notes_and_write(result, out, args, write_montecarlo, draws_csv=args.csv)
+    return _notes_and_write(result, out, args, write_montecarlo, draws_csv=args.csv, formats=args.formats)
 
 
 def cmd_sensitivity(args) -> int:
@@ -406,7 +406,7 @@ def cmd_sensitivity(args) -> int:
     result = tornado(scenario)
     print(f"{scenario.title}\n")
     print(terminal.tornado_text(result))
-    return _notes_and_write(result, out, args, write_sensitivity)
+    return _notes_and_write(result, out, args, write_sensitivity, formats=args.formats)
 
 
 def _check_case(scenario, case: str) -> None:
@@ -439,7 +439,7 @@ def cmd_sweep(args) -> int:
         + "\n"
     )
     print(terminal.sweep_text(result))
-    return _notes_and_write(result, out, args, write_sweep)
+    return _notes_and_write(result, out, args, write_sweep, formats=args.formats)
 
 
 def cmd_solve(args) -> int:
@@ -490,6 +490,31 @@ def cmd_solve(args) -> int:
 
 FORCE_HELP = "write into a non-empty folder not made by finmodel"
 STRICT_HELP = "treat scenario warnings (a value that looks mistaken) as errors: exit 2, nothing written"
+
+
+def _figure_formats(text: str) -> tuple[str, ...]:
+    """``png,svg,pdf``: the formats charts are written in (argparse type; a bad one exits 2)."""
+    from finmodel.outputs.report import FIGURE_KINDS
+
+    kinds = tuple(dict.fromkeys(k.strip().lower() for k in text.split(",") if k.strip()))
+    bad = [k for k in kinds if k not in FIGURE_KINDS]
+    if bad or not kinds:
+        raise argparse.ArgumentTypeError(
+            f"chart formats are a comma-separated list of {', '.join(FIGURE_KINDS)}, got {text!r}"
+        )
+    return kinds
+
+
+def _formats_option(p: argparse.ArgumentParser) -> None:
+    """``--formats png,svg,pdf``: which files each chart is written as (default png,svg)."""
+    p.add_argument(
+        "--formats",
+        type=_figure_formats,
+        default=("png", "svg"),
+        metavar="LIST",
+        help="chart files to write, comma separated from png, svg, pdf (default png,svg; "
+        "pdf embeds fonts and takes longer)",
+    )
 
 
 def _out_options(p: argparse.ArgumentParser, out_help: str, required: bool = False) -> None:
@@ -549,12 +574,14 @@ def _pack_commands(sub) -> None:
     p.add_argument("scenarios", nargs="+", help="scenario YAML files (several: a subfolder each)")
     _out_options(p, "output folder", required=True)
     _set_option(p)
+    _formats_option(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("compare", help="scenarios side by side: table (CSV, Markdown, xlsx), charts")
     p.add_argument("scenarios", nargs="+", help="two or more scenario files with one year grid")
     _out_options(p, "output folder", required=True)
     _set_option(p)
+    _formats_option(p)
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser(
@@ -598,6 +625,7 @@ def _uncertainty_commands(sub) -> None:
     p.add_argument("--threads", type=int, help="chunks evaluated at once (default: the cores, at most 4)")
     _out_options(p, "output folder (montecarlo.json, CSVs, charts, run.json)")
     _set_option(p)
+    _formats_option(p)
     p.set_defaults(func=cmd_montecarlo)
 
     p = sub.add_parser(
@@ -608,6 +636,7 @@ def _uncertainty_commands(sub) -> None:
     )
     _out_options(p, "output folder (tornado.csv, sensitivity.json, charts, run.json)")
     _set_option(p)
+    _formats_option(p)
     p.set_defaults(func=cmd_sensitivity)
 
     p = sub.add_parser("sweep", help="a metric over a grid of one or two parameters: heatmap and CSV")
@@ -623,6 +652,7 @@ def _uncertainty_commands(sub) -> None:
         help="case: without, with, one of the scenario's cases:, or delta = with - without (default)",
     )
     _out_options(p, "output folder (sweep.csv, sweep_heatmap, run.json)")
+    _formats_option(p)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("solve", help="the value of one parameter at which a metric hits a target")

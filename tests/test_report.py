@@ -67,11 +67,36 @@ def test_pngs_are_6_5_inches_at_200_dpi(pack):
         assert 800 <= height <= 1000
 
 
-def test_svg_and_pdf_carry_the_titles(pack):
+def test_svg_carries_the_titles_and_pdf_is_written_when_asked(pack, tmp_path):
     svg = (pack / "treasury_cost.svg").read_text(encoding="utf-8")
     assert "Cost to the Treasury by year" in svg
     assert "OpenAI $1.4T compute build-out: with vs without AMIC" in svg
-    assert (pack / "treasury_cost.pdf").read_bytes()[:5] == b"%PDF-"
+    assert not list(pack.glob("*.pdf"))  # default png,svg: no PDF unless asked
+    out = tmp_path / "pdf"
+    assert main(["report", str(BASE), "--out", str(out), "--formats", "pdf"]) == 0
+    assert (out / "treasury_cost.pdf").read_bytes()[:5] == b"%PDF-"
+    assert not list(out.glob("*.png")) and not list(out.glob("*.svg"))
+    listed = json.loads((out / "run.json").read_text())["files"]
+    assert sorted(p.name for p in out.iterdir() if p.name != "run.json") == sorted(listed)
+
+
+@pytest.mark.parametrize("command", ["report", "compare", "montecarlo", "sensitivity", "sweep"])
+def test_a_bad_chart_format_writes_nothing(command, tmp_path, capsys):
+    args = {
+        "report": [str(BASE)],
+        "compare": [str(BASE), str(SCENARIOS / "rate_25.yaml")],
+        "montecarlo": [str(BASE), "--draws", "100"],
+        "sensitivity": [str(BASE)],
+        "sweep": [str(BASE), "--x", "policy.amic.rate=25%,35%"],
+    }[command]
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_:
+        main([command, *args, "--out", str(out), "--formats", "png,gif"])
+    assert exit_.value.code == 2
+    assert (
+        "chart formats are a comma-separated list of png, svg, pdf, got 'png,gif'" in capsys.readouterr().err
+    )
+    assert not out.exists()
 
 
 def test_summary_md_table_equals_summary_json(pack):

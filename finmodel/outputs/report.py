@@ -290,6 +290,7 @@ def write_run(results: Results, out: str | os.PathLike, command: Sequence[str] |
 
 __all__ += [
     "FIGURE_FORMATS",
+    "FIGURE_KINDS",
     "write_figure",
     "write_pack_xlsx",
     "check_pack_names",
@@ -298,8 +299,11 @@ __all__ += [
     "write_compare",
 ]
 
-#: Every chart is written in these formats; PNG at style.PNG_DPI (200 dpi, 1300 px across).
-FIGURE_FORMATS = ("png", "svg", "pdf")
+#: The formats a chart may be written in; PNG at style.PNG_DPI (200 dpi, 1300 px across).
+FIGURE_KINDS = ("png", "svg", "pdf")
+#: What every writing command writes unless told otherwise (``--formats``): PDF is asked for,
+#: since embedding its fonts costs more than the rest of a report.
+FIGURE_FORMATS = ("png", "svg")
 _SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 
@@ -310,7 +314,7 @@ def _write_utf8(path: str | os.PathLike, text: str) -> Path:
 def write_figure(
     fig, out: str | os.PathLike, stem: str, formats: Sequence[str] = FIGURE_FORMATS
 ) -> list[Path]:
-    """Save a chart as ``stem.png`` (200 dpi), ``.svg`` (text kept as text) and ``.pdf``.
+    """Save a chart as ``stem.png`` (200 dpi), ``.svg`` (text kept as text), ``.pdf``: each of ``formats``.
 
     Each file is written atomically.
 
@@ -404,7 +408,10 @@ def check_pack_names(scenarios: Sequence) -> None:
 
 
 def write_report(
-    results: Results, out: str | os.PathLike, command: Sequence[str] | None = None
+    results: Results,
+    out: str | os.PathLike,
+    command: Sequence[str] | None = None,
+    formats: Sequence[str] = FIGURE_FORMATS,
 ) -> list[Path]:
     """The memo pack of one scenario in ``out``.
 
@@ -420,11 +427,13 @@ def write_report(
     out = Path(out)
     written: list[Path] = []
     for stem, chart in charts.SCENARIO_CHARTS.items():
-        written += write_figure(chart(results).figure, out, stem)
+        written += write_figure(chart(results).figure, out, stem, formats)
     if len(results.cases) > 2:  # cases: each case's value to the program beside its cost (section 15)
-        written += write_figure(charts.credit_vs_guarantee(results).figure, out, "credit_vs_guarantee")
+        written += write_figure(
+            charts.credit_vs_guarantee(results).figure, out, "credit_vs_guarantee", formats
+        )
     if charts.has_value_split(results):  # the credit shared with other owners or credit buyers (section 18)
-        written += write_figure(charts.credit_value_split(results).figure, out, "credit_value_split")
+        written += write_figure(charts.credit_value_split(results).figure, out, "credit_value_split", formats)
     written.append(_write_utf8(out / "summary.md", memo.summary_markdown(results, __version__)))
     written.append(write_pack_xlsx(results, out / "tables.xlsx"))
     written += write_run(results, out, command)
@@ -433,14 +442,17 @@ def write_report(
 
 
 def write_reports(
-    results: Sequence[Results], out: str | os.PathLike, command: Sequence[str] | None = None
+    results: Sequence[Results],
+    out: str | os.PathLike,
+    command: Sequence[str] | None = None,
+    formats: Sequence[str] = FIGURE_FORMATS,
 ) -> list[Path]:
     """One memo pack per scenario in ``out/NAME/``; ``out/run.json`` lists them all."""
     check_pack_names([r.scenario for r in results])
     out = Path(out)
     written: list[Path] = []
     for r in results:
-        written += write_report(r, out / r.scenario.name, command)
+        written += write_report(r, out / r.scenario.name, command, formats)
     files = [str(p.relative_to(out)) for p in written]
     written.append(write_json(out / MANIFEST, manifest(results, command, files=files)))
     _add_to_manifest(out, written)
@@ -448,7 +460,10 @@ def write_reports(
 
 
 def write_compare(
-    results: Sequence[Results], out: str | os.PathLike, command: Sequence[str] | None = None
+    results: Sequence[Results],
+    out: str | os.PathLike,
+    command: Sequence[str] | None = None,
+    formats: Sequence[str] = FIGURE_FORMATS,
 ) -> list[Path]:
     """Scenarios side by side in ``out``: ``compare.csv`` (USD, fractions), ``compare.md``,
     ``compare.xlsx`` (sheet Comparison), the charts of :data:`finmodel.outputs.charts.COMPARE_CHARTS`
@@ -469,7 +484,7 @@ def write_compare(
     ]
     written.append(save_workbook(workbook.compare_workbook(table), out / "compare.xlsx"))
     for stem, chart in charts.COMPARE_CHARTS.items():
-        written += write_figure(chart(results).figure, out, stem)
+        written += write_figure(chart(results).figure, out, stem, formats)
     written.append(write_json(out / MANIFEST, manifest(results, command, files=[p.name for p in written])))
     _add_to_manifest(out, written)
     return written
@@ -597,11 +612,12 @@ def _finish(
     command: Sequence[str] | None,
     seed: int | None = None,
     draws: int | None = None,
+    formats: Sequence[str] = FIGURE_FORMATS,
 ) -> list[Path]:
     """Write rendered texts and figures, then ``run.json`` listing them with their SHA-256."""
     written = [write_text(out / name, text) for name, text in texts.items()]
     for stem, fig in figures.items():
-        written += write_figure(fig, out, stem)
+        written += write_figure(fig, out, stem, formats)
     names = [str(p.relative_to(out)) for p in written]
     written.append(
         write_json(
@@ -646,7 +662,11 @@ def draws_csv_lines(result, block: int | None = None) -> Iterator[str]:
 
 
 def write_montecarlo(
-    result, out: str | os.PathLike, command: Sequence[str] | None = None, draws_csv: bool = False
+    result,
+    out: str | os.PathLike,
+    command: Sequence[str] | None = None,
+    draws_csv: bool = False,
+    formats: Sequence[str] = FIGURE_FORMATS,
 ) -> list[Path]:
     """Monte Carlo outputs: :func:`montecarlo_texts`, the charts of
     :data:`finmodel.outputs.charts.MONTECARLO_CHARTS`, ``draws.csv`` (:func:`draws_csv_lines`)
@@ -661,7 +681,9 @@ def write_montecarlo(
     if draws_csv:
         texts["draws.csv"] = "".join(line + "\n" for line in draws_csv_lines(result))
     figures = {stem: chart(result).figure for stem, chart in charts.MONTECARLO_CHARTS.items()}
-    return _finish(out, texts, figures, result.base, command, seed=result.seed, draws=result.draws)
+    return _finish(
+        out, texts, figures, result.base, command, seed=result.seed, draws=result.draws, formats=formats
+    )
 
 
 def sensitivity_texts(result) -> dict[str, str]:
@@ -679,7 +701,12 @@ def sensitivity_texts(result) -> dict[str, str]:
     }
 
 
-def write_sensitivity(result, out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
+def write_sensitivity(
+    result,
+    out: str | os.PathLike,
+    command: Sequence[str] | None = None,
+    formats: Sequence[str] = FIGURE_FORMATS,
+) -> list[Path]:
     """Tornado outputs: :func:`sensitivity_texts` and one chart per metric, then ``run.json``."""
     from finmodel.engine.model import run
     from finmodel.outputs import charts
@@ -694,10 +721,15 @@ def write_sensitivity(result, out: str | os.PathLike, command: Sequence[str] | N
         stems.get(key, f"tornado_{key[0]}_{key[1]}"): charts.tornado_chart(result, metric=key).figure
         for key in result.metrics
     }
-    return _finish(out, texts, figures, run(result.scenario), command)
+    return _finish(out, texts, figures, run(result.scenario), command, formats=formats)
 
 
-def write_sweep(result, out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
+def write_sweep(
+    result,
+    out: str | os.PathLike,
+    command: Sequence[str] | None = None,
+    formats: Sequence[str] = FIGURE_FORMATS,
+) -> list[Path]:
     """Sweep outputs: ``sweep.csv`` (one row per cell), the heatmap chart, then ``run.json``."""
     from finmodel.engine.model import run
     from finmodel.outputs import charts
@@ -705,7 +737,7 @@ def write_sweep(result, out: str | os.PathLike, command: Sequence[str] | None = 
     out = Path(out)
     texts = {"sweep.csv": result.frame().to_csv(index=False, lineterminator="\n")}
     figures = {"sweep_heatmap": charts.sweep_heatmap(result).figure}
-    return _finish(out, texts, figures, run(result.scenario), command)
+    return _finish(out, texts, figures, run(result.scenario), command, formats=formats)
 
 
 def write_solve(result, out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
