@@ -141,7 +141,7 @@ def main(argv=None) -> int:
         wall_out, _, rc_out = command(
             ["montecarlo", str(BASE), "--draws", str(args.draws), "--out", str(Path(tmp) / "mc")]
         )
-    print(f"  with --out (JSON, CSVs, 2 charts in PNG/SVG/PDF): wall {wall_out:.2f} s, exit {rc_out}")
+    print(f"  with --out (JSON, CSVs, 2 charts in PNG and SVG): wall {wall_out:.2f} s, exit {rc_out}")
 
     # 4. the four-case, debt-financed scenario, the same draws
     print(
