@@ -94,7 +94,7 @@ def test_draws_csv_is_compared_when_present(folder, capsys, monkeypatch):
 
 def test_draws_csv_lines_are_the_whole_frame_in_any_block_size():
     result = run_montecarlo(finmodel.load_scenario(BASE), draws=50, seed=2)
-    whole = result.draws_frame().to_csv(index=False, lineterminator="\n")
+    whole = result.draws_frame().to_csv(index=False, float_format=report.CSV_FLOAT, lineterminator="\n")
     for block in (1, 7, 50, 1000):
         assert "".join(line + "\n" for line in report.draws_csv_lines(result, block)) == whole
 

@@ -124,6 +124,7 @@ def kernel_dir(tmp_path_factory) -> Path:
 
 # Run in a child process, so that the kernel client's sockets live and die there.
 RUNNER = """
+import os
 import sys
 import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
@@ -133,7 +134,10 @@ from nbclient import NotebookClient
 path, workdir, kernel_dir, kernel, timeout = sys.argv[1:]
 nb = nbformat.read(path, as_version=4)
 specs = KernelSpecManager(kernel_dirs=[kernel_dir])
-km = AsyncKernelManager(kernel_name=kernel, kernel_spec_manager=specs)
+# IPC sockets named inside this test's own folder: kernels started at the same time by parallel
+# test workers cannot pick the same TCP port and talk to each other's client
+km = AsyncKernelManager(kernel_name=kernel, kernel_spec_manager=specs, transport="ipc",
+                        ip=os.path.join(workdir, "kernel"))
 NotebookClient(nb, km=km, timeout=int(timeout), startup_timeout=120,
                resources={"metadata": {"path": workdir}}).execute()
 nbformat.write(nb, path)

@@ -24,6 +24,7 @@ from finmodel.analysis.sensitivity import evaluate_points, point_overrides, solv
 from finmodel.analysis.uncertainty import UncertaintySpec
 from finmodel.cli import main
 from finmodel.outputs.memo import compare_table
+from finmodel.outputs.report import CSV_FLOAT
 from finmodel.scenario import ScenarioError
 from finmodel.scenario.blocks.distributions import Distribution
 from finmodel.scenario.varying import RATE_MAPS
@@ -122,7 +123,7 @@ def test_set_on_compare_applies_to_every_scenario(tmp_path):
     args = ["compare", str(BASE), str(SCENARIOS / "rate_25.yaml"), *_set_args(sets)]
     assert main([*args, "--out", str(tmp_path / "set")]) == 0
     written = pd.read_csv(tmp_path / "set" / "compare.csv")
-    oracle = pd.read_csv(io.StringIO(expected.to_csv(index=False)))
+    oracle = pd.read_csv(io.StringIO(expected.to_csv(index=False, float_format=CSV_FLOAT)))
     # labels are names (a child file's own), not figures
     pd.testing.assert_frame_equal(
         written.drop(columns=["label"], errors="ignore"), oracle.drop(columns=["label"], errors="ignore")

@@ -214,7 +214,13 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
+#: Numbers in CSV files: 12 significant digits (no ``0.30000000000000004``; USD to well under a cent
+#: of a billion).
+CSV_FLOAT = "%.12g"
+
+
 def write_csv(path: str | os.PathLike, frame, **kwargs) -> Path:
+    kwargs.setdefault("float_format", CSV_FLOAT)
     return atomic_write(path, lambda p: frame.to_csv(p, **kwargs))
 
 
@@ -266,7 +272,7 @@ def render_run(results: Results) -> dict[str, str]:
     """The texts of ``summary.json`` and ``cashflows.csv`` (MODEL.md section 12), byte for byte."""
     return {
         "summary.json": json_text(results.to_dict()),
-        "cashflows.csv": results.cashflows.to_csv(index=False, float_format="%.6f", lineterminator="\n"),
+        "cashflows.csv": results.cashflows.to_csv(index=False, float_format=CSV_FLOAT, lineterminator="\n"),
     }
 
 
@@ -644,9 +650,11 @@ def montecarlo_texts(result) -> dict[str, str]:
         fans.append(fan)
     return {
         "montecarlo.json": json_text(result.to_dict()),
-        "montecarlo_summary.csv": result.summary().reset_index().to_csv(index=False, lineterminator="\n"),
+        "montecarlo_summary.csv": result.summary()
+        .reset_index()
+        .to_csv(index=False, float_format=CSV_FLOAT, lineterminator="\n"),
         "fan_percentiles.csv": pandas.concat(fans, ignore_index=True).to_csv(
-            index=False, float_format="%.6f", lineterminator="\n"
+            index=False, float_format=CSV_FLOAT, lineterminator="\n"
         ),
     }
 
@@ -658,7 +666,9 @@ def draws_csv_lines(result, block: int | None = None) -> Iterator[str]:
     frame = result.draws_frame()
     for start in range(0, max(len(frame), 1), block):
         part = frame.iloc[start : start + block]
-        yield from part.to_csv(index=False, header=start == 0, lineterminator="\n").splitlines()
+        yield from part.to_csv(
+            index=False, header=start == 0, float_format=CSV_FLOAT, lineterminator="\n"
+        ).splitlines()
 
 
 def write_montecarlo(
@@ -696,7 +706,7 @@ def sensitivity_texts(result) -> dict[str, str]:
         "bars": json.loads(frame.to_json(orient="records")),
     }
     return {
-        "tornado.csv": frame.to_csv(index=False, lineterminator="\n"),
+        "tornado.csv": frame.to_csv(index=False, float_format=CSV_FLOAT, lineterminator="\n"),
         "sensitivity.json": json_text(data),
     }
 
@@ -735,7 +745,7 @@ def write_sweep(
     from finmodel.outputs import charts
 
     out = Path(out)
-    texts = {"sweep.csv": result.frame().to_csv(index=False, lineterminator="\n")}
+    texts = {"sweep.csv": result.frame().to_csv(index=False, float_format=CSV_FLOAT, lineterminator="\n")}
     figures = {"sweep_heatmap": charts.sweep_heatmap(result).figure}
     return _finish(out, texts, figures, run(result.scenario), command, formats=formats)
 
