@@ -54,6 +54,16 @@ def timed(fn, repeat: int) -> list[float]:
     return out
 
 
+def one_run_meets(scenario, what: str, target_ms: float) -> bool:
+    """Median of 300 engine runs of ``scenario`` (after 20 to warm up), printed against ``target_ms``."""
+    for _ in range(20):
+        engine_once(scenario)
+    ms = statistics.median(timed(lambda: engine_once(scenario), 300)) * 1e3
+    ok = ms < target_ms
+    print(f"  {'meets' if ok else 'MISSES'} the target: {what} {ms:.3f} ms vs {target_ms:.0f} ms")
+    return ok
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000, help="runs in the loop (default 1000)")
@@ -124,27 +134,12 @@ def main(argv=None) -> int:
     print(f"  {verdict} the target: one base run {median_ms:.3f} ms vs {target} ({margin:,.0f}x)")
 
     cases = finmodel.load_scenario(ROOT / "scenarios" / "credit_vs_guarantee.yaml")
-    for _ in range(20):
-        engine_once(cases)
-    cases_ms = statistics.median(timed(lambda: engine_once(cases), 300)) * 1e3
-    ok_cases = cases_ms < TARGET_CASES_MS
-    print(
-        f"  {'meets' if ok_cases else 'MISSES'} the target: one credit_vs_guarantee run (4 cases, debt, "
-        f"guarantee) {cases_ms:.3f} ms vs {TARGET_CASES_MS:.0f} ms"
-    )
-
+    ok_cases = one_run_meets(cases, "one credit_vs_guarantee run (4 cases, debt, guarantee)", TARGET_CASES_MS)
     # MODEL.md part 3: the base with servers refreshed and the credit shared with other owners
     realism = finmodel.load_scenario(ROOT / "scenarios" / "ownership.yaml").override(
         {"refresh": {"categories": ["servers"]}}
     )
-    for _ in range(20):
-        engine_once(realism)
-    realism_ms = statistics.median(timed(lambda: engine_once(realism), 300)) * 1e3
-    ok_realism = realism_ms < TARGET_REALISM_MS
-    print(
-        f"  {'meets' if ok_realism else 'MISSES'} the target: one base run with refresh and incidence "
-        f"{realism_ms:.3f} ms vs {TARGET_REALISM_MS:.0f} ms"
-    )
+    ok_realism = one_run_meets(realism, "one base run with refresh and incidence", TARGET_REALISM_MS)
     return 0 if median_ms < TARGET_MS and ok_cases and ok_realism else 1
 
 
