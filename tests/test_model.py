@@ -11,7 +11,7 @@ import math
 import numpy as np
 import numpy_financial as npf
 import pytest
-from conftest import ATOL_USD, RTOL_MODEL
+from conftest import ATOL_USD, RTOL_MODEL, SCENARIOS
 
 import finmodel
 from finmodel import scenario_from_dict
@@ -508,9 +508,37 @@ def test_results_tables_and_dict():
     wide = r.yearly("with")
     assert wide.loc["credit_cash", 2027] == pytest.approx(35 * M)
     assert r.by_category("credit_earned").loc["servers", 2026] == pytest.approx(35 * M)
-    table = r.summary()
+    table = r.summary(numeric=True)
     assert list(table.columns) == ["without", "with", "delta"]
     assert table.loc["credit_earned_usd", "delta"] == pytest.approx(35 * M)
+
+
+def test_summary_writes_years_as_integers_and_money_in_the_one_format():
+    # no operations: the vintage never pays back, so payback is undefined in both cases
+    r = finmodel.run(one_server_vintage(1))
+    text, numbers = r.summary(), r.summary(numeric=True)
+    assert list(text.loc["payback_year"]) == ["none by 2031", "none by 2031", "n/a"]
+    assert all(math.isnan(v) for v in numbers.loc["payback_year"])
+    # $35M of credit: $0.0B to a tenth of a billion, as every money figure reads
+    assert list(text.loc["credit_earned_usd"]) == ["$0.0B", "$0.0B", "$0.0B"]
+
+    base = finmodel.run(finmodel.load_scenario(SCENARIOS / "base.yaml"))
+    text, numbers = base.summary(), base.summary(numeric=True)
+    # payback 2040 without the credit, 2033 with it (golden summary.json of base)
+    assert list(text.loc["payback_year"]) == ["2040", "2033", "-7 years"]
+    assert list(numbers.loc["payback_year"]) == [2040, 2033, -7]
+    assert all(type(v) is int for v in numbers.loc["payback_year"])
+    assert list(text.loc["npv_usd"]) == ["-$147.7B", "$48.0B", "+$195.7B"]
+    assert list(text.loc["breakeven_revenue_usd_per_gw_year"]) == ["$12.15B", "$9.30B", "-$2.85B"]
+    assert list(text.loc["irr"]) == ["2.0%", "13.1%", "+11.1 pp"]
+    assert "e+" not in text.to_string() and "2040.0" not in text.to_string()
+    # the same figures, cell for cell, as the table of summary.md and the command line
+    from finmodel.outputs import memo
+
+    head, *rows = memo.summary_rows(base)
+    by_label = {row[0]: row[1:] for row in rows}
+    for name, label in memo.summary_metric_labels(base).items():
+        assert tuple(text.loc[name]) == by_label[label], name
 
 
 # ---------- spend schedules

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from finmodel._version import __version__
+from finmodel.core import format as fmt
 from finmodel.engine.evaluate import evaluate
 from finmodel.engine.inputs import Inputs, build_inputs
 from finmodel.engine.measures import compute_metrics
@@ -83,12 +84,50 @@ class Results:
         """The per-case metrics of this run: section 9's, then those of debt, guarantee and offset."""
         return tuple(m for m in ALL_CASE_METRICS if m in self.metrics)
 
-    def summary(self) -> pd.DataFrame:
-        """Metrics table: rows are metrics, columns the cases and ``delta`` (with - without)."""
+    def summary(self, *, numeric: bool = False) -> pd.DataFrame:
+        """Metrics table: rows are metrics (by name), columns the cases and ``delta`` (with - without).
+
+        As text (the default), each figure is written by :func:`finmodel.core.format.metric` in
+        its metric's unit, as ``summary.md`` writes it: money in $B (``$48.0B``, a change
+        ``+$195.7B``), rates in percent (a change in percentage points), payback as a calendar
+        year (``2033``, a change ``-7 years``), a payback not reached by the horizon's last year
+        as ``none by 2040`` and any other undefined figure as ``n/a``.
+
+        ``numeric=True`` gives the numbers instead: USD, fractions, payback years as Python
+        integers and NaN where undefined (object columns, so a year stays an integer).
+
+        Examples
+        --------
+        >>> from finmodel.scenario import scenario_from_dict
+        >>> r = run(scenario_from_dict({
+        ...     "program": {"commitment_usd": "100M", "start_year": 2026, "years": 1},
+        ...     "categories": {"servers": {"share": 1, "macrs_years": 5}},
+        ...     "policy": {"amic": {"eligible": ["servers"], "construction_deadline_year": None}},
+        ...     "analysis": {"end_year": 2036}}))
+        >>> r.summary().loc[["irr", "payback_year"]].to_numpy().tolist()  # no revenue: no payback
+        [['n/a', '-59.5%', 'n/a'], ['none by 2036', 'none by 2036', 'n/a']]
+        >>> r.summary(numeric=True).loc["credit_earned_usd"].tolist()
+        [0.0, 35000000.0, 35000000.0]
+        """
+        columns = [*self.cases, "delta"]
         rows = {m: [self.metric(m, c) for c in self.cases] + [self.delta(m)] for m in self.metric_names}
-        table = pd.DataFrame.from_dict(rows, orient="index", columns=list(self.cases) + ["delta"])
+        if numeric:
+            rows = {m: [np.nan if v is None else v for v in values] for m, values in rows.items()}
+        else:
+            rows = {m: self._summary_texts(m, values) for m, values in rows.items()}
+        table = pd.DataFrame.from_dict(rows, orient="index", columns=columns, dtype=object)
         table.index.name = "metric"
         return table
+
+    def _summary_texts(self, name: str, values: list[Any]) -> list[str]:
+        """One row of :meth:`summary` as text: each case's value, then the change (the last value)."""
+        unit = ALL_CASE_METRICS[name]
+        *cases, change = values
+        cells = [fmt.metric(v, unit) for v in cases]
+        if name == "payback_year":
+            end = int(self.years[-1])
+            cells = [f"none by {end}" if v is None else fmt.year(v) for v in cases]
+        return [*cells, fmt.metric(change, unit, delta=True)]
 
     def to_dict(self) -> dict[str, Any]:
         """The ``summary.json`` structure of MODEL.md section 12."""
