@@ -22,6 +22,7 @@ from finmodel.cli import main
 from finmodel.core import format as fmt
 from finmodel.outputs import charts
 from finmodel.outputs.report import FIGURE_FORMATS
+from finmodel.outputs.workbook import INPUT_LABELS
 
 BASE = SCENARIOS / "base.yaml"
 PACK = [f"{stem}.{fmt}" for stem in charts.SCENARIO_CHARTS for fmt in FIGURE_FORMATS] + [
@@ -195,10 +196,14 @@ def test_tables_xlsx_sheets(pack):
     assert [sheet[f"{k}3"].value for k in hidden] == ["line (code)", "category (code)"]
     cash_flow = next(r[4:] for r in rows[1:] if r[0] == "cash_flow")
     assert cash_flow == pytest.approx(results.lines["cash_flow"][k].tolist(), rel=1e-12)
-    # inputs: every parameter, with unit, default-or-set, file and source
+    # inputs: every parameter, with unit, default-or-set, file and source; the column codes in a
+    # hidden first row, the headers for a reader (in words, with units) in the second
     inputs = list(wb["Inputs"].iter_rows(values_only=True))
-    header, body = inputs[0], inputs[1:]
+    header, labels, body = inputs[0], inputs[1], inputs[2:]
     assert header[:7] == ("parameter", "value", "unit", "status", "file", "line", "source")
+    assert wb["Inputs"].row_dimensions[1].hidden and not wb["Inputs"].row_dimensions[2].hidden
+    assert labels == tuple(INPUT_LABELS[code] for code in header)
+    assert labels[:3] == ("Parameter (key in the scenario file)", "Value [in the row's unit]", "Unit")
     by_path = {r[0]: dict(zip(header, r, strict=True)) for r in body}
     assert set(by_path) == set(scenario.values) - {"categories"}
     assert by_path["program.commitment_usd"]["value"] == 1.4e12
@@ -211,9 +216,26 @@ def test_tables_xlsx_sheets(pack):
         by_path["categories.grid.macrs_years"]["line"]
         == scenario.provenance["categories.grid.macrs_years"].line
     )
-    sources = {r[0]: r for r in wb["Sources"].iter_rows(min_row=2, values_only=True)}
+    # the commitment, a 13-digit number, reads as money in $B (not 1.4E+12); the cell holds USD
+    row = 3 + [r[0] for r in body].index("program.commitment_usd")
+    assert wb["Inputs"].cell(row=row, column=2).number_format == fmt.excel_format("USD")
+    sheet = wb["Sources"]
+    codes, labels = (next(sheet.iter_rows(min_row=k, max_row=k, values_only=True)) for k in (1, 2))
+    assert codes == ("source", "kind", "cited_by_a_value", "citation")
+    assert labels == (
+        "Source [ID]",
+        "Kind [published or assumption]",
+        "Cited by a value of this scenario [TRUE/FALSE]",
+        "Citation",
+    )
+    assert sheet.row_dimensions[1].hidden and not sheet.row_dimensions[2].hidden
+    sources = {r[0]: r for r in sheet.iter_rows(min_row=3, values_only=True)}
     assert set(sources) == set(scenario.sources)
     assert sources["lehane-letter"][2] is False and sources["altman-30gw"][2] is True
+    # no header a reader sees is a code (lower case with an underscore, or a bare code word)
+    for name in ("Inputs", "Sources"):
+        seen = next(wb[name].iter_rows(min_row=2, max_row=2, values_only=True))
+        assert all(h[0].isupper() and "_" not in h for h in seen), seen
 
 
 def test_tables_xlsx_carries_no_clock_time(pack, tmp_path):

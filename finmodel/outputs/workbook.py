@@ -49,6 +49,29 @@ COMPARE_LABELS = {
     "irr_without": "IRR without [fraction]",
     "irr_with": "IRR in the case [fraction]",
 }
+#: The Inputs sheet's column headers for a reader, with units; the codes are in a hidden first row.
+INPUT_LABELS = {
+    "parameter": "Parameter (key in the scenario file)",
+    "value": "Value [in the row's unit]",
+    "unit": "Unit",
+    "status": "Set in the file or default",
+    "file": "File",
+    "line": "Line in the file [line number]",
+    "source": "Sources [IDs, sheet Sources]",
+    "citation": "Citation",
+    "note": "Note",
+    "description": "Description",
+}
+#: The Sources sheet's column headers for a reader; the codes are in a hidden first row.
+SOURCE_LABELS = {
+    "source": "Source [ID]",
+    "kind": "Kind [published or assumption]",
+    "cited_by_a_value": "Cited by a value of this scenario [TRUE/FALSE]",
+    "citation": "Citation",
+}
+#: Units of Inputs values shown in $B, as the Summary sheet shows money (a plain number of
+#: this size would show in E-notation).
+_XL_INPUT_UNITS = ("USD", "USD/GW-year")
 
 
 def _hide_columns(ws, columns) -> None:
@@ -63,6 +86,9 @@ def pack_workbook(results: Results) -> Workbook:
     units (``Credit earned [USD]``, ``Data-center shell``), and the years as
     columns; cells hold USD, shown in $B. Two hidden columns after the years
     hold each row's codes (``credit_earned``, ``dc_shell``) for machines.
+    Inputs and Sources head their columns in words with units
+    (:data:`INPUT_LABELS`, :data:`SOURCE_LABELS`) in row 2 over the column
+    codes (``parameter``, ``value``, ``source``) in a hidden row 1.
     """
     wb = Workbook()
     _summary_sheet(wb.active, results)
@@ -103,32 +129,37 @@ def pack_workbook(results: Results) -> Workbook:
         ws.freeze_panes = "C4"
     ws = wb.create_sheet("Inputs")
     inputs = inputs_table(results.scenario)
-    _xlsx_table(
+    _coded_table(
         ws,
         inputs,
-        1,
+        INPUT_LABELS,
         widths={
             "parameter": 40,
             "value": 26,
             "unit": 12,
-            "status": 8,
+            "status": 12,
             "file": 30,
-            "line": 6,
+            "line": 10,
             "source": 30,
             "citation": 70,
             "note": 20,
             "description": 60,
         },
     )
-    ws.freeze_panes = "B2"
+    value_column = inputs.columns.get_loc("value") + 1
+    for row, unit in enumerate(inputs["unit"], start=3):
+        cell = ws.cell(row=row, column=value_column)
+        if unit in _XL_INPUT_UNITS and isinstance(cell.value, (int, float)):  # booleans are text here
+            cell.number_format = fmt.excel_format(unit)
+    ws.freeze_panes = "B3"
     ws = wb.create_sheet("Sources")
-    _xlsx_table(
+    _coded_table(
         ws,
         provenance.sources_table(results.scenario),
-        1,
-        widths={"source": 26, "kind": 12, "cited_by_a_value": 16, "citation": 120},
+        SOURCE_LABELS,
+        widths={"source": 26, "kind": 16, "cited_by_a_value": 22, "citation": 120},
     )
-    ws.freeze_panes = "A2"
+    ws.freeze_panes = "A3"
     wb.properties.creator = f"finmodel {__version__}"
     return wb
 
@@ -148,14 +179,32 @@ def compare_workbook(table: pd.DataFrame) -> Workbook:
         for name, unit in memo.COMPARE_COLUMNS.items()
         if name in labels
     }
-    for j, name in enumerate(table.columns, start=1):  # the codes, for machines: a hidden first row
-        ws.cell(row=1, column=j, value=name)
-    ws.row_dimensions[1].hidden = True
-    widths = {labels[name]: 16 for name in table.columns} | {"Label": 32, "Scenario": 24, "Title": 50}
-    _xlsx_table(ws, table.rename(columns=labels), 2, formats=formats, widths=widths)
+    widths = {name: 16 for name in table.columns} | {"label": 32, "scenario": 24, "title": 50}
+    _coded_table(ws, table, labels, formats=formats, widths=widths)
     ws.freeze_panes = "B3"
     wb.properties.creator = f"finmodel {__version__}"
     return wb
+
+
+def _coded_table(
+    ws,
+    frame: pd.DataFrame,
+    labels: Mapping[str, str],
+    formats: Mapping[str, str] | None = None,
+    widths: Mapping[str, float] | None = None,
+) -> int:
+    """A table whose columns are headed in words (row 2) over their codes (row 1, hidden).
+
+    ``labels`` maps each column code of ``frame`` to its header for a reader
+    (a code without one is capitalized); ``formats`` is keyed by header and
+    ``widths`` by code. Returns the next free row.
+    """
+    headers = {name: labels.get(name, name.capitalize()) for name in frame.columns}
+    for j, name in enumerate(frame.columns, start=1):  # the codes, for machines: a hidden first row
+        ws.cell(row=1, column=j, value=name)
+    ws.row_dimensions[1].hidden = True
+    widths = {headers[name]: width for name, width in (widths or {}).items() if name in headers}
+    return _xlsx_table(ws, frame.rename(columns=headers), 2, formats=formats, widths=widths)
 
 
 def _display(value: Any, text: str) -> Any:
