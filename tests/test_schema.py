@@ -18,6 +18,7 @@ from conftest import ROOT, SCENARIOS
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+import finmodel
 from finmodel.cli import main
 from finmodel.scenario import units
 from finmodel.scenario.params import PARAMETERS, Param, out_of_range
@@ -232,3 +233,86 @@ def test_money_notations_of_the_units_docstring(text):
 @pytest.mark.parametrize("text", ["35%", "3.5e-1", "1e-3", "0.35", "100%"])
 def test_rate_notations_of_the_units_docstring(text):
     assert schema_accepts(RATE, text) and loader_accepts(RATE, text)
+
+
+# --------------------------------------------------------------------------- steps of a rate by year
+
+
+def loads(tmp_path, data) -> bool:
+    """Whether finmodel's loader accepts ``data`` (a file extending the base scenario)."""
+    path = tmp_path / "step.yaml"
+    path.write_text(yaml.safe_dump({"extends": str(SCENARIOS / "base.yaml"), **data}), encoding="utf-8")
+    try:
+        finmodel.load_scenario(path)
+    except finmodel.ScenarioError:
+        return False
+    return True
+
+
+def test_steps_of_a_rate_by_year_validate_in_uncertainty_and_sensitivity(validator, tmp_path):
+    data = {
+        "name": "steps",
+        "uncertainty": {
+            "draws": 100,
+            "seed": 1,
+            "parameters": {
+                "policy.amic.rate[2026]": {"dist": "uniform", "low": "25%", "high": "35%"},
+                "tax.bonus_depreciation[2030]": {"dist": "triangular", "low": 0.2, "mode": 0.5, "high": 1},
+                "policy.amic.rate": {"dist": "uniform", "low": 0.3, "high": 0.35},
+            },
+        },
+        "sensitivity": {
+            "policy.amic.rate[2026]": {"low": "25%", "high": "40%"},
+            "tax.bonus_depreciation[2030]": {"low": 0, "high": 1},
+        },
+    }
+    assert loads(tmp_path, data)
+    assert not refused(validator, {"extends": "base.yaml", **data})
+    assert jsonschema.Draft7Validator(  # as yaml-language-server reads it
+        {k: v for k, v in scenario_schema().items() if k != "$schema"}
+    ).is_valid(as_json({"extends": "base.yaml", **data}))
+
+
+@pytest.mark.parametrize(
+    ("key", "ok"),
+    [
+        ("policy.amic.rate[2026]", True),
+        ("policy.amic.rate[1900]", True),
+        ("policy.amic.rate[2200]", True),
+        ("tax.bonus_depreciation[2031]", True),
+        ("policy.amic.rate[2201]", False),  # outside the years of a year map
+        ("policy.amic.rate[1899]", False),
+        ("policy.amic.rate[0999]", False),
+        ("policy.amic.rate[26]", False),  # a year has four digits
+        ("policy.amic.rate[02026]", False),
+        ("policy.amic.rate [2026]", False),
+        ("policy.amic.rate[2026] ", False),
+        ("policy.amic.rate[]", False),
+        ("tax.corporate_rate[2026]", False),  # one rate, not a rate by year
+        ("program.commitment_usd[2026]", False),
+        ("policy.amic.rates[2026]", False),
+    ],
+)
+@pytest.mark.parametrize("block", ["uncertainty", "sensitivity"])
+def test_the_schema_takes_the_step_keys_the_loader_takes(validator, tmp_path, key, ok, block):
+    if block == "sensitivity":
+        data = {"sensitivity": {key: {"low": "25%", "high": "40%"}}}
+    else:
+        data = {"uncertainty": {"parameters": {key: {"dist": "uniform", "low": 0.25, "high": 0.4}}}}
+    assert loads(tmp_path, data) == ok, key  # the loader, the oracle
+    assert (not refused(validator, {"extends": "base.yaml", **data})) == ok, key
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"low": "25%", "high": "135%"},  # above the rate's range
+        {"low": {2026: 0.3}, "high": 0.4},  # a step is one rate, not a year map
+        {"low": None, "high": 0.4},
+        {"low": 0.25},
+    ],
+)
+def test_a_bad_step_value_is_refused_by_both(validator, tmp_path, entry):
+    data = {"sensitivity": {"policy.amic.rate[2026]": entry}}
+    assert not loads(tmp_path, data)
+    assert refused(validator, {"extends": "base.yaml", **data})

@@ -51,7 +51,7 @@ from finmodel.scenario.schema_values import (
     wrapped,
 )
 from finmodel.scenario.validate import TOP_LEVEL
-from finmodel.scenario.varying import check_path, whole_years
+from finmodel.scenario.varying import YEAR_MAP_YEARS, check_path, whole_years
 
 __all__ = [
     "SCHEMA_FILE",
@@ -67,6 +67,9 @@ MODELINE = "# yaml-language-server: $schema=./scenario.schema.json"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 _DEADLINE = "policy.amic.construction_deadline_year"
+#: The years a year map's key, or the ``[YEAR]`` of a step, may take: 1900 to 2200, four digits.
+YEAR_PATTERN = r"(?:19[0-9]{2}|2[01][0-9]{2}|2200)"
+assert YEAR_MAP_YEARS == (1900, 2200), "YEAR_PATTERN spells the years of YEAR_MAP_YEARS"
 
 #: A default that depends on other keys, in words (the declaration holds a function).
 DEPENDENT_DEFAULTS = {
@@ -144,7 +147,7 @@ def _value(defs: Defs, p: Param) -> tuple[str, dict[str, Any]]:
     one = number(defs, p, "rate")
     name = notation_name(p, p.kind)
     if p.kind == "rate_map":
-        years = r"^\s*(?:19[0-9]{2}|2[01][0-9]{2}|2200)\s*$"
+        years = rf"^\s*{YEAR_PATTERN}\s*$"
         by_year = {
             "type": "object",
             "minProperties": 1,
@@ -267,19 +270,30 @@ _STUB_VALUES = {"categories": ("c",), "program.capacity_category": "c"}
 def _varying(defs: Defs, allow_schedule: bool, entry) -> dict[str, Any]:
     """The keys that may vary across draws (or sweep points), each ``entry(defs, path, p)``.
 
-    Plain paths are ``properties``; category paths ``categories.NAME.key`` are ``patternProperties``.
+    Plain paths are ``properties``; category paths ``categories.NAME.key`` and
+    the steps ``PATH[YEAR]`` of a rate by year (``policy.amic.rate[2026]``,
+    one rate: the step starting in ``YEAR``) are ``patternProperties``.
     """
     plain, patterns = {}, {}
     for p in PARAMETERS:
         path = p.path.replace("*", "c")
         if check_path(path, _STUB_VALUES, allow_schedule=allow_schedule) is not None:
             continue
+        key = "^" + p.path.replace(".", r"\.").replace("*", NAME[1:-1])
         if "*" in p.path:
-            key = "^" + p.path.replace(".", r"\.").replace("*", NAME[1:-1]) + "$"
-            patterns[key] = entry(defs, path, p)
+            patterns[key + "$"] = entry(defs, path, p)
         else:
             plain[p.path] = entry(defs, path, p)
+        step = f"{path}[{YEAR_MAP_YEARS[0]}]"
+        if p.kind == "rate_map" and check_path(step, _STUB_VALUES, allow_schedule=allow_schedule) is None:
+            patterns[key + rf"\[{YEAR_PATTERN}\]$"] = _step(entry(defs, path, p), path)
     return {"properties": plain, "patternProperties": patterns, "additionalProperties": False}
+
+
+def _step(schema: Mapping[str, Any], path: str) -> dict[str, Any]:
+    """The entry of ``path`` in a block, for its step ``path[YEAR]``: the same values, described as a step."""
+    about = f"{path}[YEAR]: the step of the rate by year that starts in YEAR (1900 to 2200)"
+    return {**schema, "description": f"{about}; {schema['description']}"}
 
 
 def _drawn(defs: Defs, path: str, p: Param) -> dict[str, str]:
