@@ -33,7 +33,7 @@ from finmodel.outputs.report import (
 from finmodel.scenario import ScenarioError
 from finmodel.scenario import load_scenario as load_scenario_file
 from finmodel.scenario.schema import SCHEMA_FILE, schema_text
-from finmodel.scenario.whatif import apply_sets
+from finmodel.scenario.whatif import apply_sets, set_item_replaced
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 #: Interrupted (Ctrl-C), and standard output closed by its reader: 128 + the number of
@@ -313,6 +313,7 @@ def _parse_axis(option: str, spec: str, scenario) -> tuple[str, list]:
     why = check_path(path, scenario.values)
     if why:
         raise _UsageError(f"{option}: {why}")
+    _not_set_too(option, path, scenario)
     if rest.count(":") == 2 and "," not in rest:
         lo_text, hi_text, n_text = rest.split(":")
         try:
@@ -327,6 +328,16 @@ def _parse_axis(option: str, spec: str, scenario) -> tuple[str, list]:
     if not values:
         raise _UsageError(f"{option}: no values in {spec!r}")
     return path, values
+
+
+def _not_set_too(option: str, path: str, scenario) -> None:
+    """A parameter varied by ``option`` is not also fixed by a ``--set`` item its values would replace."""
+    given = set_item_replaced(scenario, path)
+    if given is not None:
+        raise _UsageError(
+            f"{option}: {path} varies what --set {given} fixes (its values would replace the --set "
+            "value); give the parameter in one place"
+        )
 
 
 def _metric_arg(name: str, scenario=None) -> str:
@@ -422,7 +433,7 @@ def cmd_sweep(args) -> int:
     from finmodel.analysis.sensitivity import sweep
     from finmodel.outputs.report import write_sweep
 
-    scenario = load_scenario(args.scenario)
+    scenario = _load(args.scenario, args)
     _check_case(scenario, args.case)
     metric = _metric_arg(args.metric, scenario)
     x = _parse_axis("--x", args.x, scenario)
@@ -449,12 +460,13 @@ def cmd_solve(args) -> int:
     from finmodel.scenario import check_path
     from finmodel.scenario.units import UnitError, parse_money, parse_rate
 
-    scenario = load_scenario(args.scenario)
+    scenario = _load(args.scenario, args)
     _check_case(scenario, args.case)
     metric = _metric_arg(args.metric, scenario)
     why = check_path(args.param, scenario.values)
     if why:
         raise _UsageError(f"--param: {why}")
+    _not_set_too("--param", args.param, scenario)
     unit = ALL_METRICS[metric]
     try:
         if unit.startswith("USD"):
@@ -652,6 +664,7 @@ def _uncertainty_commands(sub) -> None:
         help="case: without, with, one of the scenario's cases:, or delta = with - without (default)",
     )
     _out_options(p, "output folder (sweep.csv, sweep_heatmap, run.json)")
+    _set_option(p)
     _formats_option(p)
     p.set_defaults(func=cmd_sweep)
 
@@ -666,6 +679,7 @@ def _uncertainty_commands(sub) -> None:
     p.add_argument("--lo", help="lower end of the search (default: the parameter's allowed range)")
     p.add_argument("--hi", help="upper end of the search")
     _out_options(p, "output folder (solve.json, run.json)")
+    _set_option(p)
     p.set_defaults(func=cmd_solve)
 
 

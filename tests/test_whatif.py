@@ -150,6 +150,69 @@ def test_set_on_sensitivity_equals_a_file(tmp_path):
     assert (tmp_path / "set" / "tornado.csv").read_bytes() == (tmp_path / "file" / "tornado.csv").read_bytes()
 
 
+def test_set_on_sweep_equals_a_file(tmp_path):
+    child = _child(tmp_path, FILE_LINES)
+    opts = ["--x", "tax.corporate_rate=15%,21%", "--y", "policy.amic.rate[2023]=20%,25%", "--formats", "svg"]
+    assert main(["sweep", str(child), *opts, "--out", str(tmp_path / "file")]) == 0
+    assert main(["sweep", str(BASE), *opts, *_set_args(), "--out", str(tmp_path / "set")]) == 0
+    assert (tmp_path / "set" / "sweep.csv").read_bytes() == (tmp_path / "file" / "sweep.csv").read_bytes()
+    entry = json.loads((tmp_path / "set" / "run.json").read_text())["scenarios"][0]
+    assert [o["given"] for o in entry["overrides"]] == SETS
+    assert entry["resolved"]["operations"]["utilization"] == 0.7
+
+
+def test_set_on_solve_equals_a_file(tmp_path):
+    child = _child(tmp_path, FILE_LINES)
+    opts = ["--param", "tax.corporate_rate", "--metric", "npv_usd", "--target", "0", "--case", "with"]
+    assert main(["solve", str(child), *opts, "--out", str(tmp_path / "file")]) == 0
+    assert main(["solve", str(BASE), *opts, *_set_args(), "--out", str(tmp_path / "set")]) == 0
+    assert _figures(tmp_path / "set", "solve.json") == _figures(tmp_path / "file", "solve.json")
+    entry = json.loads((tmp_path / "set" / "run.json").read_text())["scenarios"][0]
+    assert [o["given"] for o in entry["overrides"]] == SETS
+
+
+#: The base scenario's own values, as --set items: a what-if that changes nothing.
+BASE_SETS = ["policy.amic.rate[2026]=35%", "operations.utilization=80%", "tax.corporate_rate=21%"]
+
+
+def test_set_of_the_base_values_on_sweep_is_the_base(tmp_path, capsys):
+    opts = ["--x", "tax.corporate_rate=15%,21%", "--formats", "svg"]
+    assert main(["sweep", str(BASE), *opts, "--out", str(tmp_path / "plain")]) == 0
+    capsys.readouterr()
+    sets = _set_args(BASE_SETS[:2])  # the corporate rate is what this sweep varies
+    assert main(["sweep", str(BASE), *opts, *sets, "--out", str(tmp_path / "set")]) == 0
+    assert "+$195.7B" in capsys.readouterr().out  # at 21%: the base's change in NPV
+    assert (tmp_path / "set" / "sweep.csv").read_bytes() == (tmp_path / "plain" / "sweep.csv").read_bytes()
+
+
+def test_set_of_the_base_values_on_solve_is_the_base(tmp_path):
+    opts = ["--param", "operations.utilization", "--metric", "npv_usd", "--target", "60B", "--case", "with"]
+    assert main(["solve", str(BASE), *opts, "--out", str(tmp_path / "plain")]) == 0
+    sets = _set_args([BASE_SETS[0], BASE_SETS[2]])  # utilization is what this solve varies
+    assert main(["solve", str(BASE), *opts, *sets, "--out", str(tmp_path / "set")]) == 0
+    assert _figures(tmp_path / "set", "solve.json") == _figures(tmp_path / "plain", "solve.json")
+    assert _figures(tmp_path / "set", "solve.json")["scenario_value"] == 0.8
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sweep", str(BASE), "--x", "policy.amic.rate=25%,35%"],
+        ["sweep", str(BASE), "--x", "tax.corporate_rate=20%,25%", "--y", "policy.amic.rate[2026]=30%,40%"],
+        ["solve", str(BASE), "--param", "policy.amic.rate", "--metric", "npv_usd", "--target", "0"],
+    ],
+)
+def test_sweep_or_solve_of_a_key_set_too_is_refused(tmp_path, capsys, command):
+    """The varied values would replace the --set value (here the last step of the credit rate)."""
+    out = tmp_path / "out"
+    assert main([*command, "--set", "policy.amic.rate[2026]=30%", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "policy.amic.rate" in err and "--set policy.amic.rate[2026]=30%" in err and "one place" in err
+    assert not out.exists()
+    # a step the varied key does not move is no conflict: 2023's rate set, the last step swept
+    assert main([*command, "--set", "policy.amic.rate[2023]=20%"]) == 0
+
+
 def test_set_notations(base):
     s = apply_sets(
         base,
@@ -343,10 +406,21 @@ def test_base_sweep_of_the_credit_rate_at_35_percent_is_the_base(capsys):
         ("policy.amic.rate[2026]={2026: 0.3}", ["--set: policy.amic.rate[2026]:", "takes one rate"]),
     ],
 )
-@pytest.mark.parametrize("command", ["run", "report", "montecarlo", "sensitivity"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run"],
+        ["report"],
+        ["montecarlo"],
+        ["sensitivity"],
+        ["sweep", "--x", "tax.corporate_rate=20%,25%"],
+        ["solve", "--param", "tax.corporate_rate", "--metric", "npv_usd", "--target", "0"],
+    ],
+    ids=lambda c: c[0],
+)
 def test_bad_set_exits_2_and_writes_nothing(tmp_path, capsys, item, words, command):
     out = tmp_path / "out"
-    assert main([command, str(BASE), "--set", item, "--out", str(out)]) == 2
+    assert main([command[0], str(BASE), *command[1:], "--set", item, "--out", str(out)]) == 2
     err = capsys.readouterr().err
     for w in words:
         assert w in err, (w, err)

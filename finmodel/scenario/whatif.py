@@ -28,7 +28,7 @@ from finmodel.scenario.types import Scenario
 from finmodel.scenario.varying import RATE_MAPS, check_path
 from finmodel.scenario.yamlio import Problem, ScenarioError, _Builder, _Loader
 
-__all__ = ["SET_ORIGIN", "SetItem", "parse_set", "apply_sets", "parsed_value"]
+__all__ = ["SET_ORIGIN", "SetItem", "parse_set", "apply_sets", "parsed_value", "set_item_replaced"]
 
 #: The "file" named by problems and provenance of values set on the command line.
 SET_ORIGIN = "--set"
@@ -147,3 +147,45 @@ def apply_sets(scenario: Scenario, items: Sequence[str | SetItem]) -> Scenario:
         {"given": item.given, "key": item.key, "value": parsed_value(changed, item.key)} for item in parsed
     )
     return dataclasses.replace(changed, overrides=tuple(scenario.overrides) + records)
+
+
+def _moved_step(scenario: Scenario, key: str) -> tuple[str, int | None]:
+    """The parameter and the step of a rate by year that varying ``key`` moves (None: the whole key).
+
+    Without ``[YEAR]``, a rate by year moves its last step (:func:`~finmodel.scenario.varying.set_step`).
+    """
+    base, year = split_step(key)
+    p = param_for(base, scenario.values)
+    if year is None and p is not None and p.kind == "rate_map" and isinstance(scenario[base], Mapping):
+        year = max(scenario[base])
+    return base, year
+
+
+def set_item_replaced(scenario: Scenario, key: str) -> str | None:
+    """The ``--set`` item (as given) whose value varying ``key`` in a sweep or solve would replace.
+
+    ``scenario`` carries its ``--set`` items (:func:`apply_sets`). A varied key
+    replaces an item that sets the same key, or the step of a rate by year
+    that the varied key moves (its last step when written without
+    ``[YEAR]``); a step varied under a rate by year set whole is a new
+    question and replaces nothing. None when no item is replaced.
+
+    >>> from finmodel.scenario import scenario_from_dict
+    >>> s = apply_sets(scenario_from_dict({
+    ...     "program": {"commitment_usd": "1B", "start_year": 2026, "years": 1},
+    ...     "categories": {"servers": {"share": 1, "macrs_years": 5}},
+    ...     "policy": {"amic": {"rate": {2023: 0.25, 2026: 0.35}}}}),
+    ...     ["policy.amic.rate[2026]=30%", "operations.utilization=70%"])
+    >>> set_item_replaced(s, "policy.amic.rate"), set_item_replaced(s, "policy.amic.rate[2023]")
+    ('policy.amic.rate[2026]=30%', None)
+    >>> set_item_replaced(s, "operations.utilization")
+    'operations.utilization=70%'
+    """
+    varied = _moved_step(scenario, key)
+    for item in scenario.overrides:
+        if item["key"] == key:
+            return item["given"]
+        base, year = split_step(item["key"])
+        if year is not None and (base, year) == varied:
+            return item["given"]
+    return None
