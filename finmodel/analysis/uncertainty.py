@@ -66,6 +66,8 @@ __all__ = [
     "transform",
     "uncertainty_spec",
     "sample",
+    "normal_scores",
+    "values_from_scores",
     "category_share_overrides",
     "TableRows",
     "to_overrides",
@@ -291,6 +293,47 @@ def uncertainty_spec(scenario: Scenario) -> UncertaintySpec | None:
     )
 
 
+def normal_scores(spec: UncertaintySpec, rng: np.random.Generator, draws: int) -> np.ndarray:
+    """The next ``draws`` rows of standard normal scores, ``(draws, parameters)``.
+
+    Rows come from the generator in order, so ``draws`` rows taken in one
+    call or in several consecutive calls are the same numbers: a Monte Carlo
+    run can take its scores chunk by chunk.
+    """
+    return rng.standard_normal((int(draws), len(spec.paths)))
+
+
+def values_from_scores(spec: UncertaintySpec, z: np.ndarray) -> dict[str, np.ndarray]:
+    """Every parameter's values for scores ``z`` ``(draws, parameters)``: correlated, then inverse CDFs.
+
+    The correlation (Gaussian copula) is a fixed-order sum over the
+    parameters and every inverse CDF works draw by draw, so any block of
+    rows gives the values of those rows alone.
+    """
+    paths = spec.paths
+    z = np.ascontiguousarray(np.asarray(z, dtype=float).T)  # (parameter, draw): a row per parameter
+    if spec.correlations:
+        chol = np.linalg.cholesky(spec.normal_correlation())
+        zc = z.copy()
+        for i in range(len(paths)):
+            terms = [j for j in range(i + 1) if chol[i, j] != 0.0]
+            if terms == [i] and chol[i, i] == 1.0:
+                continue  # an uncorrelated parameter keeps its scores
+            acc = chol[i, terms[0]] * z[terms[0]]
+            for j in terms[1:]:
+                acc = acc + chol[i, j] * z[j]
+            zc[i] = acc
+        z = zc
+    values = {}
+    for i, path in enumerate(paths):
+        d = spec.parameters[path]
+        if d.kind == "choice" and d.values and isinstance(d.values[0], Mapping):
+            values[path] = choice_index(d, z[i])
+        else:
+            values[path] = transform(d, z[i])
+    return values
+
+
 def sample(
     spec: UncertaintySpec, draws: int | None = None, seed: int | np.random.Generator | None = None
 ) -> Samples:
@@ -314,42 +357,20 @@ def sample(
         raise ValueError(f"draws must be >= 1, got {n}")
     seed = spec.seed if seed is None else seed
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    paths = spec.paths
-    z = rng.standard_normal((n, len(paths)))
-    z = np.ascontiguousarray(z.T)  # (parameter, draw): one contiguous row per parameter
-    if spec.correlations:
-        chol = np.linalg.cholesky(spec.normal_correlation())
-        zc = z.copy()
-        for i in range(len(paths)):
-            terms = [j for j in range(i + 1) if chol[i, j] != 0.0]
-            if terms == [i] and chol[i, i] == 1.0:
-                continue  # an uncorrelated parameter keeps its scores
-            acc = chol[i, terms[0]] * z[terms[0]]
-            for j in terms[1:]:
-                acc = acc + chol[i, j] * z[j]
-            zc[i] = acc
-        z = zc
-
-    def one(i: int, lo: int = 0, hi: int | None = None) -> np.ndarray:
-        d = spec.parameters[paths[i]]
-        zi = z[i, lo:hi]
-        if d.kind == "choice" and d.values and isinstance(d.values[0], Mapping):
-            return choice_index(d, zi)
-        return transform(d, zi)
-
-    # every inverse CDF works draw by draw: each parameter's draws are cut in
-    # two halves, transformed two at a time (numpy and scipy release the GIL)
-    # and joined, the same numbers in any order
+    z = normal_scores(spec, rng, n)
+    # every inverse CDF works draw by draw: the draws are cut in two halves,
+    # transformed two at a time (numpy and scipy release the GIL) and joined,
+    # the same numbers in any order
     if n >= 100_000:
         from concurrent.futures import ThreadPoolExecutor
 
         cut = n // 2
-        tasks = [(i, lo, hi) for i in range(len(paths)) for lo, hi in ((0, cut), (cut, n))]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            parts = list(pool.map(lambda task: one(*task), tasks))
-        values = {path: np.concatenate(parts[2 * i : 2 * i + 2]) for i, path in enumerate(paths)}
+            halves = (slice(0, cut), slice(cut, n))
+            low, high = pool.map(lambda rows: values_from_scores(spec, z[rows]), halves)
+        values = {path: np.concatenate((low[path], high[path])) for path in spec.paths}
     else:
-        values = {path: one(i) for i, path in enumerate(paths)}
+        values = values_from_scores(spec, z)
     return Samples(spec=spec, values=values, seed=seed if not isinstance(seed, np.random.Generator) else None)
 
 

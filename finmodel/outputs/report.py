@@ -17,7 +17,7 @@ import platform
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -210,8 +210,17 @@ def write_json(path: str | os.PathLike, data: Any) -> Path:
     return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
-def write_text(path: str | os.PathLike, text: str) -> Path:
-    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+def write_text(path: str | os.PathLike, text: str | Iterable[str]) -> Path:
+    """Write ``text``, or an iterable of lines (each written with a newline as it comes), atomically."""
+    if isinstance(text, str):
+        return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+    def write(p: Path) -> None:
+        with open(p, "w", encoding="utf-8", newline="\n") as f:
+            for line in text:
+                f.write(line + "\n")
+
+    return atomic_write(path, write)
 
 
 #: Numbers in CSV files: 12 significant digits (no ``0.30000000000000004``; USD to well under a cent
@@ -612,7 +621,7 @@ __all__ += ["write_montecarlo", "write_sensitivity", "write_sweep", "write_solve
 
 def _finish(
     out: Path,
-    texts: Mapping[str, str],
+    texts: Mapping[str, str | Iterable[str]],
     figures: Mapping[str, Any],
     base: Results,
     command: Sequence[str] | None,
@@ -661,14 +670,14 @@ def montecarlo_texts(result) -> dict[str, str]:
 
 def draws_csv_lines(result, block: int | None = None) -> Iterator[str]:
     """The lines of ``draws.csv`` (every draw's inputs and outputs), rendered ``block`` rows at a time
-    (default :data:`DRAWS_BLOCK`); the same lines for any block size."""
-    block = block or DRAWS_BLOCK
-    frame = result.draws_frame()
-    for start in range(0, max(len(frame), 1), block):
-        part = frame.iloc[start : start + block]
+    (default :data:`DRAWS_BLOCK`; a streamed run: a chunk at a time, evaluated again); the same
+    lines for any block size."""
+    first = True
+    for part in result.draw_frames(block or DRAWS_BLOCK):
         yield from part.to_csv(
-            index=False, header=start == 0, float_format=CSV_FLOAT, lineterminator="\n"
+            index=False, header=first, float_format=CSV_FLOAT, lineterminator="\n"
         ).splitlines()
+        first = False
 
 
 def write_montecarlo(
@@ -682,14 +691,15 @@ def write_montecarlo(
     :data:`finmodel.outputs.charts.MONTECARLO_CHARTS`, ``draws.csv`` (:func:`draws_csv_lines`)
     only if ``draws_csv``, and ``run.json`` with the seed and draws.
 
-    Every text and figure is rendered before the first file is written.
+    Every text and figure is rendered before the first file is written, except ``draws.csv``,
+    written line by line as it is rendered (a temporary file renamed at the end).
     """
     from finmodel.outputs import charts
 
     out = Path(out)
-    texts = montecarlo_texts(result)
+    texts: dict[str, Any] = montecarlo_texts(result)
     if draws_csv:
-        texts["draws.csv"] = "".join(line + "\n" for line in draws_csv_lines(result))
+        texts["draws.csv"] = draws_csv_lines(result)
     figures = {stem: chart(result).figure for stem, chart in charts.MONTECARLO_CHARTS.items()}
     return _finish(
         out, texts, figures, result.base, command, seed=result.seed, draws=result.draws, formats=formats

@@ -1,0 +1,190 @@
+"""finmodel.analysis.streaming and the streamed Monte Carlo run.
+
+Oracles: ``numpy.percentile`` on the whole column (the streamed percentiles
+must be the same floats, ``linear`` and ``inverted_cdf``), ``numpy.mean``
+(to a few units in the last place) and the kept run of the same seed
+(percentiles, fans, shares, the histogram's column and every line of
+``draws.csv`` identical).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import SCENARIOS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import finmodel
+from finmodel.analysis import montecarlo as mc_module
+from finmodel.analysis import streaming
+from finmodel.analysis.montecarlo import DrawsNotKeptError, run_montecarlo
+from finmodel.analysis.streaming import Brackets, inverted_cdf_percentile, linear_percentile
+from finmodel.analysis.uncertainty import normal_scores, sample, uncertainty_spec
+from finmodel.outputs.report import draws_csv_lines
+
+LEVELS = (0, 5, 25, 33.3, 50, 75, 95, 100)
+
+
+def _bits(x) -> list:
+    """The floats' bits, a zero's sign aside (among tied zeros, which one numpy's partition puts at a
+    rank is its own affair)."""
+    x = np.asarray(x, dtype=float) + 0.0  # -0.0 + 0.0 is +0.0
+    return x.view(np.uint64).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(-1e12, 1e12, allow_nan=False), min_size=1, max_size=300),
+    st.sampled_from(LEVELS),
+)
+def test_percentile_from_order_statistics_is_numpys_float(values, percent):
+    x = np.array(values)
+    s = np.sort(x)
+    assert linear_percentile(lambda k: s[k], len(x), percent) == np.percentile(x, percent)
+    assert (
+        linear_percentile(lambda k: s[k], len(x), percent) == np.quantile(x, np.array([percent]) / 100.0)[0]
+    )
+    want = np.percentile(x, percent, method="inverted_cdf")
+    assert inverted_cdf_percentile(lambda k: s[k], len(x), percent) == want
+
+
+def _streamed(x: np.ndarray, late: np.ndarray, levels, pilot: int, chunk: int) -> Brackets:
+    b = Brackets(levels=levels, late=late)
+    b.set_from_pilot(x[:pilot])
+    for start in range(0, len(x), chunk):
+        b.add(b.part(start, x[start : start + chunk]))
+    wanted = b.outside()
+    if wanted:
+        for start in range(0, len(x), chunk):
+            b.add_side(b.side_values(wanted, start, x[start : start + chunk]))
+    assert not b.outside()
+    return b
+
+
+def _columns(rng, n):
+    """Columns as the Monte Carlo gives them: smooth, with ties, with NaN (IRR), years with NaN (payback)."""
+    smooth = rng.standard_normal(n) * 1e11
+    ties = np.round(rng.standard_normal(n) * 3)
+    irr = np.where(rng.random(n) < 0.1, np.nan, rng.standard_normal(n) * 0.05 + 0.1)
+    payback = np.where(rng.random(n) < 0.2, np.nan, 2030.0 + rng.integers(0, 8, n))
+    return np.column_stack([smooth, ties, irr, payback]), np.array([False, False, False, True])
+
+
+@pytest.mark.parametrize("pilot", [50, 5000, 40_000])
+def test_brackets_give_numpys_percentiles_mean_and_undefined_share(pilot):
+    rng = np.random.default_rng(3)
+    x, late = _columns(rng, 40_000)
+    levels = [(5, 50, 95), (5, 25, 50, 75, 95), (5, 50, 95), (5, 50, 95)]
+    b = _streamed(x, late, levels, pilot, chunk=3072)
+    for c in range(x.shape[1]):
+        q, mean, undefined = b.stats(c)
+        col = x[:, c]
+        assert undefined == np.mean(np.isnan(col))
+        if late[c]:
+            inf = np.where(np.isnan(col), np.inf, col)
+            assert _bits(q) == _bits(np.percentile(inf, levels[c], method="inverted_cdf"))
+            assert np.isnan(mean)  # some draws never pay back
+        else:
+            finite = col[np.isfinite(col)]
+            assert _bits(q) == _bits(np.percentile(finite, levels[c]))
+            assert mean == pytest.approx(np.mean(finite), rel=1e-14, abs=1e-300)
+
+
+def test_narrow_brackets_are_mended_by_a_second_pass(monkeypatch):
+    """With brackets of zero width every level falls outside; the second pass still gives numpy's floats."""
+    monkeypatch.setattr(streaming, "Z_WIDTH", 0.0)
+    monkeypatch.setattr(streaming, "EXTRA_RANKS", 0)
+    rng = np.random.default_rng(8)
+    x, late = _columns(rng, 20_000)
+    levels = [(5, 50, 95)] * 4
+    b = Brackets(levels=levels, late=late)
+    b.set_from_pilot(x[:100])
+    for start in range(0, len(x), 1000):
+        b.add(b.part(start, x[start : start + 1000]))
+    assert len(b.outside()) > 4  # the narrow brackets missed
+    wanted = b.outside()
+    for start in range(0, len(x), 1000):
+        b.add_side(b.side_values(wanted, start, x[start : start + 1000]))
+    assert b.outside() == []
+    finite = x[:, 0]
+    assert b.stats(0)[0] == list(np.percentile(finite, (5, 50, 95)))
+
+
+def test_means_do_not_depend_on_the_grouping_of_blocks():
+    rng = np.random.default_rng(1)
+    x, late = _columns(rng, 9000)
+    levels = [(50,)] * 4
+    a = _streamed(x, late, levels, 1000, chunk=1024)
+    b = _streamed(x, late, levels, 1000, chunk=4096)
+    for c in range(3):
+        assert a.stats(c)[1] == b.stats(c)[1]
+
+
+def test_scores_drawn_in_pieces_are_the_scores_drawn_at_once():
+    spec = uncertainty_spec(finmodel.load_scenario(SCENARIOS / "base.yaml"))
+    whole = normal_scores(spec, np.random.default_rng(4), 10_000)
+    rng = np.random.default_rng(4)
+    pieces = np.concatenate([normal_scores(spec, rng, m) for m in (1, 999, 4096, 4904)])
+    assert np.array_equal(whole, pieces)
+    values = sample(spec, 10_000, np.random.default_rng(4)).values
+    assert set(values) == set(spec.paths)
+
+
+# --------------------------------------------------------------------------- the streamed run
+
+
+@pytest.fixture(scope="module")
+def pair():
+    """The base scenario's draws kept and streamed (pilot cut to 2,048 draws so brackets do the work)."""
+    base = finmodel.load_scenario(SCENARIOS / "base.yaml")
+    kept = run_montecarlo(base, draws=12_000, seed=21)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(mc_module, "PILOT", 2048)
+        streamed = run_montecarlo(base, draws=12_000, seed=21, keep=False, chunk_size=1500, threads=2)
+        again = run_montecarlo(base, draws=12_000, seed=21, keep=False, chunk_size=4096, threads=1)
+    return kept, streamed, again
+
+
+def test_streamed_run_reports_the_kept_runs_figures(pair):
+    kept, streamed, _ = pair
+    assert kept.kept and not streamed.kept
+    a, b = kept.summary(), streamed.summary()
+    assert list(a.index) == list(b.index)
+    for col in ("p5", "p50", "p95", "undefined"):
+        assert _bits(a[col]) == _bits(b[col]), col
+    np.testing.assert_allclose(b["mean"], a["mean"], rtol=1e-14)
+    for case in kept.cases:
+        assert _bits(kept.fan(case).to_numpy()) == _bits(streamed.fan(case).to_numpy())
+    assert kept.probabilities() == streamed.probabilities()
+    assert np.array_equal(kept.treasury_cost(), streamed.treasury_cost())
+    assert streamed.draws == kept.draws == 12_000
+
+
+def test_streamed_run_is_the_same_for_any_chunk_size_and_threads(pair):
+    _, streamed, again = pair
+    assert streamed.chunk_size == 2048  # rounded up to a whole number of blocks
+    a, b = streamed.summary(), again.summary()
+    assert _bits(a.to_numpy()) == _bits(b.to_numpy())
+
+
+def test_streamed_draws_csv_evaluates_the_draws_again_line_for_line(pair):
+    kept, streamed, _ = pair
+    assert list(draws_csv_lines(streamed)) == list(draws_csv_lines(kept, block=5000))
+
+
+def test_streamed_run_says_which_values_it_kept(pair):
+    _, streamed, _ = pair
+    with pytest.raises(DrawsNotKeptError, match="streamed and kept only fiscal_cost_window_usd"):
+        streamed.values("npv_usd", "with")
+    assert streamed.metrics is None and streamed.cumulative_cash_flow is None
+
+
+def test_a_generator_as_seed_is_not_advanced():
+    base = finmodel.load_scenario(SCENARIOS / "base.yaml")
+    rng = np.random.default_rng(9)
+    before = rng.bit_generator.state
+    a = run_montecarlo(base, draws=50, seed=rng)
+    assert rng.bit_generator.state == before
+    b = run_montecarlo(base, draws=50, seed=np.random.default_rng(9))
+    assert np.array_equal(a.metrics["npv_usd"], b.metrics["npv_usd"])
