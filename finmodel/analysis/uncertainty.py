@@ -42,6 +42,7 @@ Statistics - Simulation and Computation*, 11(3), 311-334.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -210,6 +211,19 @@ def transform(d: Distribution, z: np.ndarray) -> np.ndarray:
 TAIL_CELLS = 64
 
 
+@functools.lru_cache(maxsize=64)
+def _beta_table(alpha: float, beta: float, cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """``u`` on ``cells`` equal steps and ``betaincinv`` there (computed once per distribution:
+    a Monte Carlo run asks for it chunk after chunk)."""
+    from scipy import special
+
+    grid = np.linspace(0.0, 1.0, cells + 1)
+    table = special.betaincinv(alpha, beta, grid)
+    grid.flags.writeable = False
+    table.flags.writeable = False
+    return grid, table
+
+
 def _beta_ppf(u: np.ndarray, alpha: float, beta: float, cells: int = 4096) -> np.ndarray:
     """Inverse CDF of Beta(alpha, beta) at ``u``: a table, one Newton step, exact tails.
 
@@ -221,8 +235,8 @@ def _beta_ppf(u: np.ndarray, alpha: float, beta: float, cells: int = 4096) -> np
     """
     from scipy import special
 
-    grid = np.linspace(0.0, 1.0, cells + 1)
-    x = np.interp(u, grid, special.betaincinv(alpha, beta, grid))
+    grid, table = _beta_table(float(alpha), float(beta), cells)
+    x = np.interp(u, grid, table)
     with np.errstate(all="ignore"):
         pdf = np.exp((alpha - 1.0) * np.log(x) + (beta - 1.0) * np.log1p(-x) - special.betaln(alpha, beta))
         step = (special.betainc(alpha, beta, x) - u) / pdf
