@@ -13,6 +13,7 @@ import pytest
 from conftest import SCENARIOS
 from layout import layout_problems
 from matplotlib.colors import to_hex
+from matplotlib.text import Text
 
 import finmodel
 from finmodel.outputs import charts, style
@@ -187,6 +188,74 @@ def test_comparison_rows_per_case_and_two_case_scenarios_as_before(cvg):
         assert len(bars) == (2 if case in ("without", "with") else 1)
         assert bars[-1].get_width() == pytest.approx(cvg.metric("breakeven_revenue_usd_per_gw_year", case))
     assert layout_problems(ax.figure) == []
+
+
+def _rgba(color, alpha):
+    from matplotlib.colors import to_rgba
+
+    return to_rgba(color, alpha)
+
+
+def test_fan_keeps_each_cases_middle_band_readable_where_they_overlap():
+    """Base: the P25-P75 bands of without and with overlap from 2026 on; the second is hatched."""
+    from finmodel.analysis.montecarlo import run_montecarlo
+    from finmodel.outputs.charts import uncertainty as u
+
+    mc = run_montecarlo(finmodel.load_scenario(SCENARIOS / "base.yaml"), draws=200, seed=3)
+    ax = charts.montecarlo_fan(mc)
+    colors = style.case_colors(mc.cases)
+    fans = {case: mc.fan(case) for case in ("without", "with")}
+    # the two middle halves do overlap: without's P75 above with's P25 in some year
+    assert (fans["without"]["p75"] > fans["with"]["p25"]).any()
+    for case, hatched in (("without", False), ("with", True)):
+        (inner,) = _gid(ax, f"fan-inner-{case}", "collections")
+        (outer,) = _gid(ax, f"fan-outer-{case}", "collections")
+        assert (inner.get_hatch() or "") == (u.FAN_HATCH if hatched else "")
+        alpha = u.FAN_HATCHED_ALPHA if hatched else u.FAN_INNER_ALPHA
+        assert tuple(inner.get_facecolor()[0]) == pytest.approx(_rgba(colors[case], alpha))
+        assert tuple(outer.get_facecolor()[0]) == pytest.approx(_rgba(colors[case], u.FAN_OUTER_ALPHA))
+        assert u.FAN_OUTER_ALPHA < u.FAN_HATCHED_ALPHA < u.FAN_INNER_ALPHA
+        if hatched:  # the hatch is drawn in the case's colour
+            assert to_hex(inner.get_edgecolor()[0]).upper() == colors[case]
+        # the band's edges are solid lines in the case's colour, at the result's percentiles
+        for q in ("p25", "p75"):
+            (edge,) = _gid(ax, f"fan-{q}-{case}", "lines")
+            assert np.array_equal(edge.get_ydata(), fans[case][q].to_numpy())
+            assert _hex(edge) == colors[case] and edge.get_linestyle() == "-"
+    # the legend keys each case's band as drawn: the second one hatched, in its colour
+    legend = ax.get_legend()
+    bands = [
+        h for h, t in zip(legend.legend_handles, legend.get_texts(), strict=True) if t.get_text() == "P25–P75"
+    ]
+    assert [h.get_hatch() or "" for h in bands] == ["", u.FAN_HATCH]
+    assert [to_hex(h.get_edgecolor()).upper() for h in bands] == [colors["without"], colors["with"]]
+    assert layout_problems(ax.figure) == []
+
+
+def test_fan_panels_keep_the_legend_off_the_panel_titles(credits):
+    """Four distinct fans: a panel each, nothing hatched; the legend, with the note of the case
+    equal to 'without', sits in a strip above the panels (over a panel it covered the title)."""
+    from finmodel.analysis.montecarlo import run_montecarlo
+
+    mc = run_montecarlo(credits.scenario, draws=200, seed=3)
+    ax = charts.montecarlo_fan(mc)
+    fig = ax.figure
+    panels = [a for a in fig.axes if a.get_visible() and a.axison]
+    assert len(panels) == 4
+    inner = [c for a in panels for c in a.collections if str(c.get_gid()).startswith("fan-inner-")]
+    assert len(inner) == 4 and not any(c.get_hatch() for c in inner)
+    (legend,) = [a.get_legend() for a in fig.axes if a.get_legend() is not None]
+    assert legend.axes not in panels
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert texts[:3] == ["Median", "P25–P75", "P5–P95"]
+    assert "No credit: same as Without AMIC" in texts
+    renderer = style.figure_renderer(fig)
+    top = legend.get_window_extent(renderer).y0
+    titles = [
+        t for t in fig.findobj(Text) if t.get_text() in ("Without AMIC", "With AMIC", "Transfer", "Rate 25")
+    ]
+    assert len(titles) == 4 and all(t.get_window_extent(renderer).y1 <= top for t in titles)
+    assert layout_problems(fig) == []
 
 
 def test_fan_per_case_and_tornado_says_which_cases_it_shows(cvg):

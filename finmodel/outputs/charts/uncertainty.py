@@ -38,13 +38,21 @@ def _mc_subtitle(result) -> str:
     return f"{result.scenario.title} — {result.draws:,} draws{seed}"
 
 
-FAN_OUTER_ALPHA, FAN_INNER_ALPHA = 0.08, 0.28  #: fill of the P5-P95 and P25-P75 bands
+FAN_OUTER_ALPHA, FAN_INNER_ALPHA = 0.06, 0.28  #: fill of the P5-P95 and P25-P75 bands
 FAN_OUTLINE = (0, (3, 2))  #: dashes of the P5 and P95 outline
+FAN_HATCH = "///"  #: the P25-P75 band of a fan drawn over another one on the same axes
+FAN_HATCH_LW = 0.6  #: width of the hatch lines [points]
+FAN_HATCHED_ALPHA = 0.10  #: fill under that hatch
 FAN_PANELS_FROM = 3  #: this many distinct fans or more: a panel each, side by side
 
 
-def _draw_fan(ax: Axes, years, fan, color: str, case: str) -> None:
-    """One case's fan: a light P5-P95 band outlined dashed, a darker P25-P75 band, the median line."""
+def _draw_fan(ax: Axes, years, fan, color: str, case: str, hatched: bool = False) -> None:
+    """One case's fan: a light P5-P95 band outlined dashed, a P25-P75 band outlined solid, the median.
+
+    The P25-P75 band is filled, or, ``hatched`` (a fan drawn over another on
+    the same axes), hatched in the case's colour over a faint fill, so that
+    where two cases' middle halves overlap each stays readable.
+    """
     ax.fill_between(
         years,
         fan["p5"],
@@ -57,40 +65,61 @@ def _draw_fan(ax: Axes, years, fan, color: str, case: str) -> None:
     )
     for q in ("p5", "p95"):
         ax.plot(years, fan[q], color=color, lw=0.9, ls=FAN_OUTLINE, zorder=2.5, gid=f"fan-{q}-{case}")
-    ax.fill_between(
+    rgb = to_rgb(color)
+    inner = ax.fill_between(
         years,
         fan["p25"],
         fan["p75"],
-        color=color,
-        alpha=FAN_INNER_ALPHA,
+        facecolor=(*rgb, FAN_HATCHED_ALPHA if hatched else FAN_INNER_ALPHA),
+        edgecolor=color,
+        hatch=FAN_HATCH if hatched else None,
         lw=0,
-        zorder=2,
+        zorder=2.2 if hatched else 2,
         gid=f"fan-inner-{case}",
     )
+    inner.set_hatch_linewidth(FAN_HATCH_LW)
+    for q in ("p25", "p75"):
+        ax.plot(years, fan[q], color=color, lw=0.8, zorder=2.6, gid=f"fan-{q}-{case}")
     ax.plot(years, fan["p50"], color=color, lw=2.2, zorder=3, gid=f"fan-median-{case}")
 
 
-def _fan_keys(color: str) -> tuple[list, list[str]]:
+def _fan_keys(color: str, hatched: bool = False) -> tuple[list, list[str]]:
     """Legend swatches of one case's fan, in its colour: median, P25-P75, P5-P95."""
+    rgb = to_rgb(color)
+    inner = (
+        Patch(
+            facecolor=(*rgb, FAN_HATCHED_ALPHA),
+            edgecolor=color,
+            hatch=FAN_HATCH,
+            hatch_linewidth=FAN_HATCH_LW,
+            lw=0.8,
+        )
+        if hatched
+        else Patch(facecolor=(*rgb, FAN_INNER_ALPHA), edgecolor=color, lw=0.8)
+    )
     return [
         Line2D([], [], color=color, lw=2.2),
-        Patch(facecolor=color, alpha=FAN_INNER_ALPHA, lw=0),
-        Patch(facecolor=(*to_rgb(color), FAN_OUTER_ALPHA), edgecolor=color, ls=(0, (2, 1)), lw=0.9),
+        inner,
+        Patch(facecolor=(*rgb, FAN_OUTER_ALPHA), edgecolor=color, ls=(0, (2, 1)), lw=0.9),
     ], ["median", "P25–P75", "P5–P95"]
 
 
 def montecarlo_fan(result, ax: Axes | None = None) -> Axes:
     """Cumulative after-tax cash flow across Monte Carlo draws, one fan per case. [USD]
 
-    For each case of the scenario, in its colour: the P5-P95 band (light,
-    outlined dashed), the P25-P75 band (darker) and the median line of
-    ``cumsum(cash_flow)`` by year, from
+    For each case of the scenario, in its colour: the P5-P95 band (faint,
+    outlined dashed), the P25-P75 band (outlined solid) and the median line
+    of ``cumsum(cash_flow)`` by year, from
     :meth:`finmodel.analysis.montecarlo.MonteCarloResult.fan`; the legend's
-    swatches are in each case's colour. A case of ``cases:`` whose fan is
-    that of an earlier case is drawn as a dashed median over it and says so.
-    With :data:`FAN_PANELS_FROM` distinct fans or more, each gets a panel of
-    its own (shared axes; a figure the chart makes itself only), the first
-    returned.
+    swatches are in each case's colour. The first fan's P25-P75 band is
+    filled; a second fan on the same axes hatches its band
+    (:data:`FAN_HATCH`) over a faint fill, so where the middle halves of two
+    cases overlap both stay readable instead of mixing into one colour. A
+    case of ``cases:`` whose fan is that of an earlier case is drawn as a
+    dashed median over it and says so. With :data:`FAN_PANELS_FROM`
+    distinct fans or more, each gets a panel of its own (shared axes, the
+    legend in a strip above the panels; a figure the chart makes itself
+    only), the first returned.
     """
     s = result.scenario
     years = result.years
@@ -104,7 +133,7 @@ def montecarlo_fan(result, ax: Axes | None = None) -> Axes:
     with chart_frame(ax, title, _mc_subtitle(result), s) as ax:
         axes = {c: ax for c in fans}
         if panels:
-            axes = _fan_panels(ax, distinct, same)
+            axes, key_ax = _fan_panels(ax, distinct, same)
         rows: list[list[tuple]] = []  # legend rows: a distinct case's three keys; "same as" notes
         notes: list[tuple] = []
         for case, fan in fans.items():
@@ -122,8 +151,9 @@ def montecarlo_fan(result, ax: Axes | None = None) -> Axes:
                 )
                 notes.append((line, f"{case_label(case)}: same as {case_label(same[case])}"))
                 continue
-            _draw_fan(target, years, fan, color, case)
-            keys, names = _fan_keys(color)
+            hatched = not panels and case != distinct[0]  # drawn over the first case's fan
+            _draw_fan(target, years, fan, color, case, hatched)
+            keys, names = _fan_keys(color, hatched)
             rows.append(list(zip(keys, [f"{case_label(case)}: {names[0]}", *names[1:]], strict=True)))
         for a in dict.fromkeys(axes.values()):
             a.axhline(0, color="#333333", lw=0.8, zorder=2)
@@ -136,7 +166,8 @@ def montecarlo_fan(result, ax: Axes | None = None) -> Axes:
                 if a.get_subplotspec().colspan.start > 0:
                     a.set_ylabel("")
             keys, names = _fan_keys(style.NEUTRAL_COLOR)
-            legend = style.legend_above(ax, keys, ["Median", *names[1:]], max_cols=3)
+            entries = [*zip(keys, ["Median", *names[1:]], strict=True), *notes]
+            style.legend_above(key_ax, [e[0] for e in entries], [e[1] for e in entries])
         else:
             blank = (Line2D([], [], alpha=0.0), "")
             rows += [
@@ -150,22 +181,28 @@ def montecarlo_fan(result, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def _fan_panels(ax: Axes, cases, same) -> dict[str, Axes]:
+def _fan_panels(ax: Axes, cases, same) -> tuple[dict[str, Axes], Axes]:
     """A panel per distinct case in ``ax``'s place, two a row, sharing both axes; a case equal to an
-    earlier one goes in that case's panel."""
+    earlier one goes in that case's panel. Also an empty strip above the panels, as wide as both
+    columns, for the legend (above a panel it would cover the panel's title)."""
     fig = ax.figure
     rows = -(-len(cases) // 2)
     width, height = fig.get_size_inches()
     fig.set_size_inches(width, height + 1.6 * (rows - 1))
-    cells = ax.get_subplotspec().subgridspec(rows, 2, wspace=0.06, hspace=0.15)
-    ax.set_subplotspec(cells[0, 0])
+    strip = 0.01  #: the legend strip's height against a panel's (the legend sits above it)
+    cells = ax.get_subplotspec().subgridspec(
+        rows + 1, 2, wspace=0.06, hspace=0.15, height_ratios=[strip, *[1] * rows]
+    )
+    ax.set_subplotspec(cells[1, 0])
     panels = {cases[0]: ax}
     for i, case in enumerate(cases[1:], start=1):
-        panels[case] = fig.add_subplot(cells[i // 2, i % 2], sharex=ax, sharey=ax)
+        panels[case] = fig.add_subplot(cells[1 + i // 2, i % 2], sharex=ax, sharey=ax)
+    key_ax = fig.add_subplot(cells[0, :])
+    key_ax.set_axis_off()
     out = {}
     for case, earlier in same.items():
         out[case] = panels[case if earlier is None else earlier]
-    return out
+    return out, key_ax
 
 
 def treasury_cost_histogram(result, ax: Axes | None = None, metric: str = "fiscal_cost_window_usd") -> Axes:
