@@ -19,19 +19,27 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(VENV)/.installed
+# The engine's numba kernels are compiled once, at set-up, into their on-disk cache
+# (finmodel/core/__pycache__): every scenario run once and drawn a few hundred times,
+# so the first report or Monte Carlo has nothing to compile.
+$(VENV)/.compiled: $(VENV)/.installed finmodel/core/_kernels.py
+	@echo "compiling the engine's kernels (once; under a minute)"
+	$(PY) -m finmodel.analysis.warm scenarios/*.yaml
+	@touch $@
+
+setup: $(VENV)/.compiled
 
 dev: $(VENV)/.installed-dev
 
-report: $(VENV)/.installed
+report: $(VENV)/.compiled
 	$(BIN)/finmodel report scenarios/base.yaml --out $(OUT)/base --force
 
-compare: $(VENV)/.installed
+compare: $(VENV)/.compiled
 	$(BIN)/finmodel compare scenarios/*.yaml --out $(OUT)/compare --force
 
 # The suite: lint and format check first (fast), then every test, doctest and notebook,
 # spread over every core (pytest-xdist; a worker takes the next test as soon as it is free).
-test: lint
+test: lint $(VENV)/.compiled
 	$(PY) -m pytest -n auto --dist worksteal
 
 lint: $(VENV)/.installed-dev

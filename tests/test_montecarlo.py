@@ -358,3 +358,15 @@ def test_tuning_the_allocator_changes_no_result(base):
     after = run_montecarlo(base, draws=500, seed=3)
     for name in ALL_METRICS:
         assert _same(after.metrics[name], before.metrics[name]), name
+
+
+def test_warm_runs_each_scenario_and_draws_where_it_can(tmp_path):
+    """``make setup`` compiles the kernels with finmodel.analysis.warm: it must run any scenario."""
+    from finmodel.analysis.warm import warm
+
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(
+        "program: {commitment_usd: 100M, start_year: 2026, years: 1}\n"
+        "categories: {servers: {share: 1, macrs_years: 5}}\n"
+    )
+    assert warm([BASE, plain]) == 2
