@@ -188,3 +188,17 @@ def test_a_generator_as_seed_is_not_advanced():
     assert rng.bit_generator.state == before
     b = run_montecarlo(base, draws=50, seed=np.random.default_rng(9))
     assert np.array_equal(a.metrics["npv_usd"], b.metrics["npv_usd"])
+
+
+def test_compiled_tally_equals_the_numpy_statement():
+    rng = np.random.default_rng(12)
+    x, late = _columns(rng, 5000)
+    b = Brackets(levels=[(5, 50, 95), (5, 25, 50, 75, 95), (50,), (5, 95)], late=late)
+    b.set_from_pilot(x[:700])
+    fast, plain = b.part(0, x), b.part_numpy(0, x)
+    for name in ("valid", "undefined", "below", "equal_lo", "equal_hi"):
+        assert np.array_equal(getattr(fast, name), getattr(plain, name)), name
+    assert np.array_equal(fast.block_sums, plain.block_sums)
+    for c in range(x.shape[1]):
+        for j in range(len(b.levels[c])):
+            assert np.array_equal(fast.inside[c][j], plain.inside[c][j]), (c, j)

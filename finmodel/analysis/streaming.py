@@ -28,7 +28,7 @@ added exactly (:func:`math.fsum`) and divided by the count; they agree with
 not depend on how rows are grouped into chunks as long as chunks start at
 multiples of the block.
 
-Pure computation: numpy only. The Monte Carlo driver
+Pure computation: numpy, and one compiled pass for the bracket tallies. The Monte Carlo driver
 (:mod:`finmodel.analysis.montecarlo`) decides when to stream.
 """
 
@@ -170,15 +170,40 @@ class Brackets:
     # ---------------------------------------------------------------- one chunk (any thread)
 
     def part(self, start: int, x: np.ndarray) -> ChunkPart:
-        """What rows ``start:start + len(x)`` add: counts, block sums and the values inside brackets."""
+        """What rows ``start:start + len(x)`` add: counts, block sums and the values inside brackets.
+
+        The brackets are tallied in one compiled pass (:func:`finmodel.core._kernels.bracket_tally`);
+        :meth:`part_numpy` states the same in numpy (the tests compare the two).
+        """
+        from finmodel.core._kernels import bracket_tally, bracket_values
+
+        undefined, x, rows, valid, blocks = self._common(x)
+        C, L = self.lo.shape
+        xt = np.ascontiguousarray(x.T)  # (column, rows)
+        below, eq_lo, eq_hi, counts = (np.empty((C, L), dtype=np.int64) for _ in range(4))
+        bracket_tally(xt, self.lo, self.hi, below, eq_lo, eq_hi, counts)
+        ends = np.cumsum(counts.ravel())
+        offsets = (ends - counts.ravel()).reshape(C, L)
+        flat = np.empty(int(ends[-1]) if ends.size else 0)
+        bracket_values(xt, self.lo, self.hi, offsets, flat)
+        inside = [[flat[offsets[c, j] : offsets[c, j] + counts[c, j]] for j in range(L)] for c in range(C)]
+        return ChunkPart(start, rows, valid, undefined, blocks, below, eq_lo, eq_hi, inside)
+
+    def _common(self, x: np.ndarray):
+        """The undefined counts, the values as counted, rows, counted values and block sums of a chunk."""
         undefined = np.isnan(x).sum(axis=0)
         x = self.prepared(x)
-        rows, C = x.shape
+        rows = x.shape[0]
         counted = ~np.isnan(x)
         valid = counted.sum(axis=0)
         summable = np.where(counted, x, 0.0)
-        blocks = [summable[b : b + BLOCK].sum(axis=0) for b in range(0, rows, BLOCK)]
-        L = self.lo.shape[1]
+        blocks = np.array([summable[b : b + BLOCK].sum(axis=0) for b in range(0, rows, BLOCK)])
+        return undefined, x, rows, valid, blocks
+
+    def part_numpy(self, start: int, x: np.ndarray) -> ChunkPart:
+        """:meth:`part` in plain numpy (a pass per bracket level; the reference for the compiled tally)."""
+        undefined, x, rows, valid, blocks = self._common(x)
+        C, L = self.lo.shape
         below = np.zeros((C, L), dtype=np.int64)
         eq_lo = np.zeros((C, L), dtype=np.int64)
         eq_hi = np.zeros((C, L), dtype=np.int64)
@@ -194,7 +219,7 @@ class Brackets:
             parts = np.split(xt[mask], np.cumsum(counts)[:-1])
             for c in range(C):
                 inside[c][j] = parts[c]
-        return ChunkPart(start, rows, valid, undefined, np.array(blocks), below, eq_lo, eq_hi, inside)
+        return ChunkPart(start, rows, valid, undefined, blocks, below, eq_lo, eq_hi, inside)
 
     def add(self, part: ChunkPart) -> None:
         """Merge a chunk's part (in any order)."""

@@ -1115,6 +1115,48 @@ class NumpyOrderWarning(RuntimeWarning):
     """
 
 
+@njit(cache=True, error_model="numpy", nogil=True)
+def bracket_tally(xt, lo, hi, below, equal_lo, equal_hi, inside):
+    """Per column ``c`` and bracket ``j``: the values of row ``xt[c]`` below ``lo[c, j]``, equal to it,
+    equal to ``hi[c, j]`` (when ``hi > lo``) and strictly between; counts written to the four arrays.
+
+    One pass over the values for every bracket (NaN counts nowhere). The
+    plain-numpy statement of the same counts is
+    :meth:`finmodel.analysis.streaming.Brackets.part_numpy`.
+    """
+    C, m = xt.shape
+    L = lo.shape[1]
+    for c in range(C):
+        for j in range(L):
+            a, b = lo[c, j], hi[c, j]
+            nb, ne, nh, ni = 0, 0, 0, 0
+            distinct = b > a
+            for i in range(m):
+                v = xt[c, i]
+                nb += v < a
+                ne += v == a
+                nh += (v == b) & distinct
+                ni += (v > a) & (v < b)
+            below[c, j], equal_lo[c, j], equal_hi[c, j], inside[c, j] = nb, ne, nh, ni
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def bracket_values(xt, lo, hi, offsets, out):
+    """The values strictly inside each bracket, in row order: bracket ``(c, j)``'s go to
+    ``out[offsets[c, j]:]`` (the offsets from :func:`bracket_tally`'s counts)."""
+    C, m = xt.shape
+    L = lo.shape[1]
+    for c in range(C):
+        for j in range(L):
+            a, b = lo[c, j], hi[c, j]
+            k = offsets[c, j]
+            for i in range(m):
+                v = xt[c, i]
+                if v > a and v < b:
+                    out[k] = v
+                    k += 1
+
+
 def numpy_order_matches(seed: int = 0) -> bool:
     """Whether the kernels that copy numpy's summation order give numpy's bits here.
 
