@@ -199,6 +199,11 @@ def test_compiled_tally_equals_the_numpy_statement():
     for name in ("valid", "undefined", "below", "equal_lo", "equal_hi"):
         assert np.array_equal(getattr(fast, name), getattr(plain, name)), name
     assert np.array_equal(fast.block_sums, plain.block_sums)
+    assert np.array_equal(fast.inside_counts, plain.inside_counts)
+    assert np.array_equal(fast.inside, plain.inside)
     for c in range(x.shape[1]):
         for j in range(len(b.levels[c])):
-            assert np.array_equal(fast.inside[c][j], plain.inside[c][j]), (c, j)
+            inside = fast.values(c, j)
+            lo, hi = b.lo[c, j], b.hi[c, j]
+            col = b.prepared(x)[:, c]
+            assert np.array_equal(inside, col[(col > lo) & (col < hi)]), (c, j)

@@ -108,7 +108,13 @@ class ChunkPart:
     below: np.ndarray  # (column, level)
     equal_lo: np.ndarray
     equal_hi: np.ndarray
-    inside: list  # inside[c][j]: values strictly between lo and hi
+    inside: np.ndarray  # the values strictly inside the brackets, bracket after bracket in row order
+    inside_counts: np.ndarray  # (column, level): how many of them each bracket has
+
+    def values(self, c: int, j: int) -> np.ndarray:
+        """Bracket ``(c, j)``'s values strictly between ``lo`` and ``hi``."""
+        start = int(self.inside_counts.ravel()[: c * self.inside_counts.shape[1] + j].sum())
+        return self.inside[start : start + int(self.inside_counts[c, j])]
 
 
 @dataclass
@@ -137,7 +143,8 @@ class Brackets:
         self._below = np.zeros((C, L), dtype=np.int64)
         self._equal_lo = np.zeros((C, L), dtype=np.int64)
         self._equal_hi = np.zeros((C, L), dtype=np.int64)
-        self._inside = [[[] for _ in range(L)] for _ in range(C)]
+        self._inside: list[tuple[np.ndarray, np.ndarray]] = []  # (values, offsets) of each chunk
+        self._joined_inside: dict[tuple[int, int], np.ndarray] = {}
         self._side: dict[tuple[int, int], np.ndarray] = {}
         self._rows = 0
 
@@ -186,8 +193,7 @@ class Brackets:
         offsets = (ends - counts.ravel()).reshape(C, L)
         flat = np.empty(int(ends[-1]) if ends.size else 0)
         bracket_values(xt, self.lo, self.hi, offsets, flat)
-        inside = [[flat[offsets[c, j] : offsets[c, j] + counts[c, j]] for j in range(L)] for c in range(C)]
-        return ChunkPart(start, rows, valid, undefined, blocks, below, eq_lo, eq_hi, inside)
+        return ChunkPart(start, rows, valid, undefined, blocks, below, eq_lo, eq_hi, flat, counts)
 
     def _common(self, x: np.ndarray):
         """The undefined counts, the values as counted, rows, counted values and block sums of a chunk."""
@@ -207,7 +213,7 @@ class Brackets:
         below = np.zeros((C, L), dtype=np.int64)
         eq_lo = np.zeros((C, L), dtype=np.int64)
         eq_hi = np.zeros((C, L), dtype=np.int64)
-        inside = [[None] * L for _ in range(C)]
+        inside = [[np.empty(0)] * L for _ in range(C)]
         xt = np.ascontiguousarray(x.T)  # (column, rows)
         for j in range(L):
             lo, hi = self.lo[:, j : j + 1], self.hi[:, j : j + 1]
@@ -219,7 +225,9 @@ class Brackets:
             parts = np.split(xt[mask], np.cumsum(counts)[:-1])
             for c in range(C):
                 inside[c][j] = parts[c]
-        return ChunkPart(start, rows, valid, undefined, blocks, below, eq_lo, eq_hi, inside)
+        counts = np.array([[v.size for v in by_level] for by_level in inside], dtype=np.int64).reshape(C, L)
+        flat = np.concatenate([v for by_level in inside for v in by_level]) if C * L else np.empty(0)
+        return ChunkPart(start, rows, valid, undefined, blocks, below, eq_lo, eq_hi, flat, counts)
 
     def add(self, part: ChunkPart) -> None:
         """Merge a chunk's part (in any order)."""
@@ -230,10 +238,9 @@ class Brackets:
         self._below += part.below
         self._equal_lo += part.equal_lo
         self._equal_hi += part.equal_hi
-        for c, by_level in enumerate(part.inside):
-            for j, values in enumerate(by_level):
-                if values is not None and values.size:
-                    self._inside[c][j].append(values)
+        if part.inside.size:  # one buffer a chunk: no object per bracket kept
+            ends = np.cumsum(part.inside_counts.ravel())
+            self._inside.append((part.inside, np.concatenate(([0], ends)).reshape(-1)))
 
     # ---------------------------------------------------------------- results
 
@@ -256,10 +263,14 @@ class Brackets:
         return self._from_side(c, j, r, "high")
 
     def _joined(self, c: int, j: int) -> np.ndarray:
-        parts = self._inside[c][j]
-        if len(parts) != 1:
-            self._inside[c][j] = [np.concatenate(parts) if parts else np.empty(0)]
-        return self._inside[c][j][0]
+        key = (c, j)
+        if key not in self._joined_inside:
+            self._joined_inside.clear()  # one bracket at a time: the joined copy is not kept
+            k = c * self.lo.shape[1] + j
+            self._joined_inside[key] = np.concatenate(
+                [np.empty(0)] + [values[offsets[k] : offsets[k + 1]] for values, offsets in self._inside]
+            )
+        return self._joined_inside[key]
 
     def _from_side(self, c: int, j: int, r: int, side: str) -> float:
         values = self._side.get((c, j))
