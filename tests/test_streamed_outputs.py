@@ -1,0 +1,50 @@
+"""A streamed Monte Carlo run written to disk: the same files as the kept run, ``draws.csv`` streamed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import SCENARIOS
+
+import finmodel
+from finmodel.analysis import montecarlo as mc_module
+from finmodel.analysis.montecarlo import run_montecarlo
+from finmodel.outputs.report import write_montecarlo
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    base = finmodel.load_scenario(SCENARIOS / "base.yaml")
+    root = tmp_path_factory.mktemp("streamed")
+    kept = run_montecarlo(base, draws=6000, seed=4)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(mc_module, "PILOT", 1024)
+        streamed = run_montecarlo(base, draws=6000, seed=4, keep=False)
+        write_montecarlo(streamed, root / "streamed", draws_csv=True, formats=("png",))
+    write_montecarlo(kept, root / "kept", draws_csv=True, formats=("png",))
+    return root / "kept", root / "streamed"
+
+
+def test_streamed_folder_has_the_kept_folders_files(folders):
+    kept, streamed = folders
+    names = sorted(p.name for p in kept.iterdir())
+    assert names == sorted(p.name for p in streamed.iterdir())
+    assert not [p for p in streamed.iterdir() if p.name.startswith(".")]  # no temporary file left
+    for name in ("draws.csv", "fan_percentiles.csv"):
+        assert (kept / name).read_bytes() == (streamed / name).read_bytes(), name
+    assert len((streamed / "draws.csv").read_text().splitlines()) == 6001
+
+
+def test_streamed_json_has_the_kept_percentiles_and_shares(folders):
+    kept, streamed = folders
+    a = json.loads((kept / "montecarlo.json").read_text())
+    b = json.loads((streamed / "montecarlo.json").read_text())
+    assert a["probabilities"] == b["probabilities"]
+    for metric, rows in a["metrics"].items():
+        for case, stats in rows.items():
+            other = b["metrics"][metric][case]
+            for key in ("p5", "p50", "p95", "undefined"):
+                assert stats[key] == other[key], (metric, case, key)
+            if stats["mean"] is not None:
+                assert other["mean"] == pytest.approx(stats["mean"], rel=1e-14, abs=1e-300)
