@@ -50,14 +50,15 @@ def test_percentile_from_order_statistics_is_numpys_float(values, percent):
 
 
 def _streamed(x: np.ndarray, late: np.ndarray, levels, pilot: int, chunk: int) -> Brackets:
+    """``x`` ``(rows, column)`` streamed in chunks of ``chunk`` rows (given to Brackets column-first)."""
     b = Brackets(levels=levels, late=late)
-    b.set_from_pilot(x[:pilot])
+    b.set_from_pilot(x[:pilot].T)
     for start in range(0, len(x), chunk):
-        b.add(b.part(start, x[start : start + chunk]))
+        b.add(b.part(start, x[start : start + chunk].T))
     wanted = b.outside()
     if wanted:
         for start in range(0, len(x), chunk):
-            b.add_side(b.side_values(wanted, start, x[start : start + chunk]))
+            b.add_side(b.side_values(wanted, start, x[start : start + chunk].T))
     assert not b.outside()
     return b
 
@@ -99,13 +100,13 @@ def test_narrow_brackets_are_mended_by_a_second_pass(monkeypatch):
     x, late = _columns(rng, 20_000)
     levels = [(5, 50, 95)] * 4
     b = Brackets(levels=levels, late=late)
-    b.set_from_pilot(x[:100])
+    b.set_from_pilot(x[:100].T)
     for start in range(0, len(x), 1000):
-        b.add(b.part(start, x[start : start + 1000]))
+        b.add(b.part(start, x[start : start + 1000].T))
     assert len(b.outside()) > 4  # the narrow brackets missed
     wanted = b.outside()
     for start in range(0, len(x), 1000):
-        b.add_side(b.side_values(wanted, start, x[start : start + 1000]))
+        b.add_side(b.side_values(wanted, start, x[start : start + 1000].T))
     assert b.outside() == []
     finite = x[:, 0]
     assert b.stats(0)[0] == list(np.percentile(finite, (5, 50, 95)))
@@ -194,8 +195,8 @@ def test_compiled_tally_equals_the_numpy_statement():
     rng = np.random.default_rng(12)
     x, late = _columns(rng, 5000)
     b = Brackets(levels=[(5, 50, 95), (5, 25, 50, 75, 95), (50,), (5, 95)], late=late)
-    b.set_from_pilot(x[:700])
-    fast, plain = b.part(0, x), b.part_numpy(0, x)
+    b.set_from_pilot(x[:700].T)
+    fast, plain = b.part(0, x.T), b.part_numpy(0, x.T)
     for name in ("valid", "undefined", "below", "equal_lo", "equal_hi"):
         assert np.array_equal(getattr(fast, name), getattr(plain, name)), name
     assert np.array_equal(fast.block_sums, plain.block_sums)
@@ -205,5 +206,5 @@ def test_compiled_tally_equals_the_numpy_statement():
         for j in range(len(b.levels[c])):
             inside = fast.values(c, j)
             lo, hi = b.lo[c, j], b.hi[c, j]
-            col = b.prepared(x)[:, c]
+            col = b.prepared(x.T)[c]
             assert np.array_equal(inside, col[(col > lo) & (col < hi)]), (c, j)

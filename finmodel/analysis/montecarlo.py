@@ -571,10 +571,10 @@ def _stream_columns(plan: _Plan, base) -> tuple[list, list, np.ndarray, list]:
 
 
 def _stream_matrix(tasks, fans, cases, metrics, cumulative) -> np.ndarray:
-    """``(draws, column)``: the summary rows' values, then the cumulative cash flow by (case, year)."""
+    """``(column, draws)``: the summary rows' values, then the cumulative cash flow by (case, year)."""
     cols = [_column(metrics, cases, name, case) for name, _, case, _ in tasks]
     cols += [cumulative[:, k, t] for k, t in fans]
-    return np.column_stack(cols) if cols else np.empty((len(cumulative), 0))
+    return np.stack(cols) if cols else np.empty((0, len(cumulative)))
 
 
 def _run_streamed(plan: _Plan, base, n, fresh_rng, chunk_size, threads, progress) -> dict[str, Any]:
@@ -620,7 +620,7 @@ def _run_streamed(plan: _Plan, base, n, fresh_rng, chunk_size, threads, progress
 
     rng = fresh_rng()
     _pipeline(plan, rng, 0, pilot, chunk_size, threads, first, keep_pilot)
-    brackets.set_from_pilot(np.concatenate([x for _, x in pilot_rows]))
+    brackets.set_from_pilot(np.concatenate([x for _, x in pilot_rows], axis=1))
     for start, x in pilot_rows:
         brackets.add(brackets.part(start, x))
     pilot_rows.clear()

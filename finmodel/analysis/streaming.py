@@ -22,7 +22,7 @@ keeping the columns:
    and the caller collects that side of the bracket in a second pass
    (:meth:`Brackets.side_values`).
 
-Means are sums of fixed blocks of rows (``numpy`` pairwise within a block)
+Means are sums of fixed blocks of rows (added row after row within a block)
 added exactly (:func:`math.fsum`) and divided by the count; they agree with
 ``numpy.mean`` of the whole column to a few units in the last place, and do
 not depend on how rows are grouped into chunks as long as chunks start at
@@ -151,17 +151,17 @@ class Brackets:
     # ---------------------------------------------------------------- brackets from the pilot
 
     def prepared(self, x: np.ndarray) -> np.ndarray:
-        """``(rows, column)`` values as counted: NaN as ``inf`` in late columns, non-finite as NaN
+        """``(column, rows)`` values as counted: NaN as ``inf`` in late columns, non-finite as NaN
         (not counted) in the others."""
         x = np.asarray(x, dtype=float)
-        late = self.late[None, :]
+        late = self.late[:, None]
         return np.where(late, np.where(np.isnan(x), np.inf, x), np.where(np.isfinite(x), x, np.nan))
 
     def set_from_pilot(self, pilot: np.ndarray) -> None:
-        """Brackets from the pilot's rows ``(rows, column)`` (raw values, as the chunks give them)."""
+        """Brackets from the pilot's values ``(column, rows)`` (raw, as the chunks give them)."""
         x = self.prepared(pilot)
         for c, levels in enumerate(self.levels):
-            v = np.sort(x[:, c][~np.isnan(x[:, c])])
+            v = np.sort(x[c][~np.isnan(x[c])])
             m = len(v)
             for j, percent in enumerate(levels):
                 if m == 0:
@@ -177,33 +177,40 @@ class Brackets:
     # ---------------------------------------------------------------- one chunk (any thread)
 
     def part(self, start: int, x: np.ndarray) -> ChunkPart:
-        """What rows ``start:start + len(x)`` add: counts, block sums and the values inside brackets.
+        """What rows ``start ..`` add, ``x`` ``(column, rows)``: counts, block sums and the values
+        inside brackets.
 
-        The brackets are tallied in one compiled pass (:func:`finmodel.core._kernels.bracket_tally`);
-        :meth:`part_numpy` states the same in numpy (the tests compare the two).
+        Compiled passes over each column (:func:`finmodel.core._kernels.bracket_tally`) and one
+        more for the few values inside the brackets; :meth:`part_numpy` states the same in numpy
+        (the tests compare the two).
         """
         from finmodel.core._kernels import bracket_tally, bracket_values
 
-        undefined, x, rows, valid, blocks = self._common(x)
-        C, L = self.lo.shape
-        xt = np.ascontiguousarray(x.T)  # (column, rows)
+        xt = np.ascontiguousarray(x, dtype=float)
+        C, rows = xt.shape
+        L = self.lo.shape[1]
+        undefined, valid = np.empty(C, dtype=np.int64), np.empty(C, dtype=np.int64)
+        blocks = np.empty((-(-rows // BLOCK), C))
         below, eq_lo, eq_hi, counts = (np.empty((C, L), dtype=np.int64) for _ in range(4))
-        bracket_tally(xt, self.lo, self.hi, below, eq_lo, eq_hi, counts)
+        tallies = (undefined, valid, blocks, below, eq_lo, eq_hi, counts)
+        bracket_tally(xt, self.late, self.lo, self.hi, BLOCK, *tallies)
         ends = np.cumsum(counts.ravel())
         offsets = (ends - counts.ravel()).reshape(C, L)
-        flat = np.empty(int(ends[-1]) if ends.size else 0)
-        bracket_values(xt, self.lo, self.hi, offsets, flat)
+        total = int(ends[-1]) if ends.size else 0
+        flat = np.empty(total + 1)  # a spare element: bracket_values writes before it counts
+        bracket_values(xt, self.late, self.lo, self.hi, offsets, flat)
+        flat = flat[:total]
         return ChunkPart(start, rows, valid, undefined, blocks, below, eq_lo, eq_hi, flat, counts)
 
     def _common(self, x: np.ndarray):
         """The undefined counts, the values as counted, rows, counted values and block sums of a chunk."""
-        undefined = np.isnan(x).sum(axis=0)
+        undefined = np.isnan(x).sum(axis=1)
         x = self.prepared(x)
-        rows = x.shape[0]
+        rows = x.shape[1]
         counted = ~np.isnan(x)
-        valid = counted.sum(axis=0)
-        summable = np.where(counted, x, 0.0)
-        blocks = np.array([summable[b : b + BLOCK].sum(axis=0) for b in range(0, rows, BLOCK)])
+        valid = counted.sum(axis=1)
+        summable = np.where(counted, x, 0.0).T
+        blocks = np.array([_row_after_row(summable[b : b + BLOCK]) for b in range(0, rows, BLOCK)])
         return undefined, x, rows, valid, blocks
 
     def part_numpy(self, start: int, x: np.ndarray) -> ChunkPart:
@@ -214,7 +221,7 @@ class Brackets:
         eq_lo = np.zeros((C, L), dtype=np.int64)
         eq_hi = np.zeros((C, L), dtype=np.int64)
         inside = [[np.empty(0)] * L for _ in range(C)]
-        xt = np.ascontiguousarray(x.T)  # (column, rows)
+        xt = x
         for j in range(L):
             lo, hi = self.lo[:, j : j + 1], self.hi[:, j : j + 1]
             below[:, j] = (xt < lo).sum(axis=1)
@@ -301,11 +308,12 @@ class Brackets:
         return (inverted_cdf_percentile if self.late[c] else linear_percentile)(stat, n, percent)
 
     def side_values(self, wanted: Sequence[tuple[int, int, str]], start: int, x: np.ndarray) -> dict:
-        """For a second pass: the values of rows ``x`` on the ``wanted`` sides of their brackets."""
+        """For a second pass: the values of ``x`` ``(column, rows)`` on the ``wanted`` sides of their
+        brackets."""
         x = self.prepared(x)
         out = {}
         for c, j, side in wanted:
-            col = x[:, c]
+            col = x[c]
             out[(c, j)] = col[col < self.lo[c, j]] if side == "low" else col[col > self.hi[c, j]]
         return out
 
@@ -332,6 +340,14 @@ class Brackets:
         else:
             mean = total / n if n else math.nan
         return q, mean, undefined
+
+
+def _row_after_row(x: np.ndarray) -> np.ndarray:
+    """The sum of ``x``'s rows added one after the other (the compiled tally's order)."""
+    total = np.zeros(x.shape[1])
+    for row in x:
+        total = total + row
+    return total
 
 
 class _Outside(LookupError):

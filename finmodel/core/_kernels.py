@@ -1116,45 +1116,78 @@ class NumpyOrderWarning(RuntimeWarning):
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def bracket_tally(xt, lo, hi, below, equal_lo, equal_hi, inside):
-    """Per column ``c`` and bracket ``j``: the values of row ``xt[c]`` below ``lo[c, j]``, equal to it,
-    equal to ``hi[c, j]`` (when ``hi > lo``) and strictly between; counts written to the four arrays.
+def _counted(v, late):
+    """A value as a streamed column counts it: a late column's NaN is ``inf``; otherwise NaN and
+    infinities are not counted (returned as NaN)."""
+    if late:
+        return np.inf if math.isnan(v) else v
+    return v if math.isfinite(v) else np.nan
 
-    One pass over the values for every bracket (NaN counts nowhere). The
-    plain-numpy statement of the same counts is
-    :meth:`finmodel.analysis.streaming.Brackets.part_numpy`.
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def bracket_tally(xt, late, lo, hi, block, undefined, valid, sums, below, equal_lo, equal_hi, inside):
+    """One chunk of streamed columns: ``xt`` ``(column, rows)``, the chunk's values column by column.
+
+    Per column: ``undefined`` the NaN, ``valid`` the values counted (see
+    :func:`_counted`), ``sums[b]`` the sum of the counted values of rows
+    ``b * block ..`` (added row after row); per column ``c`` and bracket
+    ``j``: the counted values below ``lo[c, j]``, equal to it, equal to
+    ``hi[c, j]`` (when ``hi > lo``) and strictly between (branch-free
+    counts, one pass a bracket). NaN brackets count nothing. The plain-numpy
+    statement of the same is :meth:`finmodel.analysis.streaming.Brackets.part_numpy`.
     """
-    C, m = xt.shape
+    C, rows = xt.shape
     L = lo.shape[1]
+    v = np.empty(rows)
     for c in range(C):
+        nan, counted = 0, 0
+        for b in range(sums.shape[0]):
+            sums[b, c] = 0.0
+        for i in range(rows):
+            raw = xt[c, i]
+            nan += math.isnan(raw)
+            x = _counted(raw, late[c])
+            v[i] = x
+            if not math.isnan(x):
+                counted += 1
+                sums[i // block, c] += x
+        undefined[c], valid[c] = nan, counted
         for j in range(L):
-            a, b = lo[c, j], hi[c, j]
+            a, h = lo[c, j], hi[c, j]
+            distinct = h > a
             nb, ne, nh, ni = 0, 0, 0, 0
-            distinct = b > a
-            for i in range(m):
-                v = xt[c, i]
-                nb += v < a
-                ne += v == a
-                nh += (v == b) & distinct
-                ni += (v > a) & (v < b)
+            for i in range(rows):
+                x = v[i]
+                nb += x < a
+                ne += x == a
+                nh += (x == h) & distinct
+                ni += (x > a) & (x < h)
             below[c, j], equal_lo[c, j], equal_hi[c, j], inside[c, j] = nb, ne, nh, ni
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def bracket_values(xt, lo, hi, offsets, out):
-    """The values strictly inside each bracket, in row order: bracket ``(c, j)``'s go to
-    ``out[offsets[c, j]:]`` (the offsets from :func:`bracket_tally`'s counts)."""
-    C, m = xt.shape
+def bracket_values(xt, late, lo, hi, offsets, out):
+    """The counted values strictly inside each bracket, in row order: bracket ``(c, j)``'s go to
+    ``out[offsets[c, j]:]`` (the offsets from :func:`bracket_tally`'s counts).
+
+    Branch-free: every value is written at the bracket's next place and the
+    place advances only for a value inside, so ``out`` needs one spare
+    element at the end (brackets are filled in the order of their offsets,
+    and a value written past a bracket's end is overwritten by the next).
+    """
+    C, rows = xt.shape
     L = lo.shape[1]
+    v = np.empty(rows)
     for c in range(C):
+        for i in range(rows):
+            v[i] = _counted(xt[c, i], late[c])
         for j in range(L):
-            a, b = lo[c, j], hi[c, j]
+            a, h = lo[c, j], hi[c, j]
             k = offsets[c, j]
-            for i in range(m):
-                v = xt[c, i]
-                if v > a and v < b:
-                    out[k] = v
-                    k += 1
+            for i in range(rows):
+                x = v[i]
+                out[k] = x
+                k += (x > a) & (x < h)
 
 
 def numpy_order_matches(seed: int = 0) -> bool:
