@@ -83,7 +83,7 @@ QUANTILES = (5, 50, 95)
 #: Percentile bands of the fan chart (outer band, inner band, median).
 FAN_QUANTILES = (5, 25, 50, 75, 95)
 #: Per-draw values a run keeps before it streams instead [bytes].
-KEEP_BYTES = 1 << 30
+KEEP_BYTES = 512 << 20
 #: Draws a streamed run keeps whole to set its percentile brackets.
 PILOT = 131072
 #: The one column a streamed run keeps whole: the Treasury histogram's.
@@ -584,8 +584,8 @@ def _run_streamed(plan: _Plan, base, n, fresh_rng, chunk_size, threads, progress
     brackets = Brackets(levels=levels, late=late)
     counts = dict.fromkeys(_PROBABILITIES, 0)
     histogram = np.empty(n)
-    pilot_rows: list = []
     pilot = min(n, -(-PILOT // chunk_size) * chunk_size)
+    pilot_values = np.empty((len(levels), pilot))  # (column, draw), filled in place
 
     def summarize(start, out):
         _, metrics, cumulative = out
@@ -599,7 +599,7 @@ def _run_streamed(plan: _Plan, base, n, fresh_rng, chunk_size, threads, progress
 
     def keep_pilot(start, result):
         x, tally, hist = result
-        pilot_rows.append((start, x))
+        pilot_values[:, start : start + x.shape[1]] = x
         _count(start, tally, hist)
 
     def _count(start, tally, hist):
@@ -620,10 +620,10 @@ def _run_streamed(plan: _Plan, base, n, fresh_rng, chunk_size, threads, progress
 
     rng = fresh_rng()
     _pipeline(plan, rng, 0, pilot, chunk_size, threads, first, keep_pilot)
-    brackets.set_from_pilot(np.concatenate([x for _, x in pilot_rows], axis=1))
-    for start, x in pilot_rows:
-        brackets.add(brackets.part(start, x))
-    pilot_rows.clear()
+    brackets.set_from_pilot(pilot_values)
+    for start in range(0, pilot, chunk_size):
+        brackets.add(brackets.part(start, pilot_values[:, start : start + chunk_size]))
+    pilot_values = None  # the pilot is in the brackets now
     _pipeline(plan, rng, pilot, n, chunk_size, threads, rest, merge)
     wanted = brackets.outside()
     if wanted:  # a pilot far from the whole: that side of its brackets, evaluated again

@@ -150,18 +150,18 @@ class Brackets:
 
     # ---------------------------------------------------------------- brackets from the pilot
 
-    def prepared(self, x: np.ndarray) -> np.ndarray:
-        """``(column, rows)`` values as counted: NaN as ``inf`` in late columns, non-finite as NaN
-        (not counted) in the others."""
+    def prepared(self, x: np.ndarray, columns: slice = slice(None)) -> np.ndarray:
+        """``(column, rows)`` values (of ``columns``) as counted: NaN as ``inf`` in late columns,
+        non-finite as NaN (not counted) in the others."""
         x = np.asarray(x, dtype=float)
-        late = self.late[:, None]
+        late = self.late[columns][:, None]
         return np.where(late, np.where(np.isnan(x), np.inf, x), np.where(np.isfinite(x), x, np.nan))
 
     def set_from_pilot(self, pilot: np.ndarray) -> None:
         """Brackets from the pilot's values ``(column, rows)`` (raw, as the chunks give them)."""
-        x = self.prepared(pilot)
         for c, levels in enumerate(self.levels):
-            v = np.sort(x[c][~np.isnan(x[c])])
+            x = self.prepared(pilot[c : c + 1], slice(c, c + 1))[0]  # a column at a time: no copy
+            v = np.sort(x[~np.isnan(x)])
             m = len(v)
             for j, percent in enumerate(levels):
                 if m == 0:
