@@ -48,3 +48,24 @@ def test_streamed_json_has_the_kept_percentiles_and_shares(folders):
                 assert stats[key] == other[key], (metric, case, key)
             if stats["mean"] is not None:
                 assert other["mean"] == pytest.approx(stats["mean"], rel=1e-14, abs=1e-300)
+
+
+def test_a_streamed_folder_checks_identical_and_names_an_edited_draw(tmp_path, monkeypatch, capsys):
+    """``run --check`` replays a streamed run (the same choice of streaming) and compares draws.csv."""
+    from finmodel.cli import main
+
+    monkeypatch.setattr(mc_module, "KEEP_BYTES", 0)  # every run streams
+    monkeypatch.setattr(mc_module, "PILOT", 1024)
+    out = tmp_path / "mc"
+    args = ["montecarlo", str(SCENARIOS / "base.yaml"), "--draws", "3000", "--seed", "6", "--csv"]
+    assert main([*args, "--out", str(out), "--formats", "png"]) == 0
+    capsys.readouterr()
+    assert main(["run", "--check", str(out)]) == 0
+    lines = (out / "draws.csv").read_text().splitlines()
+    cells = lines[2000].split(",")
+    cells[-1] = "1"
+    lines[2000] = ",".join(cells)
+    (out / "draws.csv").write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    assert main(["run", "--check", str(out)]) != 0
+    assert "draws.csv" in capsys.readouterr().out
