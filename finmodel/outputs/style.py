@@ -65,6 +65,7 @@ __all__ = [
     "money_axis",
     "year_axis",
     "legend_above",
+    "legend_fits",
     "figure_renderer",
 ]
 
@@ -402,9 +403,6 @@ def legend_above(
 
     ``left_in``: the width taken left of the plot (row labels) [inch], which the legend cannot use.
     """
-    fig = ax.figure
-    renderer = figure_renderer(fig)
-    width_px = (fig.get_size_inches()[0] - 2 * MARGIN_IN - 0.5 - left_in) * fig.dpi
     ncols = min(len(labels), max_cols or len(labels))
     while True:
         legend = ax.legend(
@@ -417,6 +415,13 @@ def legend_above(
             borderpad=0.2,
             handletextpad=0.5,
         )
-        if ncols == 1 or legend.get_window_extent(renderer).width <= width_px:
+        if ncols == 1 or legend_fits(ax, legend, left_in):
             return legend
         ncols -= 1
+
+
+def legend_fits(ax: Axes, legend, left_in: float = 0.0) -> bool:
+    """Whether ``legend`` fits in the width :func:`legend_above` gives it, as its texts read now."""
+    fig = ax.figure
+    width_px = (fig.get_size_inches()[0] - 2 * MARGIN_IN - 0.5 - left_in) * fig.dpi
+    return legend.get_window_extent(figure_renderer(fig)).width <= width_px

@@ -6,6 +6,8 @@ see :mod:`finmodel.outputs.charts`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
@@ -30,35 +32,99 @@ from finmodel.outputs.charts.frame import (
 )
 from finmodel.outputs.style import case_colors, group_colors, money_axis, money_text, year_axis
 
-__all__ = ["cumulative_cash_flow", "credit_by_group", "treasury_cost", "pv_waterfall", "spend_by_group"]
+__all__ = [
+    "cumulative_cash_flow",
+    "cumulative_cash_flow_parts",
+    "credit_by_group",
+    "treasury_cost",
+    "treasury_cost_parts",
+    "pv_waterfall",
+    "spend_by_group",
+    "CumulativeLine",
+    "CumulativeParts",
+    "TreasuryCostParts",
+]
 
 
 TERMINAL_STYLE = {"color": "#000000", "lw": 1.4, "ls": (0, (1, 1.2)), "marker": "_", "ms": 9, "mew": 1.4}
+CUMULATIVE_LEGEND_COLUMNS = 2  #: at most, in :func:`cumulative_cash_flow`'s legend
+CUMULATIVE_MARGIN = 0.08  #: blank above and below the lines, a fraction of their span
 
 
-def _terminal_steps(ax: Axes, results: Results, cum_by_case, same) -> str | None:
-    """Mark the part of each line's last step that is the terminal value (MODEL.md section 8): a
-    dotted bar in ``end_year`` from the cumulative cash flow before it to after it. Returns the
-    legend text (None when the scenario counts no terminal value)."""
+@dataclass(frozen=True)
+class CumulativeLine:
+    """One case's line of :func:`cumulative_cash_flow`: what is drawn, in data coordinates."""
+
+    case: str
+    values: np.ndarray  #: cumulative cash flow by year [USD]
+    color: str
+    same_as: str | None  #: an earlier case whose line this one is (drawn dashed over it), else None
+    trough: tuple[int, float] | None  #: (year, lowest cumulative cash flow [USD]) when below zero
+    payback: tuple[int, float] | None  #: (payback year, cumulative cash flow then [USD])
+    terminal: tuple[float, float] | None  #: the end year's step from before to after the terminal value [USD]
+    label: str  #: the case's legend entry
+
+
+@dataclass(frozen=True)
+class CumulativeParts:
+    """What :func:`cumulative_cash_flow` draws, computed from the results alone (no Axes)."""
+
+    years: np.ndarray
+    lines: tuple[CumulativeLine, ...]
+    terminal_label: str | None  #: the legend entry of the terminal value's bars (None: none drawn)
+    labels: tuple[str, ...]  #: every legend entry, in order
+
+
+def cumulative_cash_flow_parts(results: Results) -> CumulativeParts:
+    """The lines, markers and legend entries of :func:`cumulative_cash_flow`. [USD, nominal]
+
+    Used by the chart and by :mod:`finmodel.outputs.explorer`, which moves the
+    artists of a drawn chart to new parts instead of drawing it again.
+    """
     years = results.years
+    colors = case_colors(results.cases)
+    flows = np.asarray(results.lines["cash_flow"])
+    cum_by_case = {c: np.cumsum(flows[k]) for k, c in enumerate(results.cases)}
+    same = same_as(cum_by_case)
+    # the terminal value in the last step (MODEL.md section 8), for the lines drawn solid
     tv = np.asarray(results.lines["terminal_value"]).sum(axis=-2)[..., -1]  # (case,) [USD]
-    shown = {}
-    for k, (case, cum) in enumerate(cum_by_case.items()):
-        if same[case] is not None or not tv[k] > 0:
+    shown = {
+        c: float(tv[k]) for k, (c, cum) in enumerate(cum_by_case.items()) if same[c] is None and tv[k] > 0
+    }
+    lines = []
+    for case, cum in cum_by_case.items():
+        if same[case] is not None:
+            label = f"{case_label(case)}: same as {case_label(same[case])}"
+            lines.append(CumulativeLine(case, cum, colors[case], same[case], None, None, None, label))
             continue
-        ax.plot(
-            [years[-1]] * 2, [cum[-1] - tv[k], cum[-1]], zorder=4.5, gid=f"terminal-{case}", **TERMINAL_STYLE
+        i = int(np.argmin(cum))
+        trough, trough_text = None, ""
+        if cum[i] < 0:
+            trough = (int(years[i]), float(cum[i]))
+            trough_text = f"trough {money_text(cum[i])} in {fmt.year(years[i])}"
+        payback = results.metric("payback_year", case)
+        if payback is not None:
+            j = int(np.flatnonzero(years == payback)[0])
+            point, pay = (payback, float(cum[j])), f"payback {payback}"
+        else:
+            point, pay = None, f"no payback by {int(years[-1])}"
+        terminal = (float(cum[-1] - shown[case]), float(cum[-1])) if case in shown else None
+        label = f"{case_label(case)}: " + ", ".join(x for x in (trough_text, pay) if x)
+        lines.append(CumulativeLine(case, cum, colors[case], None, trough, point, terminal, label))
+    terminal_label = None
+    if shown:
+        values = sorted(set(shown.values()))
+        amount = (
+            money_text(values[0])
+            if len(values) == 1
+            else "; ".join(f"{case_label(c)} {money_text(v)}" for c, v in shown.items())
         )
-        shown[case] = float(tv[k])
-    if not shown:
-        return None
-    values = sorted(set(shown.values()))
-    amount = (
-        money_text(values[0])
-        if len(values) == 1
-        else "; ".join(f"{case_label(c)} {money_text(v)}" for c, v in shown.items())
-    )
-    return f"In {int(years[-1])}: book value of assets left, {amount}"
+        terminal_label = f"In {int(years[-1])}: book value of assets left, {amount}"
+    labels = [line.label for line in lines]
+    if terminal_label:  # under the cases' entries, in the first column of the legend
+        labels.append(terminal_label)
+    labels += ["Funding trough", "Payback year"]
+    return CumulativeParts(years, tuple(lines), terminal_label, tuple(labels))
 
 
 def cumulative_cash_flow(results: Results, ax: Axes | None = None) -> Axes:
@@ -72,32 +138,27 @@ def cumulative_cash_flow(results: Results, ax: Axes | None = None) -> Axes:
     the terminal value in the last step (``lines["terminal_value"]``, the
     book value of the assets left, MODEL.md section 8). A case of ``cases:``
     whose line is that of an earlier case is drawn dashed over it and says so.
+    The figures drawn: :func:`cumulative_cash_flow_parts`.
     """
     s = results.scenario
-    years = results.years
-    colors = case_colors(results.cases)
-    flows = np.asarray(results.lines["cash_flow"])
-    cum_by_case = {c: np.cumsum(flows[k]) for k, c in enumerate(results.cases)}
-    same = same_as(cum_by_case)
+    parts = cumulative_cash_flow_parts(results)
+    years = parts.years
     own = ax is None
     with chart_frame(ax, "Cumulative after-tax cash flow", s.title, s) as ax:
-        handles, labels = [], []
-        for case, cum in cum_by_case.items():
-            color = colors[case]
-            if same[case] is not None:
-                (line,) = ax.plot(
+        handles = []
+        for line in parts.lines:
+            case, cum, color = line.case, line.values, line.color
+            if line.same_as is not None:
+                (drawn,) = ax.plot(
                     years, cum, color=color, lw=2.2, ls=(0, (2.5, 2.5)), gid=f"cumulative-{case}", zorder=3.5
                 )
-                handles.append(line)
-                labels.append(f"{case_label(case)}: same as {case_label(same[case])}")
+                handles.append(drawn)
                 continue
-            (line,) = ax.plot(years, cum, color=color, lw=2.2, gid=f"cumulative-{case}", zorder=3)
-            i = int(np.argmin(cum))
-            trough = ""
-            if cum[i] < 0:
+            (drawn,) = ax.plot(years, cum, color=color, lw=2.2, gid=f"cumulative-{case}", zorder=3)
+            if line.trough is not None:
                 ax.plot(
-                    [years[i]],
-                    [cum[i]],
+                    [line.trough[0]],
+                    [line.trough[1]],
                     marker="v",
                     ms=9,
                     color=color,
@@ -107,13 +168,10 @@ def cumulative_cash_flow(results: Results, ax: Axes | None = None) -> Axes:
                     zorder=4,
                     gid=f"trough-{case}",
                 )
-                trough = f"trough {money_text(cum[i])} in {fmt.year(years[i])}"
-            payback = results.metric("payback_year", case)
-            if payback is not None:
-                j = int(np.flatnonzero(years == payback)[0])
+            if line.payback is not None:
                 ax.plot(
-                    [payback],
-                    [cum[j]],
+                    [line.payback[0]],
+                    [line.payback[1]],
                     marker="o",
                     ms=8,
                     mfc="white",
@@ -123,25 +181,22 @@ def cumulative_cash_flow(results: Results, ax: Axes | None = None) -> Axes:
                     zorder=5,
                     gid=f"payback-{case}",
                 )
-                pay = f"payback {payback}"
-            else:
-                pay = f"no payback by {int(years[-1])}"
-            handles.append(line)
-            labels.append(f"{case_label(case)}: " + ", ".join(x for x in (trough, pay) if x))
+            handles.append(drawn)
         ax.axhline(0, color="#333333", lw=0.8, zorder=2)
-        terminal = _terminal_steps(ax, results, cum_by_case, same)
-        if terminal:  # under the cases' entries, in the first column of the legend
+        for line in parts.lines:  # the terminal value's bars, over the lines
+            if line.terminal is not None:
+                gid = f"terminal-{line.case}"
+                ax.plot([years[-1]] * 2, line.terminal, zorder=4.5, gid=gid, **TERMINAL_STYLE)
+        if parts.terminal_label:
             handles.append(Line2D([], [], **TERMINAL_STYLE))
-            labels.append(terminal)
         handles += [
             Line2D([], [], marker="v", ms=8, color="#444444", ls="none"),
             Line2D([], [], marker="o", ms=7, mfc="white", mec="#444444", mew=2, ls="none"),
         ]
-        labels += ["Funding trough", "Payback year"]
-        legend = style.legend_above(ax, handles, labels, max_cols=2)
-        cumulative_axes(ax, years, margin=0.08)
+        legend = style.legend_above(ax, handles, list(parts.labels), max_cols=CUMULATIVE_LEGEND_COLUMNS)
+        cumulative_axes(ax, years, margin=CUMULATIVE_MARGIN)
         if own:
-            grow_for_legend(ax.figure, legend, len(labels), rows=3 if terminal else 2)
+            grow_for_legend(ax.figure, legend, len(parts.labels), rows=3 if parts.terminal_label else 2)
     return ax
 
 
@@ -300,6 +355,54 @@ def credit_by_group(results: Results, ax: Axes | None = None, case: str | None =
     return ax
 
 
+@dataclass(frozen=True)
+class TreasuryCostParts:
+    """What :func:`treasury_cost` draws for one case, computed from the results alone (no Axes)."""
+
+    years: np.ndarray
+    cost: np.ndarray  #: the bars' heights [USD]
+    colors: np.ndarray  #: each bar's colour: a cost, or a year in which the Treasury collects more
+    window: tuple[int, int]  #: the budget window's first and last year
+    ylim: tuple[float, float]  #: [USD]
+    total_text: str  #: the window's total and the present value, written over the window
+    total_x: float  #: the year the text is centred on
+    labels: tuple[str, ...]  #: the legend entries
+
+
+def treasury_cost_parts(results: Results, case: str = "with") -> TreasuryCostParts:
+    """The bars, limits, total and legend entries of :func:`treasury_cost` for one case. [USD]
+
+    Used by the chart and by :mod:`finmodel.outputs.explorer`, which moves the
+    artists of a drawn chart to new parts instead of drawing it again.
+    """
+    years = results.years
+    cost = np.asarray(results.lines["fiscal_cost"])[results.cases.index(case)]
+    colors = np.where(cost >= 0, style.COST_COLOR, style.SAVING_COLOR)
+    fiscal = results.fiscal(case)
+    start, end = fiscal["window"]
+    top = max(float(cost.max()), 0.0)
+    low = min(float(cost.min()), 0.0)
+    span = top - low if top > low else EMPTY_SPAN_USD
+    rate = float(np.asarray(results.inputs.fiscal_discount_rate))
+    text = (
+        f"{end - start + 1}-year window {start}\u2013{end}: "
+        f"{money_text(fiscal['fiscal_cost_window_usd'])}\n"
+        f"PV at {percent_text(rate)}, {int(years[0])}\u2013{int(years[-1])}: "
+        f"{money_text(fiscal['fiscal_cost_pv_usd'])}"
+    )
+    labels = ("Cost to the Treasury", "Treasury collects more", f"Budget window {start}\u2013{end}")
+    return TreasuryCostParts(
+        years=years,
+        cost=cost,
+        colors=colors,
+        window=(start, end),
+        ylim=(low - 0.05 * span, top + 0.32 * span),
+        total_text=text,
+        total_x=(max(start, years[0]) + min(end, years[-1])) / 2,
+        labels=labels,
+    )
+
+
 def treasury_cost(results: Results, ax: Axes | None = None, case: str | None = None) -> Axes:
     """The Treasury's cost by year, with the budget window shaded and its total written. [USD]
 
@@ -310,42 +413,28 @@ def treasury_cost(results: Results, ax: Axes | None = None, case: str | None = N
     ``window_start + window_years - 1``; its total is ``fiscal_cost_window_usd``.
 
     ``case=None`` shows every case but ``without``, each against
-    ``without``: one case (``with``) as above, several as a group of bars per
-    year in the cases' colours, with each case's window total and present
-    value in the legend (:func:`_treasury_cost_by_case`).
+    ``without``: one case (``with``) as above (the figures drawn:
+    :func:`treasury_cost_parts`), several as a group of bars per year in the
+    cases' colours, with each case's window total and present value in the
+    legend (:func:`_treasury_cost_by_case`).
     """
     cases = [c for c in results.cases if c != "without"] if case is None else [case]
     if len(cases) > 1:
         return _treasury_cost_by_case(results, ax, cases)
-    case = cases[0]
     s = results.scenario
-    years = results.years
-    k = results.cases.index(case)
+    parts = treasury_cost_parts(results, cases[0])
+    years = parts.years
+    start, end = parts.window
     title = "Cost to the Treasury by year"
     with chart_frame(ax, title, s.title, s) as ax:
-        cost = np.asarray(results.lines["fiscal_cost"])[k]
-        colors = np.where(cost >= 0, style.COST_COLOR, style.SAVING_COLOR)
-        ax.bar(years, cost, width=0.72, color=colors, gid="fiscal-cost", zorder=2)
-        fiscal = results.fiscal(case)
-        start, end = fiscal["window"]
+        ax.bar(years, parts.cost, width=0.72, color=parts.colors, gid="fiscal-cost", zorder=2)
         ax.axvspan(start - 0.5, end + 0.5, color="#E9E9E9", zorder=0, lw=0, gid="fiscal-window")
         ax.axhline(0, color="#333333", lw=0.8, zorder=2)
-        top = max(float(cost.max()), 0.0)
-        low = min(float(cost.min()), 0.0)
-        span = top - low if top > low else EMPTY_SPAN_USD
-        ax.set_ylim(low - 0.05 * span, top + 0.32 * span)
-        rate = float(np.asarray(results.inputs.fiscal_discount_rate))
-        text = (
-            f"{end - start + 1}-year window {start}\u2013{end}: "
-            f"{money_text(fiscal['fiscal_cost_window_usd'])}\n"
-            f"PV at {percent_text(rate)}, {int(years[0])}\u2013{int(years[-1])}: "
-            f"{money_text(fiscal['fiscal_cost_pv_usd'])}"
-        )
-        mid = (max(start, years[0]) + min(end, years[-1])) / 2
+        ax.set_ylim(*parts.ylim)
         ax.text(
-            mid,
+            parts.total_x,
             0.97,
-            text,
+            parts.total_text,
             transform=ax.get_xaxis_transform(),
             ha="center",
             va="top",
@@ -359,12 +448,7 @@ def treasury_cost(results: Results, ax: Axes | None = None, case: str | None = N
             Patch(facecolor=style.SAVING_COLOR),
             Patch(facecolor="#E9E9E9"),
         ]
-        labels = [
-            "Cost to the Treasury",
-            "Treasury collects more",
-            f"Budget window {start}\u2013{end}",
-        ]
-        style.legend_above(ax, handles, labels)
+        style.legend_above(ax, handles, list(parts.labels))
         money_axis(ax)
         year_axis(ax, years)
         ax.set_ylabel("Treasury cost per year, nominal")
