@@ -40,6 +40,14 @@ def pytest_configure(config):
     run_montecarlo(base, draws=20, seed=1)
 
 
+def pytest_collection_modifyitems(config, items):
+    """The tests marked ``slow`` (several seconds each: fuzz runs, notebooks, packs of reports, bombs,
+    LibreOffice) run first, the rest in their usual order. With pytest-xdist's work stealing the
+    short tests then fill the other worker while the long ones run, instead of one worker running a
+    long test alone at the end (every worker sorts the same collection the same way)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: order kept within
+
+
 @pytest.fixture(autouse=True)
 def _numpy_errors():
     """A silent division by zero or overflow inside a test is a failure."""

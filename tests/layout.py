@@ -58,14 +58,17 @@ def _polyline_hits(points, box) -> bool:
 def layout_problems(fig: Figure, tol_px: float = 1.0) -> list[str]:
     """What a reader would see as broken: text cut by the edge, overlapping, too small.
 
-    Draws the figure (Agg) and returns one message per problem (empty: fine).
+    Lays the figure out as drawing it does (``Figure.draw_without_rendering``:
+    every artist's draw runs, layout engine included, and only the rasterizing,
+    which nothing here reads, is skipped) and returns one message per problem
+    (empty: fine).
     Two texts overlap when their rendered boxes intersect by more than
     ``tol_px`` pixels both ways. A label placed in a plot (``ax.texts``)
     must stay inside the plot area and touch no plotted line and no bar
     (patches with ``zorder >= 1``; a shaded background band has zorder 0),
     unless its gid starts with ``inside`` (a label written on its own bar).
     """
-    fig.canvas.draw()
+    fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
     W, H = fig.bbox.width, fig.bbox.height
     texts = _drawn_texts(fig)

@@ -190,6 +190,7 @@ def _write_bombs(folder: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_bombs_refused_with_bounded_memory(tmp_path):
     bombs = _write_bombs(tmp_path)
     assert (tmp_path / "ten_mb.yaml").stat().st_size > 10 * 1000 * 1000
@@ -203,6 +204,7 @@ def test_bombs_refused_with_bounded_memory(tmp_path):
         assert not out.exists()
 
 
+@pytest.mark.slow
 def test_bombs_in_process(tmp_path):
     """The same bombs through the Python API: a ScenarioError, not MemoryError/RecursionError."""
     for name, fragment in _write_bombs(tmp_path).items():

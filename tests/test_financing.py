@@ -231,6 +231,7 @@ def test_credit_vs_guarantee_chart_draws_the_results():
     assert texts[1].endswith(f"per $1 of FCRA subsidy cost: ${gains[1] / scored[0]:,.2f}")
 
 
+@pytest.mark.slow
 def test_every_case_reaches_the_cli_table_summary_md_and_workbook(tmp_path, capsys):
     import openpyxl
 
@@ -243,7 +244,7 @@ def test_every_case_reaches_the_cli_table_summary_md_and_workbook(tmp_path, caps
     assert main(["run", str(path)]) == 0
     header = capsys.readouterr().out.splitlines()[2]
     assert header.split() == " ".join(labels + ["Change"]).split()
-    assert main(["report", str(path), "--out", str(tmp_path / "pack")]) == 0
+    assert main(["report", str(path), "--out", str(tmp_path / "pack"), "--formats", "png"]) == 0
     md = (tmp_path / "pack" / "summary.md").read_text()
     assert "|  | " + " | ".join([*labels, "Change"]) + " |" in md
     equity = next(line for line in md.splitlines() if line.startswith("| Equity NPV"))

@@ -38,6 +38,8 @@ from finmodel.scenario.load import scenario_from_dict
 from finmodel.scenario.params import MACRS_CLASSES, PARAMETERS
 from finmodel.scenario.yamlio import Problem, ScenarioError
 
+pytestmark = pytest.mark.slow  # hundreds to thousands of examples each: run first (conftest)
+
 FUZZ = settings(
     derandomize=True,
     deadline=None,

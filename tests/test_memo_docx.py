@@ -320,6 +320,7 @@ def test_no_converter_no_pdf(tmp_path, monkeypatch):
     assert sorted(p.name for p in out.iterdir()) == ["memo.docx", "run.json"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(report.pdf_converter() is None, reason="no LibreOffice (soffice) on PATH")
 @pytest.mark.parametrize("names", [["base"], ["credit_vs_guarantee", "levered", "ownership", "refresh"]])
 def test_libreoffice_renders_two_pages(names, tmp_path):

@@ -163,6 +163,7 @@ def test_every_writing_command_is_covered():
     assert not missing, f"add an invocation to WRITERS for {missing} so that its writes are checked"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", sorted(WRITERS))
 def test_every_command_writes_atomically_with_a_manifest(command, tmp_path, monkeypatch, capsys):
     """Every file a command writes under --out goes through a temporary name and a rename,
@@ -447,7 +448,7 @@ def test_check_names_the_command_of_other_folders(recorded, capsys):
 
 def test_check_lists_files_it_does_not_regenerate(tmp_path, capsys):
     out = tmp_path / "pack"
-    assert main(["report", str(SCENARIOS / "servers_only.yaml"), "--out", str(out)]) == 0
+    assert main(["report", str(SCENARIOS / "servers_only.yaml"), "--out", str(out), "--formats", "png"]) == 0
     capsys.readouterr()
     assert main(["run", "--check", str(out)]) == 0
     text = capsys.readouterr().out
