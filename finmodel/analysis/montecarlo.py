@@ -160,10 +160,7 @@ class MonteCarloResult:
                     "or read draws.csv"
                 )
             return kept
-        m = np.asarray(self.metrics[name])
-        if case == "delta":
-            return m[:, self.cases.index("with")] - m[:, self.cases.index("without")]
-        return m[:, self.cases.index(case)]
+        return _column(self.metrics, self.cases, name, case)
 
     def treasury_cost(self, name: str = "fiscal_cost_window_usd", case: str = "with") -> np.ndarray:
         """The Treasury's cost of ``case`` per draw (against ``without``). [USD]"""
@@ -311,7 +308,8 @@ def _probability_counts(npv: np.ndarray, payback: np.ndarray, cases) -> dict[str
 
 
 def _column(metrics: Mapping[str, np.ndarray], cases, name: str, case: str) -> np.ndarray:
-    m = metrics[name]
+    """Metric ``name`` across draws for ``case`` (a case's name, or ``delta``: with - without)."""
+    m = np.asarray(metrics[name])
     if case == "delta":
         return m[:, cases.index("with")] - m[:, cases.index("without")]
     return m[:, cases.index(case)]
