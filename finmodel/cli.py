@@ -422,9 +422,9 @@ def cmd_sensitivity(args) -> int:
 
 def _check_case(scenario, case: str) -> None:
     """``--case`` names one of the scenario's cases (or delta): else a usage error listing them."""
-    from finmodel.analysis.sensitivity import scenario_cases
+    from finmodel.analysis.sensitivity import case_choices, scenario_cases
 
-    known = scenario_cases(scenario) + ("delta",)
+    known = case_choices(scenario_cases(scenario))
     if case not in known:
         raise _UsageError(f"unknown case {case!r} (this scenario has: {', '.join(known)})")
 

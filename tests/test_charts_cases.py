@@ -260,7 +260,7 @@ def test_fan_panels_keep_the_legend_off_the_panel_titles(credits):
 
 def test_fan_per_case_and_tornado_says_which_cases_it_shows(cvg):
     from finmodel.analysis.montecarlo import run_montecarlo
-    from finmodel.analysis.sensitivity import tornado
+    from finmodel.analysis.sensitivity import TORNADO_METRICS, tornado
 
     mc = run_montecarlo(cvg.scenario, draws=200, seed=3)
     ax = charts.montecarlo_fan(mc)
@@ -270,8 +270,21 @@ def test_fan_per_case_and_tornado_says_which_cases_it_shows(cvg):
         assert np.array_equal(median.get_ydata(), mc.fan(case)["p50"].to_numpy())
         assert _hex(median) == colors[case]
     assert layout_problems(ax.figure) == []
+    # the default tornado has a chart per case: none left out
     tr = tornado(cvg.scenario, {"program.commitment_usd": (1.0e12, 1.6e12)})
+    assert {case for _, case in tr.metrics} == {"delta", "with", "delta.guarantee_only", "guarantee_only"} | {
+        "delta.both",
+        "both",
+    }
+    fig = charts.tornado_chart(tr, metric=("equity_npv_usd", "delta.guarantee_only")).figure
+    (sub,) = [t.get_text().replace("\n", " ") for t in fig.texts if t.get_gid() == "finmodel-subtitle"]
+    assert sub == cvg.scenario.title
+    (title,) = [t.get_text().replace("\n", " ") for t in fig.texts if t.get_gid() == "finmodel-title"]
+    assert "Guarantee only \u2212 Without AMIC" in title
+    assert layout_problems(fig) == []
+    # a result for the two fixed cases only names the cases it leaves out
+    tr = tornado(cvg.scenario, {"program.commitment_usd": (1.0e12, 1.6e12)}, metrics=TORNADO_METRICS)
     fig = charts.tornado_chart(tr).figure
     (sub,) = [t.get_text().replace("\n", " ") for t in fig.texts if t.get_gid() == "finmodel-subtitle"]
-    assert sub.endswith("With AMIC and Without AMIC only; Guarantee only and Both not shown")
+    assert sub.endswith("Guarantee only and Both not shown")
     assert layout_problems(fig) == []

@@ -8,6 +8,7 @@ is 0 equals the model's own break-even revenue (MODEL.md section 9).
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -15,8 +16,17 @@ import pytest
 from conftest import RTOL_MODEL, SCENARIOS
 
 import finmodel
-from finmodel.analysis.sensitivity import SolveError, metric_values, solve, sweep, tornado
+from finmodel.analysis.sensitivity import (
+    SolveError,
+    metric_values,
+    scenario_cases,
+    solve,
+    sweep,
+    tornado,
+    tornado_metrics,
+)
 from finmodel.cli import main
+from finmodel.scenario.load import scenario_from_dict
 
 BASE = SCENARIOS / "base.yaml"
 
@@ -140,6 +150,98 @@ def test_tornado_default_set_and_share_rule(base):
     expected = finmodel.run(base.override({f"categories.{c}.share": v / total for c, v in shares.items()}))
     assert bar.at_high == pytest.approx(expected.metric("credit_earned_usd", "with"), rel=1e-14)
     assert any("dividing every share by their sum" in n for n in res.notes)
+
+
+CVG = SCENARIOS / "credit_vs_guarantee.yaml"
+
+
+def _case_run(s, path: str, value) -> finmodel.Results:
+    """One run of ``s`` with ``path`` set to ``value``: in the scenario where the scenario writes
+    it, else in each case that writes it (a guarantee's terms), as the tornado applies it."""
+    if not s.provenance[path].is_default:
+        return finmodel.run(s.override({path: value}))
+    raw = copy.deepcopy(dict(s.raw))
+    *parents, key = path.split(".")
+    for case in raw["cases"].values():
+        node = case
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and key in node:
+            node[key] = value
+    return finmodel.run(scenario_from_dict(raw))
+
+
+def test_tornado_of_every_case_equals_single_runs():
+    """The default tornado of a scenario with cases: a chart per case, each bar a single run."""
+    s = finmodel.load_scenario(CVG)
+    result = tornado(s)
+    cases = scenario_cases(s)
+    assert result.metrics == tornado_metrics(cases, levered=True)
+    assert ("equity_npv_usd", "delta.guarantee_only") in result.metrics
+    assert ("fiscal_cost_window_usd", "both") in result.metrics
+    # the debt's and the guarantee's terms join the default set; the guarantee's from its cases
+    params = {b.parameter: b for b in result.bars[("equity_npv_usd", "delta.guarantee_only")]}
+    assert {"finance.debt.share", "finance.debt.rate", "policy.loan_guarantee.rate_reduction"} <= set(params)
+    assert params["policy.loan_guarantee.rate_reduction"].low == pytest.approx(0.8 * 0.015)
+    as_written = finmodel.run(s)
+    checked = set()
+    for path in ("finance.discount_rate", "policy.loan_guarantee.rate_reduction", "program.commitment_usd"):
+        runs = {v: _case_run(s, path, v) for v in (params[path].low, params[path].high)}
+        for key in result.metrics:
+            points = (as_written, *runs.values())
+            m = {key[0]: np.array([[r.metric(key[0], c) for c in cases] for r in points])}
+            expected = metric_values(m, *key, cases)
+            bar = next(b for b in result.bars[key] if b.parameter == path)
+            assert result.base[key] == expected[0], key
+            assert (bar.at_low, bar.at_high) == (expected[1], expected[2]), (key, path)
+            checked.add(key)
+    assert checked == set(result.metrics)
+    # the guarantee's rate cut moves the guarantee's value, not the credit's
+    by_key = {k: {b.parameter: b for b in result.bars[k]} for k in result.metrics}
+    cut = "policy.loan_guarantee.rate_reduction"
+    assert by_key[("equity_npv_usd", "delta.guarantee_only")][cut].swing > 1e9
+    assert by_key[("equity_npv_usd", "delta")][cut].swing == 0
+
+
+def test_a_drawn_discount_rate_moves_an_unset_equity_discount_rate():
+    """``finance.equity_discount_rate`` defaults to ``finance.discount_rate`` (MODEL.md section 13):
+    a swept or drawn discount rate moves it where it is unset, as a run with that rate does."""
+    s = finmodel.load_scenario(SCENARIOS / "levered.yaml")
+    assert s.provenance["finance.equity_discount_rate"].is_default
+    rates = [0.06, 0.1, 0.14]
+    swept = sweep(s, ("finance.discount_rate", rates), metric="equity_npv_usd", case="with")
+    for rate, value in zip(rates, swept.values[0], strict=True):
+        assert value == finmodel.run(s.override({"finance.discount_rate": rate})).metric(
+            "equity_npv_usd", "with"
+        )
+    assert swept.values[0, 0] != swept.values[0, 2]
+    # written, it stays as written
+    fixed = s.override({"finance.equity_discount_rate": 0.1})
+    swept = sweep(fixed, ("finance.discount_rate", rates), metric="equity_npv_usd", case="with")
+    assert np.all(swept.values == finmodel.run(fixed).metric("equity_npv_usd", "with"))
+
+
+def test_a_parameter_that_moves_nothing_gives_the_scenarios_value_everywhere():
+    """A sweep, solve or tornado over a key the metric does not depend on (a guarantee's terms and
+    the unlevered NPV) gives the scenario's value at every point, not an error."""
+    s = finmodel.load_scenario(CVG)
+    npv = finmodel.run(s).delta("npv_usd")
+    result = sweep(s, ("policy.loan_guarantee.rate_reduction", [0.01, 0.02, 0.03]), metric="npv_usd")
+    assert result.values.shape == (1, 3) and np.all(result.values == npv)
+    with pytest.raises(SolveError, match="does not reach"):
+        solve(s, "policy.loan_guarantee.rate_reduction", "npv_usd", 0.0, case="with")
+    tr = tornado(s, {"policy.loan_guarantee.rate_reduction": (0.01, 0.02)})
+    (bar,) = tr.bars[("npv_usd", "delta")]
+    assert bar.at_low == bar.at_high == npv
+
+
+def test_case_choices_read_differences_of_every_case():
+    m = {"npv_usd": np.array([[1.0, 3.0, 7.0]])}
+    cases = ("without", "with", "both")
+    assert metric_values(m, "npv_usd", "delta.both", cases).tolist() == [6.0]
+    assert metric_values(m, "npv_usd", "delta", cases).tolist() == [2.0]
+    with pytest.raises(KeyError, match="delta.both"):
+        metric_values(m, "npv_usd", "delta.neither", cases)
 
 
 def test_solve_credit_rate_for_a_100b_treasury_cost(base):

@@ -11,9 +11,11 @@ its last step (``PATH[YEAR]`` sets the step starting in ``YEAR``; a year map
 replaces the whole map), so the scenario's own last rate gives the scenario.
 
 Metrics are named as in :data:`finmodel.analysis.metric_names.ALL_METRICS` and read for
-a ``case``: ``without``, ``with`` or ``delta`` (with - without); the
-Treasury's cost (``fiscal_cost_window_usd``, ``fiscal_cost_pv_usd``) is the
-``with`` case's.
+a ``case``: ``without``, ``with``, a case of the scenario's ``cases:``, ``delta``
+(with - without) or ``delta.NAME`` (case NAME - without). The Treasury's cost
+(``fiscal_cost_window_usd``, ``fiscal_cost_pv_usd``) of a case is measured
+against ``without`` (MODEL.md section 15). The tornado of a scenario with
+``cases:`` shows every case (:func:`tornado_metrics`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ from finmodel.scenario.varying import check_path, set_step
 
 __all__ = [
     "CASE_CHOICES",
+    "case_choices",
+    "is_delta",
+    "delta_case",
+    "tornado_metrics",
     "DEFAULT_SENSITIVITY",
     "DEFAULT_SENSITIVITY_SPREAD",
     "sensitivity_ranges",
@@ -64,6 +70,19 @@ RATE_MAP_NOTE = (
 CASE_LABELS = {"without": "without AMIC", "with": "with AMIC", "delta": "with − without"}
 
 
+def case_text(case: str) -> str:
+    """A case (or difference) in words: ``with AMIC``, ``guarantee only``, ``both − without``.
+
+    >>> case_text("delta"), case_text("guarantee_only"), case_text("delta.both")
+    ('with − without', 'guarantee only', 'both − without')
+    """
+    if case in CASE_LABELS:
+        return CASE_LABELS[case]
+    if is_delta(case):
+        return f"{case_text(delta_case(case))} − without"
+    return case.replace("_", " ")
+
+
 class SolveError(ValueError):
     """The metric does not reach the target for any value of the parameter in the bracket."""
 
@@ -86,12 +105,35 @@ def metric_values(
     """
     if name not in metrics:
         raise KeyError(f"unknown metric {name!r} (known: {', '.join(ALL_METRICS)})")
-    if case != "delta" and case not in cases:
-        raise KeyError(f"unknown case {case!r} (known: {', '.join(cases + ('delta',))})")
+    if case not in case_choices(cases):
+        raise KeyError(f"unknown case {case!r} (known: {', '.join(case_choices(cases))})")
     m = np.asarray(metrics[name])
-    if case == "delta":
-        return m[..., cases.index("with")] - m[..., cases.index("without")]
+    if is_delta(case):
+        return m[..., cases.index(delta_case(case))] - m[..., cases.index("without")]
     return m[..., cases.index(case)]
+
+
+def case_choices(cases: tuple[str, ...] = CASES) -> tuple[str, ...]:
+    """What a metric may be read for: each case, ``delta`` and ``delta.NAME`` for each added case.
+
+    >>> case_choices(("without", "with", "both"))
+    ('without', 'with', 'both', 'delta', 'delta.both')
+    """
+    return (*cases, "delta", *(f"delta.{c}" for c in cases if c not in CASES))
+
+
+def is_delta(case: str) -> bool:
+    """Whether ``case`` reads a difference against ``without`` (``delta`` or ``delta.NAME``)."""
+    return case == "delta" or case.startswith("delta.")
+
+
+def delta_case(case: str) -> str:
+    """The case a difference is taken of: ``with`` for ``delta``, NAME for ``delta.NAME``.
+
+    >>> delta_case("delta"), delta_case("delta.both")
+    ('with', 'both')
+    """
+    return "with" if case == "delta" else case.removeprefix("delta.")
 
 
 def point_overrides(scenario: Scenario, columns: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
@@ -209,6 +251,32 @@ def _text(value: Any) -> Any:
 #: The tornado charts of ``finmodel sensitivity``: delta NPV and the Treasury's ten-year cost.
 TORNADO_METRICS = (("npv_usd", "delta"), ("fiscal_cost_window_usd", "with"))
 
+
+def tornado_metrics(cases: tuple[str, ...], levered: bool = False) -> tuple[tuple[str, str], ...]:
+    """The tornado's ``(metric, case)`` keys for a scenario's cases: every case shown.
+
+    :data:`TORNADO_METRICS` always; where a case borrows or has a guarantee
+    (``levered``), the value to the program is the change in equity NPV
+    (MODEL.md section 13: a guarantee changes the owner's debt service, not
+    the project's cash flow), so ``equity_npv_usd`` is added for ``with``;
+    then, for each case of ``cases:``, its value against ``without`` and its
+    Treasury cost (measured against ``without``, section 15).
+
+    >>> tornado_metrics(("without", "with"))
+    (('npv_usd', 'delta'), ('fiscal_cost_window_usd', 'with'))
+    >>> tornado_metrics(("without", "with", "both"), levered=True)[2:]
+    (('equity_npv_usd', 'delta'), ('equity_npv_usd', 'delta.both'), ('fiscal_cost_window_usd', 'both'))
+    """
+    value = "equity_npv_usd" if levered else "npv_usd"
+    keys = list(TORNADO_METRICS)
+    if levered:
+        keys.append((value, "delta"))
+    for case in cases:
+        if case not in CASES:
+            keys += [(value, f"delta.{case}"), ("fiscal_cost_window_usd", case)]
+    return tuple(keys)
+
+
 #: Parameters of the tornado chart when a scenario has no ``sensitivity:`` block,
 #: each moved to (1 - spread) and (1 + spread) times its value (a year map: every
 #: year's value), within its allowed range; ``{capacity}`` is the capacity category.
@@ -226,15 +294,27 @@ DEFAULT_SENSITIVITY: tuple[str, ...] = (
     "finance.discount_rate",
 )
 DEFAULT_SENSITIVITY_SPREAD = 0.20
+#: Added to :data:`DEFAULT_SENSITIVITY` where the scenario or one of its cases borrows
+#: (``finance.debt.share`` above 0) or has a loan guarantee (MODEL.md sections 13-14).
+DEFAULT_SENSITIVITY_DEBT: tuple[str, ...] = ("finance.debt.share", "finance.debt.rate")
+DEFAULT_SENSITIVITY_GUARANTEE: tuple[str, ...] = (
+    "policy.loan_guarantee.guaranteed_share",
+    "policy.loan_guarantee.rate_reduction",
+    "policy.loan_guarantee.default_probability",
+)
 
 
 def sensitivity_ranges(scenario: Scenario) -> tuple[dict[str, tuple[Any, Any]], list[str]]:
     """Low and high value of each tornado parameter, and notes.
 
     From the ``sensitivity:`` block when present; otherwise
-    :data:`DEFAULT_SENSITIVITY` at -/+ :data:`DEFAULT_SENSITIVITY_SPREAD`
-    of the scenario's values, clipped to each key's allowed range
-    (parameters whose value is 0 are left out). A year map moves every year.
+    :data:`DEFAULT_SENSITIVITY` (with :data:`DEFAULT_SENSITIVITY_DEBT` and
+    :data:`DEFAULT_SENSITIVITY_GUARANTEE` where a case borrows or has a
+    guarantee) at -/+ :data:`DEFAULT_SENSITIVITY_SPREAD` of the scenario's
+    values, clipped to each key's allowed range (parameters whose value is 0
+    are left out). A year map moves every year. A key the scenario leaves
+    unset and its cases write (a guarantee's terms) moves from the cases'
+    value, which applies to every case that has the key's block.
     """
     block = scenario.extras.get("sensitivity")
     if block is not None:
@@ -243,12 +323,18 @@ def sensitivity_ranges(scenario: Scenario) -> tuple[dict[str, tuple[Any, Any]], 
     capacity = scenario["program.capacity_category"]
     ranges: dict[str, tuple[Any, Any]] = {}
     skipped = []
-    for template in DEFAULT_SENSITIVITY:
+    each = (scenario, *scenario.case_scenarios.values())
+    templates = DEFAULT_SENSITIVITY
+    if any(float(c["finance.debt.share"]) > 0 or c.has_loan_guarantee for c in each):
+        templates += DEFAULT_SENSITIVITY_DEBT
+    if any(c.has_loan_guarantee for c in each):
+        templates += DEFAULT_SENSITIVITY_GUARANTEE
+    for template in templates:
         path = template.replace("{capacity}", capacity)
         p = param_for(path, scenario.values)
         if p is None:
             continue
-        base = scenario[path]
+        base = _written_value(scenario, path)
         if base is None:
             skipped.append(path)
             continue
@@ -271,6 +357,22 @@ def sensitivity_ranges(scenario: Scenario) -> tuple[dict[str, tuple[Any, Any]], 
     return ranges, note
 
 
+def _written_value(scenario: Scenario, path: str) -> Any:
+    """The scenario's value of ``path``, or, where only its cases write it, the value they
+    write (None, so left out, where they write different values)."""
+    if not scenario.provenance[path].is_default or not scenario.case_scenarios:
+        return scenario[path]
+    written = {
+        repr(c[path]): c[path]
+        for c in scenario.case_scenarios.values()
+        if not c.provenance[path].is_default
+        and (not path.startswith("policy.loan_guarantee.") or c.has_loan_guarantee)
+    }
+    if not written:
+        return scenario[path]
+    return next(iter(written.values())) if len(written) == 1 else None
+
+
 def _clip(p: Param, x: float) -> float:
     """``x`` moved into the allowed range of ``p`` (just below an open upper bound)."""
     lo = -math.inf if p.lo is None else p.lo
@@ -283,14 +385,15 @@ def _clip(p: Param, x: float) -> float:
 def tornado(
     scenario: Scenario,
     ranges: Mapping[str, tuple[Any, Any]] | None = None,
-    metrics: Sequence[tuple[str, str]] = TORNADO_METRICS,
+    metrics: Sequence[tuple[str, str]] | None = None,
 ) -> TornadoResult:
     """Each parameter at its low and at its high value, all others as in the scenario.
 
     ``ranges`` maps a parameter path to ``(low, high)`` (default: the
     scenario's ``sensitivity:`` block, or the documented default set, see
-    :func:`sensitivity_ranges`). One vectorized pass
-    evaluates the ``2 k + 1`` variants.
+    :func:`sensitivity_ranges`). ``metrics`` are ``(metric, case)`` keys
+    (default: :func:`tornado_metrics`, every case of the scenario). One
+    vectorized pass evaluates the ``2 k + 1`` variants, every case at once.
     """
     notes: list[str] = []
     if ranges is None:
@@ -314,9 +417,13 @@ def tornado(
         if paths
         else evaluate_points(scenario, {})
     )
+    cases = scenario_cases(scenario)
+    if metrics is None:
+        metrics = tornado_metrics(cases, levered="equity_npv_usd" in values)
     base, bars = {}, {}
     for key in metrics:
-        v = np.atleast_1d(metric_values(values, *key))
+        # a metric that none of the parameters moves has no points axis: the same value at each point
+        v = np.broadcast_to(metric_values(values, *key, cases), (n,))
         base[key] = float(v[-1])
         rows = [
             TornadoBar(p, ranges[p][0], ranges[p][1], float(v[2 * i]), float(v[2 * i + 1]))
@@ -376,7 +483,9 @@ def sweep(
     if y_path is not None:
         columns[y_path] = [v for v in ys for _ in xs]
     values = evaluate_points(scenario, point_overrides(scenario, columns))
-    grid = metric_values(values, metric, case, scenario_cases(scenario)).reshape(ny, len(xs))
+    # a metric the swept parameters do not move has no points axis: the same value in every cell
+    grid = np.broadcast_to(metric_values(values, metric, case, scenario_cases(scenario)), (ny * len(xs),))
+    grid = grid.reshape(ny, len(xs))
     notes = []
     if any(p and p.startswith("categories.") and p.endswith(".share") for p in (x_path, y_path)):
         notes.append("A changed category share is followed by dividing every share by their sum.")
@@ -465,7 +574,9 @@ def solve(
 
     def f(xs: np.ndarray) -> np.ndarray:
         values = evaluate_points(scenario, point_overrides(scenario, {parameter: list(xs)}))
-        return metric_values(values, metric, case, scenario_cases(scenario)) - target
+        return (
+            np.broadcast_to(metric_values(values, metric, case, scenario_cases(scenario)), xs.shape) - target
+        )
 
     base_metric = float(metric_values(evaluate_points(scenario, {}), metric, case, scenario_cases(scenario)))
     if bracket is not None:

@@ -103,6 +103,18 @@ LABELS = {
     "tax.nol_limit": "NOL limit",
     "finance.discount_rate": "Discount rate",
     "fiscal.discount_rate": "Treasury discount rate",
+    "finance.equity_discount_rate": "Equity discount rate",
+    "finance.debt.share": "Debt share of spend",
+    "finance.debt.rate": "Debt interest rate",
+    "finance.debt.tenor_years": "Debt tenor",
+    "finance.debt.grace_years": "Debt grace years",
+    "policy.loan_guarantee.guaranteed_share": "Guaranteed share",
+    "policy.loan_guarantee.rate_reduction": "Guarantee rate cut",
+    "policy.loan_guarantee.upfront_fee_rate": "Guarantee fee",
+    "policy.loan_guarantee.default_probability": "Default probability",
+    "policy.loan_guarantee.recovery_rate": "Recovery rate",
+    "refresh.price_change": "Refresh price change",
+    "incidence.pass_through": "Pass-through",
 }
 _CATEGORY_LABELS = {
     "share": "share of spend",

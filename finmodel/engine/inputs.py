@@ -157,7 +157,13 @@ class _Reader:
         if case is not None and case < 2 and path in self.case_views[case]:
             return self.case_views[case][path]
         # a drawn or swept value applies in every case, over a case's own override
-        return self.overrides[path] if path in self.overrides else self._case_scenario(case)[path]
+        if path in self.overrides:
+            return self.overrides[path]
+        scenario = self._case_scenario(case)
+        followed = FOLLOWS.get(path)
+        if followed in self.overrides and scenario.provenance[path].is_default:
+            return self.overrides[followed]  # unset: it follows, as a run with that value would
+        return scenario[path]
 
     def array(self, path: str) -> np.ndarray:
         """``(...)``"""
@@ -191,6 +197,12 @@ class _Reader:
     def per_case_year_map(self, path: str) -> np.ndarray:
         """``(..., case, T)``"""
         return _stacked([self.year_map(path, k) for k in range(len(self.cases))], axis=-2)
+
+
+#: Keys whose default is another key's value and which may vary across draws and sweep
+#: points (MODEL.md section 13): where a scenario (or case) leaves the first unset, a
+#: drawn or swept value of the second sets both.
+FOLLOWS = {"finance.equity_discount_rate": "finance.discount_rate"}
 
 
 def _year_shares(read: _Reader) -> np.ndarray:

@@ -721,6 +721,24 @@ def sensitivity_texts(result) -> dict[str, str]:
     }
 
 
+def tornado_stem(key: tuple[str, str]) -> str:
+    """The file name (no suffix) of the tornado chart of ``(metric, case)``.
+
+    >>> tornado_stem(("npv_usd", "delta")), tornado_stem(("fiscal_cost_window_usd", "both"))
+    ('tornado_delta_npv', 'tornado_treasury_cost_both')
+    >>> tornado_stem(("equity_npv_usd", "delta.guarantee_only"))
+    'tornado_delta_equity_npv_guarantee_only'
+    """
+    name, case = key
+    short = {"npv_usd": "npv", "equity_npv_usd": "equity_npv", "fiscal_cost_window_usd": "treasury_cost"}
+    what = short.get(name, name)
+    if case == "delta" or case.startswith("delta."):
+        return "_".join(["tornado_delta", what, *case.split(".")[1:]])
+    if name == "fiscal_cost_window_usd":
+        return "tornado_treasury_cost" + ("" if case == "with" else f"_{case}")
+    return f"tornado_{what}_{case}"
+
+
 def write_sensitivity(
     result,
     out: str | os.PathLike,
@@ -733,14 +751,7 @@ def write_sensitivity(
 
     out = Path(out)
     texts = sensitivity_texts(result)
-    stems = {
-        ("npv_usd", "delta"): "tornado_delta_npv",
-        ("fiscal_cost_window_usd", "with"): "tornado_treasury_cost",
-    }
-    figures = {
-        stems.get(key, f"tornado_{key[0]}_{key[1]}"): charts.tornado_chart(result, metric=key).figure
-        for key in result.metrics
-    }
+    figures = {tornado_stem(key): charts.tornado_chart(result, metric=key).figure for key in result.metrics}
     return _finish(out, texts, figures, run(result.scenario), command, formats=formats)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from finmodel.analysis.metric_names import METRIC_UNITS
 from finmodel.analysis.provenance import value_text
+from finmodel.analysis.sensitivity import case_text, is_delta
 from finmodel.core import format as fmt
 from finmodel.engine.model import METRIC_LABELS, Results
 from finmodel.outputs import memo
@@ -103,9 +104,9 @@ def tornado_text(result) -> str:
     blocks = []
     for key in result.metrics:
         name, case = key
-        unit, delta = METRIC_UNITS.get(name, "-"), case == "delta"
+        unit, delta = METRIC_UNITS.get(name, "-"), is_delta(case)
         base = fmt.metric(result.base[key], unit, delta=delta)
-        lines = [f"{SWEEP_LABELS.get(name, name)} ({case}); scenario as written: {base}"]
+        lines = [f"{SWEEP_LABELS.get(name, name)} ({case_text(case)}); scenario as written: {base}"]
         for b in result.bars[key]:
             lo, hi = (value_text(b.parameter, v, label=True) for v in (b.low, b.high))
             at_lo, at_hi = (fmt.metric(v, unit, delta=delta) for v in (b.at_low, b.at_high))
@@ -123,7 +124,7 @@ def sweep_text(result) -> str:
     unit = METRIC_UNITS.get(result.metric, "-")
     for j, yv in enumerate(y_values):
         head = value_text(result.y_path, yv, label=True) if result.y_path else ""
-        rows.append([head] + [fmt.metric(v, unit, delta=result.case == "delta") for v in result.values[j]])
+        rows.append([head] + [fmt.metric(v, unit, delta=is_delta(result.case)) for v in result.values[j]])
     return text_table(rows, "r" * len(rows[0]), rule=False)
 
 
@@ -186,7 +187,7 @@ def solve_text(result, scenario, target: float) -> str:
     unit = METRIC_UNITS.get(result.metric, "-")
 
     def figure(x):
-        return fmt.metric(x, unit, delta=result.case == "delta")
+        return fmt.metric(x, unit, delta=is_delta(result.case))
 
     param, what = result.parameter, f"{result.metric} ({result.case})"
     as_written = scenario[param] if param in scenario.values else result.base_value  # a step: its rate

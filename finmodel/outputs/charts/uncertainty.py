@@ -258,6 +258,21 @@ TORNADO_TITLES = {
 }
 
 
+def tornado_title(metric: tuple[str, str]) -> str:
+    """What a tornado of ``metric`` (``(name, case)``) shows, in words, with the case's label."""
+    from finmodel.analysis.sensitivity import METRIC_LABELS, delta_case, is_delta
+
+    if metric in TORNADO_TITLES:
+        return TORNADO_TITLES[metric]
+    name, case = metric
+    if is_delta(case):
+        what = {"npv_usd": "NPV", "equity_npv_usd": "equity NPV"}.get(name, METRIC_LABELS.get(name, name))
+        return f"the gain in {what}, {case_label(delta_case(case))} \u2212 {case_label('without')}"
+    if name == "fiscal_cost_window_usd":
+        return f"the Treasury's cost, {case_label(case)}, budget window"
+    return f"{METRIC_LABELS.get(name, name)}, {case_label(case)}"
+
+
 def _tornado_tick(bar) -> str:
     """A tornado row's label: the parameter's name, then its low / high values."""
     from finmodel.analysis.uncertainty import param_label
@@ -306,31 +321,32 @@ def _tornado_row(ax: Axes, yi: float, bar, base: float, tiny: float, figure) -> 
 def tornado_chart(result, ax: Axes | None = None, metric: tuple[str, str] = ("npv_usd", "delta")) -> Axes:
     """Tornado: ``metric`` with each parameter at its low and high value, all else as written. [USD]
 
-    The sensitivity computes the cases ``without`` and ``with`` only: for a
-    scenario with ``cases:`` the subtitle says that its other cases are not
-    shown. Bars run from the scenario's value (the vertical line) to the metric at
-    the parameter's low value (grey) and high value (blue), largest swing
+    The default sensitivity has a chart per case of a scenario's ``cases:``
+    (:func:`finmodel.analysis.sensitivity.tornado_metrics`); where a result
+    leaves some cases out, the subtitle names them. Bars run from the
+    scenario's value (the vertical line) to the metric at the parameter's
+    low value (grey) and high value (blue), largest swing
     on top; each row names the parameter and its low / high values, each
     bar end the metric there. A parameter that does not move the metric
     says so.
     """
     from finmodel.analysis.metric_names import METRIC_UNITS
+    from finmodel.analysis.sensitivity import delta_case, is_delta
 
     s = result.scenario
     bars = list(result.bars[metric])
     base = result.base[metric]
 
     def figure(value):
-        return fmt.metric(value, METRIC_UNITS.get(metric[0], "-"), delta=metric[1] == "delta", minus=MINUS)
+        return fmt.metric(value, METRIC_UNITS.get(metric[0], "-"), delta=is_delta(metric[1]), minus=MINUS)
 
-    title = f"What moves it: {TORNADO_TITLES.get(metric, f'{metric[0]} ({metric[1]})')}"
+    title = f"What moves it: {tornado_title(metric)}"
     height = max(style.FIG_HEIGHT_IN, 2.0 + 0.45 * len(bars))
     subtitle = s.title
-    extra = [c for c in s.case_scenarios if c not in FIXED_CASES]
-    if extra:  # the sensitivity varies the scenario's two cases only
-        subtitle += (
-            f" \u2014 {case_label('with')} and {case_label('without')} only; {case_list(extra)} not shown"
-        )
+    shown = {delta_case(c) if is_delta(c) else c for _, c in result.metrics}
+    left_out = [c for c in s.case_scenarios if c not in FIXED_CASES and c not in shown]
+    if left_out:  # a result for some of the scenario's cases only
+        subtitle += f" \u2014 {case_list(left_out)} not shown"
     with chart_frame(ax, title, subtitle, s, height=height) as ax:
         y = np.arange(len(bars))[::-1]
         ends = [base] + [v for b in bars for v in (b.at_low, b.at_high) if np.isfinite(v)]
@@ -362,15 +378,14 @@ def sweep_heatmap(result, ax: Axes | None = None) -> Axes:
     from matplotlib.colors import Normalize
 
     from finmodel.analysis.metric_names import METRIC_UNITS
-    from finmodel.analysis.sensitivity import CASE_LABELS as SWEEP_CASES
-    from finmodel.analysis.sensitivity import METRIC_LABELS
+    from finmodel.analysis.sensitivity import METRIC_LABELS, case_text, is_delta
     from finmodel.analysis.uncertainty import param_label
 
     s = result.scenario
     grid = np.asarray(result.values, dtype=float)
     unit = METRIC_UNITS.get(result.metric, "")
     name = METRIC_LABELS.get(result.metric, result.metric)
-    title = f"{name} ({SWEEP_CASES[result.case]}) by {param_label(result.x_path).lower()}" + (
+    title = f"{name} ({case_text(result.case)}) by {param_label(result.x_path).lower()}" + (
         f" and {param_label(result.y_path).lower()}" if result.y_path else ""
     )
     ny, nx = grid.shape
@@ -393,7 +408,7 @@ def sweep_heatmap(result, ax: Axes | None = None) -> Axes:
         )
 
         def text(v):
-            return fmt.metric(v if np.isfinite(v) else None, unit, delta=result.case == "delta", minus=MINUS)
+            return fmt.metric(v if np.isfinite(v) else None, unit, delta=is_delta(result.case), minus=MINUS)
 
         for j in range(ny):
             for i in range(nx):
