@@ -118,6 +118,24 @@ def test_irr_matches_numpy_financial_on_hard_families(kind):
     np.testing.assert_allclose(ours[ok], ref[ok], rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("n", [7, 3000])  # one thread, and all cores from the main thread
+def test_equal_flows_of_a_draws_cases_are_solved_once_with_the_same_bits(n):
+    """Cases with the same flows (a guarantee's project cash flow and 'without''s) share one
+    solve; every IRR equals the row's IRR solved alone, NaN where it has none."""
+    from finmodel.core.metrics import irr
+
+    rng = np.random.default_rng(n)
+    flows = rng.standard_normal((n, 4, 12))
+    flows[:, :, 0] = -5.0
+    flows[:, 2] = flows[:, 0]  # case 2 as case 0
+    flows[:, 3] = flows[:, 1]
+    flows[::3, 3] = 1.0  # no root: NaN, never copied as a root
+    got = irr(flows)
+    alone = np.array([[irr(flows[i, k]) for k in range(4)] for i in range(n)])
+    assert np.array_equal(got, alone, equal_nan=True)
+    assert np.array_equal(got[:, 2], got[:, 0], equal_nan=True) and np.isnan(got[::3, 3]).all()
+
+
 def test_the_kernels_add_in_the_installed_numpys_order():
     # The kernels that replace numpy expressions copy numpy's summation order, so that a
     # draw of a batch equals the single run bit for bit; this is checked at import too.

@@ -557,29 +557,41 @@ def irr_row(values, i, a0, a1, buf, abuf, grid):
 
 
 @njit(cache=True, error_model="numpy", _nrt=False, fastmath={"contract"})
-def _irr_range(values, start, stop, out, a0, a1, buf, abuf, grid):
+def _irr_range(values, start, stop, group, out, a0, a1, buf, abuf, grid):
     """``out[i]`` = IRR of ``values[i]`` for ``start <= i < stop`` (compiled without reference
     counting: the IRR kernels allocate nothing, and the atomic counts of the arrays passed
-    from call to call would otherwise cost a third of the time)."""
+    from call to call would otherwise cost a third of the time).
+
+    Rows come in groups of ``group`` (the cases of a draw): a row equal to an
+    earlier row of its group in this range (cases whose flows are the same,
+    such as a guarantee's project cash flow and that of the case without it)
+    gets that row's IRR, not solved again; the same bits, as the solver is
+    deterministic."""
     for i in range(start, stop):
-        out[i] = irr_row(values, i, a0, a1, buf, abuf, grid)
+        same = -1
+        for q in range(max(start, i - i % group), i):
+            if _same_row(values, i, q):
+                same = q
+                break
+        out[i] = out[same] if same >= 0 else irr_row(values, i, a0, a1, buf, abuf, grid)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def irr_rows(values, grid):
-    """IRR of every row of a C-contiguous ``(n, T)`` float array (``grid``: :data:`GRID`), one thread."""
+def irr_rows(values, grid, group):
+    """IRR of every row of a C-contiguous ``(n, T)`` float array (``grid``: :data:`GRID`), one thread;
+    rows in groups of ``group`` (the cases of a draw: equal rows of a group are solved once)."""
     n, T = values.shape
     out = np.empty(n)
     a0 = np.empty(T + 4)
     a1 = np.empty(T + 4)
     buf = np.empty(max(T, SHIFT_WIDTH))
     abuf = np.empty(max(T, SHIFT_WIDTH))
-    _irr_range(values, 0, n, out, a0, a1, buf, abuf, grid)
+    _irr_range(values, 0, n, max(group, 1), out, a0, a1, buf, abuf, grid)
     return out
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def irr_rows_parallel(values, grid):
+def irr_rows_parallel(values, grid, group):
     """:func:`irr_rows` on all cores (call it from the main thread only: numba's
     default thread pool must not be entered from two threads at once)."""
     n, T = values.shape
@@ -590,7 +602,7 @@ def irr_rows_parallel(values, grid):
         a1 = np.empty(T + 4)
         buf = np.empty(max(T, SHIFT_WIDTH))
         abuf = np.empty(max(T, SHIFT_WIDTH))
-        _irr_range(values, b * BLOCK, min(n, (b + 1) * BLOCK), out, a0, a1, buf, abuf, grid)
+        _irr_range(values, b * BLOCK, min(n, (b + 1) * BLOCK), max(group, 1), out, a0, a1, buf, abuf, grid)
     return out
 
 
@@ -1048,7 +1060,18 @@ def _same_row(x, i, q):
 
 @njit(cache=True, error_model="numpy", nogil=True)
 def tranche_rows(
-    drawn, which, group, f_interest, f_principal, f_balance, interest, principal, balloon, balance
+    drawn,
+    which,
+    group,
+    f_interest,
+    f_principal,
+    f_balance,
+    t_first,
+    t_last,
+    interest,
+    principal,
+    balloon,
+    balance,
 ):
     """Debt lines of every ``(n, T)`` row of tranches: ``out[i, t] = sum_y drawn[i, y] * F[which[i], y, t]``.
 
@@ -1058,8 +1081,12 @@ def tranche_rows(
     balance[i, T - 1] * (t == T - 1)``. A year with nothing drawn adds only
     zeros (the factors are finite), so it is skipped: a program that borrows
     in 8 years of 16 does half the work. ``which`` ``(n,)`` picks each row's
-    factors (a case's rate and terms). Writes ``interest``, ``principal``,
-    ``balloon`` and ``balance`` ``(n, T)``.
+    factors (a case's rate and terms). ``t_first[g, y]`` and ``t_last[g, y]``
+    bound the years ``t`` where a factor of year-``y`` tranches is not zero
+    (``t_first > t_last`` where none is): the terms outside add exact zeros to
+    sums that start at +0.0 and so change no bit; a 10-year loan in a
+    21-year horizon is summed over its 11 years, not 21. Writes
+    ``interest``, ``principal``, ``balloon`` and ``balance`` ``(n, T)``.
 
     Rows come in groups of ``group`` (the cases of a draw): a row with the
     same factors and the same draws as an earlier row of its group (cases
@@ -1090,7 +1117,7 @@ def tranche_rows(
             if d == 0.0:
                 continue
             fi, fp, fb = f_interest[g, y], f_principal[g, y], f_balance[g, y]
-            for t in range(T):
+            for t in range(t_first[g, y], t_last[g, y] + 1):
                 acc_i[t] += d * fi[t]
                 acc_p[t] += d * fp[t]
                 acc_b[t] += d * fb[t]

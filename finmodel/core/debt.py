@@ -167,8 +167,12 @@ def _tranche_sums(drawn: np.ndarray, fi: np.ndarray, fp: np.ndarray, fb: np.ndar
     which = np.ascontiguousarray(which, dtype=np.int64).reshape(-1)
     n = rows.shape[0]
     group = lead[-1] if lead and lead[-1] > 0 else 1  # the cases of a draw
+    # the years where a tranche's factors are not zero: the sums skip the exact zeros outside
+    nonzero = (fi != 0.0) | (fp != 0.0) | (fb != 0.0)
+    first = np.where(nonzero.any(axis=-1), np.argmax(nonzero, axis=-1), T)
+    last = T - 1 - np.argmax(nonzero[..., ::-1], axis=-1)
     interest, principal, balloon, balance = (np.empty((n, T)) for _ in range(4))
-    tranche_rows(rows, which, group, fi, fp, fb, interest, principal, balloon, balance)
+    tranche_rows(rows, which, group, fi, fp, fb, first, last, interest, principal, balloon, balance)
     shape = lead + (T,)
     return DebtService(
         interest=interest.reshape(shape),

@@ -105,7 +105,8 @@ def irr(values) -> np.ndarray:
     # Monte Carlo engine runs chunks in threads): one core, as numba's thread
     # pool must not be entered from two threads at once.
     many = flat.shape[0] >= PARALLEL_IRR_MIN_SERIES and threading.current_thread() is threading.main_thread()
-    result = (irr_rows_parallel if many else irr_rows)(flat, GRID).reshape(shape)
+    group = v.shape[-2] if v.ndim >= 2 else 1  # the cases of a draw: equal flows solved once
+    result = (irr_rows_parallel if many else irr_rows)(flat, GRID, group).reshape(shape)
     return float(result) if result.ndim == 0 else result
 
 
