@@ -173,6 +173,32 @@ def test_set_on_solve_equals_a_file(tmp_path):
     assert [o["given"] for o in entry["overrides"]] == SETS
 
 
+def test_the_baseline_is_named_as_set_not_as_written(tmp_path, capsys):
+    """Under --set, solve and the tornado's text and chart say the scenario had --set items: their
+    figures are those of the scenario with them, not of the file as written."""
+    from finmodel.core import format as fmt
+    from finmodel.outputs import charts, terminal
+
+    opts = ["--param", "tax.corporate_rate", "--metric", "npv_usd", "--target", "0", "--case", "with"]
+    assert main(["solve", str(BASE), *opts, "--set", "finance.discount_rate=8%"]) == 0
+    out = capsys.readouterr().out
+    assert "scenario with --set finance.discount_rate=8%: tax.corporate_rate = 21%" in out
+    assert "as written" not in out
+    scenario = apply_sets(finmodel.load_scenario(BASE), SETS)
+    result = tornado(scenario, {"finance.discount_rate": (0.08, 0.12)})
+    label = charts.tornado_chart(result).get_xlabel()
+    assert label.startswith("Scenario with 3 --set items: +$"), label
+    assert (
+        terminal.tornado_text(result)
+        .splitlines()[0]
+        .endswith(
+            f"scenario with 3 --set items: {fmt.metric(result.base[('npv_usd', 'delta')], 'USD', delta=True)}"
+        )
+    )
+    plain = tornado(finmodel.load_scenario(BASE), {"finance.discount_rate": (0.08, 0.12)})
+    assert charts.tornado_chart(plain).get_xlabel().startswith("Scenario as written: +$")
+
+
 #: The base scenario's own values, as --set items: a what-if that changes nothing.
 BASE_SETS = ["policy.amic.rate[2026]=35%", "operations.utilization=80%", "tax.corporate_rate=21%"]
 

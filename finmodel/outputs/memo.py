@@ -151,6 +151,28 @@ def footnote(scenarios: Scenario | Sequence[Scenario], version: str) -> str:
 # --------------------------------------------------------------------------- summary
 
 
+def baseline_text(scenario, capital: bool = False) -> str:
+    """What a tornado's line or a histogram's marker stands for: the scenario as written, or, with
+    ``--set`` items, the scenario with them (``scenario with --set finance.discount_rate=8%``).
+
+    >>> from types import SimpleNamespace
+    >>> baseline_text(SimpleNamespace(overrides=()), capital=True)
+    'Scenario as written'
+    >>> baseline_text(SimpleNamespace(overrides=({"given": "finance.discount_rate=8%"},)))
+    'scenario with --set finance.discount_rate=8%'
+    """
+    given = [o["given"] for o in getattr(scenario, "overrides", ())]
+    text = "scenario as written"
+    if given:
+        listed = ", ".join(given)
+        text = (
+            f"scenario with --set {listed}"
+            if len(listed) <= 48
+            else f"scenario with {len(given)} --set items"
+        )
+    return text[:1].upper() + text[1:] if capital else text
+
+
 def case_label(case: str) -> str:
     """A case's name for a reader: ``Without AMIC``, ``With AMIC``, else as written (``_`` as spaces)."""
     return CASE_LABELS.get(case) or readable_name(case).capitalize()

@@ -106,7 +106,8 @@ def tornado_text(result) -> str:
         name, case = key
         unit, delta = METRIC_UNITS.get(name, "-"), is_delta(case)
         base = fmt.metric(result.base[key], unit, delta=delta)
-        lines = [f"{SWEEP_LABELS.get(name, name)} ({case_text(case)}); scenario as written: {base}"]
+        baseline = memo.baseline_text(result.scenario)
+        lines = [f"{SWEEP_LABELS.get(name, name)} ({case_text(case)}); {baseline}: {base}"]
         for b in result.bars[key]:
             lo, hi = (value_text(b.parameter, v, label=True) for v in (b.low, b.high))
             at_lo, at_hi = (fmt.metric(v, unit, delta=delta) for v in (b.at_low, b.at_high))
@@ -197,7 +198,7 @@ def solve_text(result, scenario, target: float) -> str:
         "",
         f"{param} = {result.value:.12g}  ({value})",
         f"{what} = {figure(result.achieved)} [{result.achieved:.12g}]; target {figure(target)}",
-        f"scenario as written: {param} = {written}, {what} = {figure(result.base_metric)}",
+        f"{memo.baseline_text(scenario)}: {param} = {written}, {what} = {figure(result.base_metric)}",
     ]
     if result.crossings > 1:
         out.append(

@@ -15,7 +15,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MultipleLocator
 
 from finmodel.core import format as fmt
-from finmodel.outputs import style
+from finmodel.outputs import memo, style
 from finmodel.outputs.charts.frame import (
     EMPTY_SPAN_USD,
     FIXED_CASES,
@@ -242,7 +242,7 @@ def treasury_cost_histogram(result, ax: Axes | None = None, metric: str = "fisca
                 labels.append("P5 / P50 / P95: " + " / ".join(money_text(x) for x in q))
         base = result.base.fiscal("with")[metric]
         handles.append(ax.axvline(base, color=style.OKABE_ITO["blue"], lw=1.8, zorder=4, gid="treasury-base"))
-        labels.append(f"Scenario as written: {money_text(base)}")
+        labels.append(f"{memo.baseline_text(s, capital=True)}: {money_text(base)}")
         style.legend_above(ax, handles, labels, max_cols=1)
         money_axis(ax, axis="x")
         ax.set_xlabel(f"Treasury cost, {what}" + (", nominal" if metric == "fiscal_cost_window_usd" else ""))
@@ -360,7 +360,7 @@ def tornado_chart(result, ax: Axes | None = None, metric: tuple[str, str] = ("np
         ax.set_ylim(-0.7, len(bars) - 0.3)
         ax.grid(False, axis="y")
         money_axis(ax, axis="x")
-        ax.set_xlabel(f"Scenario as written: {figure(base)} (vertical line)")
+        ax.set_xlabel(f"{memo.baseline_text(s, capital=True)}: {figure(base)} (vertical line)")
         style.legend_above(
             ax,
             [Patch(facecolor=TORNADO_LOW), Patch(facecolor=TORNADO_HIGH)],
