@@ -102,7 +102,8 @@ def cmd_check(args) -> int:
 
     A run or report folder: summary.json and cashflows.csv; a montecarlo folder
     (same seed and draws): montecarlo.json, its CSVs and draws.csv if present;
-    a sensitivity folder: sensitivity.json and tornado.csv.
+    a sensitivity folder: sensitivity.json and tornado.csv; a sweep or solve folder (the
+    grid or search its run.json records): sweep.csv or solve.json.
     """
     if args.scenario is not None or args.out is not None or args.force or args.set:
         raise _UsageError(
@@ -546,8 +547,8 @@ def _scenario_commands(sub) -> None:
     p.add_argument(
         "--check",
         metavar="DIR",
-        help="re-run what DIR/run.json records (a run, report, montecarlo or sensitivity folder) "
-        "and compare the figures (exit 0 identical, 1 different); writes nothing",
+        help="re-run what DIR/run.json records (a run, report, montecarlo, sensitivity, sweep or "
+        "solve folder) and compare the figures (exit 0 identical, 1 different); writes nothing",
     )
     p.set_defaults(func=cmd_run)
 

@@ -1,4 +1,4 @@
-"""``finmodel run --check DIR`` on Monte Carlo and sensitivity folders.
+"""``finmodel run --check DIR`` on Monte Carlo, sensitivity, sweep and solve folders.
 
 The oracle throughout is the folder itself: a montecarlo run is bitwise
 reproducible for the same scenario, seed and draws, so a fresh folder must
@@ -25,6 +25,26 @@ from finmodel.outputs.check import DIFFERENCES_KEPT, Difference, compare_csv
 
 BASE = SCENARIOS / "base.yaml"
 MC_ARGS = ["montecarlo", str(BASE), "--draws", "2000", "--seed", "5"]
+#: A sweep of a year's step and of "no deadline" on a case's difference, with a --set item,
+#: and a solve in a bracket asked for: what run.json must record for --check to repeat them.
+SWEEP_ARGS = [
+    "sweep",
+    str(SCENARIOS / "credit_vs_guarantee.yaml"),
+    "--x",
+    "policy.amic.rate[2026]=20%,35%",
+    "--y",
+    "policy.amic.construction_deadline_year=2030,none",
+    "--metric",
+    "equity_npv_usd",
+    "--case",
+    "delta.both",
+    "--set",
+    "finance.discount_rate=9%",
+    "--formats",
+    "svg",
+]
+SOLVE_ARGS = ["solve", str(BASE), "--param", "tax.corporate_rate", "--metric", "npv_usd", "--target", "0"]
+SOLVE_ARGS += ["--case", "with", "--lo", "5%", "--hi", "50%"]
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -33,12 +53,16 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory) -> dict[str, Path]:
-    """One montecarlo folder without draws.csv, one with, one sensitivity folder: written once."""
+    """One montecarlo folder without draws.csv, one with, a sensitivity, a sweep and a solve
+    folder: written once."""
     root = tmp_path_factory.mktemp("written")
-    folders = {"mc": root / "mc", "mc_csv": root / "mc_csv", "sens": root / "sens"}
+    names = ("mc", "mc_csv", "sens", "sweep", "solve")
+    folders = {name: root / name for name in names}
     assert main([*MC_ARGS, "--out", str(folders["mc"])]) == 0
     assert main([*MC_ARGS, "--out", str(folders["mc_csv"]), "--csv"]) == 0
     assert main(["sensitivity", str(BASE), "--out", str(folders["sens"])]) == 0
+    assert main([*SWEEP_ARGS, "--out", str(folders["sweep"])]) == 0
+    assert main([*SOLVE_ARGS, "--out", str(folders["solve"])]) == 0
     return folders
 
 
@@ -217,11 +241,54 @@ def test_unusable_seed_or_draws(folder, capsys, change, message):
 
 
 @pytest.mark.parametrize("folder", ["mc"], indirect=True)
-def test_sweep_folders_are_refused_by_name(folder, capsys):
-    edit_json(folder / "run.json", lambda d: d.update(command=["finmodel", "sweep", "x.yaml"]))
+def test_compare_folders_are_refused_by_name(folder, capsys):
+    edit_json(folder / "run.json", lambda d: d.update(command=["finmodel", "compare", "x.yaml"]))
     code, _, err = run_check(folder, capsys)
     assert code == 2
-    assert "written by 'finmodel sweep x.yaml'; --check re-runs folders of finmodel run, report," in err
+    assert "written by 'finmodel compare x.yaml'; --check re-runs folders of finmodel run, report," in err
+
+
+# --------------------------------------------------------------------------- sweep and solve
+
+
+@pytest.mark.parametrize("folder", ["sweep"], indirect=True)
+def test_sweep_folder_identical_then_edited(folder, capsys):
+    recorded = json.loads((folder / "run.json").read_text())["analysis"]
+    assert recorded["x"] == {"path": "policy.amic.rate[2026]", "values": [0.2, 0.35]}
+    assert recorded["y"]["values"] == [2030, None] and recorded["case"] == "delta.both"
+    code, out, _ = run_check(folder, capsys)
+    assert code == 0, out
+    assert "identical: every figure of sweep.csv reproduced" in out
+    assert "replayed the 1 --set item recorded: finance.discount_rate=9%" in out
+    path = folder / "sweep.csv"
+    rows = path.read_text().splitlines()
+    head, cells = rows[0].split(","), rows[3].split(",")
+    original = cells[-1]
+    cells[-1] = "1"
+    path.write_text("\n".join([*rows[:3], ",".join(cells), *rows[4:]]) + "\n")
+    code, out, _ = run_check(folder, capsys)
+    assert code == 1
+    row = f"{head[0]}={cells[0]} {head[1]}={cells[1]}"  # two key columns: the cell's x and y
+    assert f"sweep.csv: {row} {head[-1]}: recorded 1, now {original}" in out, out
+
+
+@pytest.mark.parametrize("folder", ["solve"], indirect=True)
+def test_solve_folder_identical_then_edited(folder, capsys):
+    recorded = json.loads((folder / "run.json").read_text())["analysis"]
+    assert recorded["bracket"] == [0.05, 0.5] and recorded["parameter"] == "tax.corporate_rate"
+    code, out, _ = run_check(folder, capsys)
+    assert code == 0 and "identical: every figure of solve.json reproduced" in out
+    value = json.loads((folder / "solve.json").read_text())["value"]
+    edit_json(folder / "solve.json", lambda d: d.update(value=0.5))
+    code, out, _ = run_check(folder, capsys)
+    assert code == 1 and "value" in out and repr(value)[:8] in out
+
+
+@pytest.mark.parametrize("folder", ["sweep", "solve"], indirect=True)
+def test_sweep_and_solve_folders_without_their_analysis_are_refused(folder, capsys):
+    edit_json(folder / "run.json", lambda d: d.pop("analysis"))
+    code, _, err = run_check(folder, capsys)
+    assert code == 2 and "records no analysis" in err and "Traceback" not in err
 
 
 # --------------------------------------------------------------------------- sensitivity

@@ -515,6 +515,9 @@ class SolveResult:
     base_metric: float
     bracket: tuple[float, float]
     crossings: int
+    #: The search as asked (``bracket`` or None, ``points``, ``rtol``, ``max_iter``): what
+    #: ``run.json`` records so that ``finmodel run --check`` can solve again.
+    asked: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -607,6 +610,12 @@ def solve(
         base_metric,
         (float(lo), float(hi)),
         int(cells.size),
+        {
+            "bracket": None if bracket is None else [float(bracket[0]), float(bracket[1])],
+            "points": int(points),
+            "rtol": float(rtol),
+            "max_iter": int(max_iter),
+        },
     )
 
 

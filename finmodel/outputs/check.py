@@ -16,9 +16,11 @@ What is re-run depends on the command the manifest records (:func:`folder_kind`)
   and, when the folder has it, ``draws.csv`` (compared line by line as it
   is read, so its size does not matter).
 - ``finmodel sensitivity``: the tornado; ``sensitivity.json`` and ``tornado.csv``.
+- ``finmodel sweep`` and ``solve``: the grid, or the search, that the
+  manifest's ``analysis`` records; ``sweep.csv`` or ``solve.json``.
+  Folders written before the manifest recorded it are refused (their grids
+  and targets are only in the command's text).
 
-``sweep`` and ``solve`` folders are refused: their grids and targets are
-command-line options that the manifest keeps only as the command's text.
 Charts and workbooks are never compared (listed in ``not_compared``).
 
 Problems with the folder itself (no manifest, a manifest that is not
@@ -43,7 +45,16 @@ from typing import Any
 
 from finmodel._version import __version__
 from finmodel.engine.model import run
-from finmodel.outputs.report import MANIFEST, draws_csv_lines, montecarlo_texts, render_run, sensitivity_texts
+from finmodel.outputs.report import (
+    MANIFEST,
+    draws_csv_lines,
+    montecarlo_texts,
+    render_run,
+    sensitivity_texts,
+    solve_texts,
+    sweep_texts,
+    value_from_analysis,
+)
 from finmodel.scenario import Scenario, scenario_from_dict
 
 __all__ = [
@@ -64,11 +75,20 @@ REGENERATED = {
     "run": ("summary.json", "cashflows.csv"),
     "montecarlo": ("montecarlo.json", "montecarlo_summary.csv", "fan_percentiles.csv", "draws.csv"),
     "sensitivity": ("sensitivity.json", "tornado.csv"),
+    "sweep": ("sweep.csv",),
+    "solve": ("solve.json",),
 }
 #: The files of a ``finmodel run`` folder (the kind checked first).
 CHECKED = REGENERATED["run"]
 #: The kind of folder each recorded command writes (``report`` packs hold a run's files).
-COMMAND_KINDS = {"run": "run", "report": "run", "montecarlo": "montecarlo", "sensitivity": "sensitivity"}
+COMMAND_KINDS = {
+    "run": "run",
+    "report": "run",
+    "montecarlo": "montecarlo",
+    "sensitivity": "sensitivity",
+    "sweep": "sweep",
+    "solve": "solve",
+}
 #: How many leading columns name a row of each CSV compared by :func:`compare_csv`.
 KEY_COLUMNS = {"montecarlo_summary.csv": 2, "fan_percentiles.csv": 2, "draws.csv": 1, "tornado.csv": 3}
 #: Keys of the JSON files that are not figures (a new version may change them), at any depth.
@@ -339,7 +359,7 @@ def folder_kind(data: dict) -> str:
     if isinstance(command, list) and len(command) >= 2 and command[0] == "finmodel":
         return COMMAND_KINDS.get(str(command[1]), str(command[1]))
     files = data.get("files") or []
-    for kind in ("montecarlo", "sensitivity"):
+    for kind in ("montecarlo", "sensitivity", "sweep", "solve"):
         if any(name in files for name in REGENERATED[kind]):
             return kind
     return "run"
@@ -362,8 +382,13 @@ def check_run(folder: str | os.PathLike) -> CheckReport:
     if kind not in REGENERATED:
         raise CheckError(
             f"{folder}: written by '{_command_text(data)}'; --check re-runs folders of finmodel run, "
-            f"report, montecarlo and sensitivity (a {kind} folder's options are not recorded apart "
-            "from the command's text)"
+            f"report, montecarlo, sensitivity, sweep and solve, not {kind}"
+        )
+    if kind in ("sweep", "solve") and not isinstance(data.get("analysis"), dict):
+        raise CheckError(
+            f"{folder}: written by '{_command_text(data)}', but {MANIFEST} records no analysis "
+            f"(what the {kind} varied and read), so it "
+            "cannot be repeated; run the command again to record it"
         )
     scenario, notes = scenario_from_manifest(data, file=str(folder / MANIFEST))
     listed = [str(f) for f in data.get("files") or (CHECKED if kind == "run" else ())]
@@ -385,14 +410,21 @@ def check_run(folder: str | os.PathLike) -> CheckReport:
         fresh = _rerun_montecarlo(folder, data, scenario, names, report)
     elif kind == "sensitivity":
         fresh = _rerun_sensitivity(scenario)
+    elif kind == "sweep":
+        fresh = _rerun_sweep(folder, data["analysis"], scenario)
+    elif kind == "solve":
+        fresh = _rerun_solve(folder, data["analysis"], scenario)
     else:
         fresh = render_run(run(scenario))
+    keys = {"sweep.csv": 2 if kind == "sweep" and data["analysis"].get("y") else 1}
     for name in names:
-        _compare_file(folder, name, fresh[name], report)
+        _compare_file(folder, name, fresh[name], report, keys.get(name))
     return report
 
 
-def _compare_file(folder: Path, name: str, fresh: str | Iterable[str], report: CheckReport) -> None:
+def _compare_file(
+    folder: Path, name: str, fresh: str | Iterable[str], report: CheckReport, key_columns: int | None = None
+) -> None:
     """Compare ``folder/name`` with its fresh text (or lines); unreadable: one whole-file difference."""
     path = folder / name
     try:
@@ -403,7 +435,8 @@ def _compare_file(folder: Path, name: str, fresh: str | Iterable[str], report: C
         else:
             lines = fresh.splitlines() if isinstance(fresh, str) else fresh
             with open(path, encoding="utf-8", newline="") as recorded_lines:
-                report.add(compare_csv(recorded_lines, lines, name, KEY_COLUMNS.get(name, 1)))
+                keys = key_columns or KEY_COLUMNS.get(name, 1)
+                report.add(compare_csv(recorded_lines, lines, name, keys))
     except (OSError, UnicodeDecodeError) as exc:
         report.add(
             [Difference(name, "(whole file)", f"unreadable ({exc.__class__.__name__})", "regenerated")]
@@ -468,3 +501,54 @@ def _rerun_sensitivity(scenario: Scenario) -> dict[str, str]:
     from finmodel.analysis.sensitivity import tornado
 
     return sensitivity_texts(tornado(scenario))
+
+
+def _analysis_problem(folder: Path, what: str) -> CheckError:
+    return CheckError(f"{folder / MANIFEST}: analysis: {what}")
+
+
+def _rerun_sweep(folder: Path, analysis: dict, scenario: Scenario) -> dict[str, str]:
+    """The grid of ``analysis`` again; the text of :func:`finmodel.outputs.report.sweep_texts`."""
+    from finmodel.analysis.sensitivity import sweep
+
+    def axis(key: str):
+        value = analysis.get(key)
+        if value is None and key == "y":
+            return None
+        if not isinstance(value, dict) or not isinstance(value.get("path"), str):
+            raise _analysis_problem(folder, f"{key} must name a path and its values")
+        values = value.get("values")
+        if not isinstance(values, list) or not values:
+            raise _analysis_problem(folder, f"{key}.values must be a non-empty list")
+        return value["path"], [value_from_analysis(v) for v in values]
+
+    x, y = axis("x"), axis("y")
+    try:
+        result = sweep(scenario, x, y, str(analysis.get("metric")), str(analysis.get("case")))
+    except (KeyError, ValueError) as exc:
+        raise _analysis_problem(folder, str(exc).strip("'\"")) from None
+    return sweep_texts(result)
+
+
+def _rerun_solve(folder: Path, analysis: dict, scenario: Scenario) -> dict[str, str]:
+    """The search of ``analysis`` again; the text of :func:`finmodel.outputs.report.solve_texts`
+    (a search that no longer finds the target: the reason, in place of the file's figures)."""
+    from finmodel.analysis.sensitivity import SolveError, solve
+
+    bracket = analysis.get("bracket")
+    options = {k: analysis[k] for k in ("points", "rtol", "max_iter") if k in analysis}
+    try:
+        result = solve(
+            scenario,
+            str(analysis.get("parameter")),
+            str(analysis.get("metric")),
+            float(analysis.get("target")),
+            str(analysis.get("case")),
+            bracket=None if bracket is None else (float(bracket[0]), float(bracket[1])),
+            **options,
+        )
+    except SolveError as exc:
+        return {"solve.json": json.dumps({"no solution": str(exc)})}
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise _analysis_problem(folder, str(exc).strip("'\"")) from None
+    return solve_texts(result)

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from finmodel._version import __version__
 from finmodel.engine.model import Results
 
@@ -240,12 +242,15 @@ def manifest(
     files: Sequence[str] = (),
     outputs: Mapping[str, str] | None = None,
     draws: int | None = None,
+    analysis: Mapping[str, Any] | None = None,
 ) -> dict:
     """What ``run.json`` records: version, resolved scenarios and their SHA-256, seed, draws, command line.
 
     ``outputs`` maps each written file name to the SHA-256 of its bytes;
-    ``environment`` names the versions that can change a figure's last bits.
-    ``finmodel run --check DIR`` re-runs ``scenarios[0].resolved`` and compares.
+    ``environment`` names the versions that can change a figure's last bits;
+    ``analysis`` (sweeps and solves) what was varied and asked, in the JSON
+    form of :func:`analysis_value`. ``finmodel run --check DIR`` re-runs
+    ``scenarios[0].resolved`` (and the analysis) and compares.
     """
     import numpy
     import pandas
@@ -274,7 +279,71 @@ def manifest(
         ],
         "files": sorted(files),
         "outputs": dict(sorted((outputs or {}).items())),
+        **({"analysis": dict(analysis)} if analysis is not None else {}),
     }
+
+
+def analysis_value(value: Any) -> Any:
+    """A swept value as ``run.json`` keeps it: numbers and null as they are, an infinity as
+    ``"inf"``, a year map as ``{"year_map": {"2026": 0.3}}``; :func:`value_from_analysis` reads it back.
+
+    >>> analysis_value({2026: 0.3}), analysis_value(float("inf")), analysis_value(None)
+    ({'year_map': {'2026': 0.3}}, 'inf', None)
+    >>> value_from_analysis(analysis_value({2026: 0.3}))
+    {2026: 0.3}
+    """
+    if isinstance(value, Mapping):
+        return {"year_map": {str(int(k)): analysis_value(v) for k, v in value.items()}}
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, np.generic):
+        return analysis_value(value.item())
+    return value
+
+
+def value_from_analysis(value: Any) -> Any:
+    """The value :func:`analysis_value` recorded."""
+    if isinstance(value, Mapping) and set(value) == {"year_map"}:
+        return {int(k): value_from_analysis(v) for k, v in value["year_map"].items()}
+    if isinstance(value, str) and value in ("inf", "-inf", "nan"):
+        return float(value)
+    return value
+
+
+def sweep_analysis(result) -> dict[str, Any]:
+    """What a sweep varied and read, for ``run.json``."""
+    axes = {"x": (result.x_path, result.x_values), "y": (result.y_path, result.y_values)}
+    return {
+        "command": "sweep",
+        **{
+            k: ({"path": path, "values": [analysis_value(v) for v in values]} if path else None)
+            for k, (path, values) in axes.items()
+        },
+        "metric": result.metric,
+        "case": result.case,
+    }
+
+
+def solve_analysis(result) -> dict[str, Any]:
+    """What a solve asked, for ``run.json``."""
+    return {
+        "command": "solve",
+        "parameter": result.parameter,
+        "metric": result.metric,
+        "target": result.target,
+        "case": result.case,
+        **result.asked,
+    }
+
+
+def sweep_texts(result) -> dict[str, str]:
+    """The text of ``sweep.csv``: one row per cell."""
+    return {"sweep.csv": result.frame().to_csv(index=False, float_format=CSV_FLOAT, lineterminator="\n")}
+
+
+def solve_texts(result) -> dict[str, str]:
+    """The text of ``solve.json``."""
+    return {"solve.json": json_text(result.to_dict())}
 
 
 def render_run(results: Results) -> dict[str, str]:
@@ -628,18 +697,23 @@ def _finish(
     seed: int | None = None,
     draws: int | None = None,
     formats: Sequence[str] = FIGURE_FORMATS,
+    analysis: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     """Write rendered texts and figures, then ``run.json`` listing them with their SHA-256."""
     written = [write_text(out / name, text) for name, text in texts.items()]
     for stem, fig in figures.items():
         written += write_figure(fig, out, stem, formats)
     names = [str(p.relative_to(out)) for p in written]
-    written.append(
-        write_json(
-            out / MANIFEST,
-            manifest([base], command, seed=seed, files=names, outputs=_digests(out, written), draws=draws),
-        )
+    record = manifest(
+        [base],
+        command,
+        seed=seed,
+        files=names,
+        outputs=_digests(out, written),
+        draws=draws,
+        analysis=analysis,
     )
+    written.append(write_json(out / MANIFEST, record))
     return written
 
 
@@ -766,13 +840,15 @@ def write_sweep(
     from finmodel.outputs import charts
 
     out = Path(out)
-    texts = {"sweep.csv": result.frame().to_csv(index=False, float_format=CSV_FLOAT, lineterminator="\n")}
+    texts = sweep_texts(result)
     figures = {"sweep_heatmap": charts.sweep_heatmap(result).figure}
-    return _finish(out, texts, figures, run(result.scenario), command, formats=formats)
+    base = run(result.scenario)
+    return _finish(out, texts, figures, base, command, formats=formats, analysis=sweep_analysis(result))
 
 
 def write_solve(result, out: str | os.PathLike, command: Sequence[str] | None = None) -> list[Path]:
     """``solve.json`` (the parameter value, the metric it achieves, the bracket), then ``run.json``."""
     from finmodel.engine.model import run
 
-    return _finish(Path(out), {"solve.json": json_text(result.to_dict())}, {}, run(result.scenario), command)
+    base = run(result.scenario)
+    return _finish(Path(out), solve_texts(result), {}, base, command, analysis=solve_analysis(result))
