@@ -7,9 +7,9 @@ import math
 import numpy as np
 import numpy_financial as npf
 import pytest
-from conftest import ATOL_DOC_5DP, RTOL_MODEL
+from conftest import ATOL_DOC_5DP, RTOL_MODEL, SCENARIOS
 
-from finmodel.core.metrics import irr, npv, payback_year, peak_funding, window_sum
+from finmodel.core.metrics import irr, irr_rates, npv, payback_year, peak_funding, window_sum
 
 # numpy-financial 1.0.0, ``numpy_financial.irr`` docstring, Examples section
 # (https://numpy.org/numpy-financial/latest/irr.html): the flows and the
@@ -162,3 +162,42 @@ def test_window_sum_inclusive_bounds():
     # 2026..2035 -> 1 + ... + 10 = 55
     assert float(window_sum(series, years, 2026, 10)) == 55.0
     assert float(window_sum(series, years, 2040, 1)) == 15.0
+
+
+@pytest.mark.parametrize(
+    "rates",
+    [(0.1,), (0.1, 0.2), (-0.3, 0.05, 0.6), (0.0, 0.25), (-0.5, 1.5)],
+)
+def test_irr_rates_are_every_root_and_the_irr_is_the_one_closest_to_zero(rates):
+    """Flows built from their rates: prod_i (1 - (1 + r_i) x) has the roots x = 1 / (1 + r_i)."""
+    poly = np.array([1.0])
+    for r in rates:
+        poly = np.convolve(poly, [1.0, -(1.0 + r)])  # coefficients of x ** 0, x ** 1, ...
+    flows = -1e9 * poly
+    found = irr_rates(flows)
+    np.testing.assert_allclose(found, sorted(rates), atol=1e-9)
+    closest = min(rates, key=abs)
+    assert float(irr(flows)) == pytest.approx(closest, abs=1e-9)
+    assert len(irr_rates(np.concatenate([[0.0, 0.0], flows, [0.0]]))) == len(rates)  # zeros at the ends
+
+
+def test_irr_rates_of_flows_without_a_rate():
+    assert irr_rates([1.0, 2.0, 3.0]).size == 0
+    assert irr_rates([0.0, -5.0, 0.0]).size == 0
+    assert irr_rates([-1.0, np.nan, 2.0]).size == 0
+
+
+def test_a_levered_irr_with_several_rates_is_noted_once_with_each_cases_rates():
+    import finmodel
+
+    r = finmodel.run(finmodel.load_scenario(SCENARIOS / "credit_vs_guarantee.yaml"))
+    (note,) = [n for n in r.notes if "several rates" in n]
+    assert note.startswith("the equity cash flow changes sign more than once")
+    for case in r.cases:
+        flows = r.lines["equity_cash_flow"][r.cases.index(case)]
+        rates = irr_rates(flows)
+        assert len(rates) == 3
+        assert min(abs(rates - r.metric("equity_irr", case))) < 1e-9  # the IRR is one of them
+        assert f"'{case}' " + ", ".join(f"{100 * x:.1f}%" for x in rates) in note
+    base = finmodel.run(finmodel.load_scenario(SCENARIOS / "base.yaml"))
+    assert not [n for n in base.notes if "several rates" in n]

@@ -10,7 +10,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["npv", "irr", "payback_year", "peak_funding", "cumulative_profile", "window_sum"]
+__all__ = ["npv", "irr", "irr_rates", "payback_year", "peak_funding", "cumulative_profile", "window_sum"]
 
 
 def npv(rate, values, years: np.ndarray | None = None, valuation_year: int | None = None) -> np.ndarray:
@@ -108,6 +108,35 @@ def irr(values) -> np.ndarray:
     group = v.shape[-2] if v.ndim >= 2 else 1  # the cases of a draw: equal flows solved once
     result = (irr_rows_parallel if many else irr_rows)(flat, GRID, group).reshape(shape)
     return float(result) if result.ndim == 0 else result
+
+
+def irr_rates(values) -> np.ndarray:
+    """Every rate ``r > -1`` at which the NPV of one series of flows is zero, in increasing order.
+
+    The real positive roots ``x = 1 / (1 + r)`` of ``sum_t values[t] x ** t``
+    (numpy's ``roots``: eigenvalues of the companion matrix), to about 1e-9.
+    Flows that change sign more than once may have several such rates; the
+    IRR of :func:`irr` is the one closest to zero (MODEL.md section 9), and
+    a reader should know when it had a choice.
+
+    Examples
+    --------
+    Borrow 230 at the end of year 1 between two payments (a classic case with two rates):
+
+    >>> irr_rates([-100, 230, -132]).round(6).tolist()
+    [0.1, 0.2]
+    >>> irr_rates([-100, 39, 59, 55, 20]).round(5).tolist()  # one sign change: one rate
+    [0.28095]
+    """
+    c = np.trim_zeros(np.asarray(values, dtype=float).ravel())
+    if c.size < 2 or not np.all(np.isfinite(c)):
+        return np.empty(0)
+    x = np.roots((c / np.max(np.abs(c)))[::-1])
+    real = x[(np.abs(x.imag) <= 1e-9 * np.maximum(1.0, np.abs(x))) & (x.real > 0)].real
+    rates = np.sort(1.0 / real - 1.0)
+    if rates.size > 1:  # a double root may come out as two very close ones
+        rates = rates[np.concatenate([[True], np.diff(rates) > 1e-7 * np.maximum(1.0, np.abs(rates[1:]))])]
+    return rates
 
 
 def payback_year(cash_flow, years: np.ndarray) -> np.ndarray:

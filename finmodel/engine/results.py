@@ -77,7 +77,7 @@ class Results:
     @property
     def notes(self) -> tuple[str, ...]:
         """What a reader must know about this run's figures (MODEL.md sections 4 and 10)."""
-        return run_notes(self.scenario, self.inputs, self.metrics)
+        return run_notes(self.scenario, self.inputs, self.metrics, self.lines)
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -208,8 +208,18 @@ class Results:
         return table
 
 
-def run_notes(scenario: Scenario, inp: Inputs, metrics: Mapping[str, np.ndarray]) -> tuple[str, ...]:
-    """Notes on a single run: land listed as eligible, a clipped budget window, credit paid late."""
+#: The IRR metrics and the yearly line each is the rate of return of (MODEL.md sections 9, 13).
+IRR_FLOWS = {"irr": ("IRR", "cash flow"), "equity_irr": ("equity IRR", "equity cash flow")}
+
+
+def run_notes(
+    scenario: Scenario,
+    inp: Inputs,
+    metrics: Mapping[str, np.ndarray],
+    lines: Mapping[str, np.ndarray] | None = None,
+) -> tuple[str, ...]:
+    """Notes on a single run: land listed as eligible, a clipped budget window, credit paid late,
+    and an IRR that is one of several rates of return of its flows."""
     notes = []
     listed = set(scenario["policy.amic.eligible"])
     land = [
@@ -240,7 +250,34 @@ def run_notes(scenario: Scenario, inp: Inputs, metrics: Mapping[str, np.ndarray]
                 f"of case '{case}' is paid after {inp.end_year}: counted in credit earned, not in the "
                 "cash flows, the PV of credit cash or the Treasury's cost"
             )
+    if lines is not None:
+        notes += _several_rates(inp, metrics, lines)
     return tuple(notes)
+
+
+def _several_rates(inp: Inputs, metrics: Mapping[str, np.ndarray], lines) -> list[str]:
+    """A note for an IRR that is, in some case, one of several rates at which its flows' NPV is
+    zero: flows that borrow, then repay, have more than one, and the rule picks the one closest to 0."""
+    from finmodel.core.metrics import irr_rates
+
+    notes = []
+    for name, (what, line) in IRR_FLOWS.items():
+        flow_name = "cash_flow" if name == "irr" else "equity_cash_flow"
+        if name not in metrics or flow_name not in lines or np.ndim(lines[flow_name]) != 2:
+            continue
+        several = []
+        for k, case in enumerate(inp.cases):
+            value = float(np.asarray(metrics[name])[..., k])
+            rates = irr_rates(np.asarray(lines[flow_name])[k])
+            if len(rates) > 1 and np.isfinite(value):
+                several.append(f"'{case}' {', '.join(fmt.rate(r) for r in rates)}")
+        if several:
+            notes.append(
+                f"the {line} changes sign more than once, so its NPV is zero at several rates "
+                f"({'; '.join(several)}): the {what} is the one closest to zero (MODEL.md section 9) "
+                f"and can fall when the NPV rises; read the NPV{' of the equity' * (name == 'equity_irr')}"
+            )
+    return notes
 
 
 def run(scenario: Scenario, overrides: Mapping[str, Any] | None = None) -> Results:
