@@ -246,6 +246,23 @@ def test_several_scenarios(several_memo):
     assert estimate_pages(doc) <= MAX_PAGES_ESTIMATE
 
 
+def test_a_scenario_with_more_cases_states_their_comparison_in_the_headline():
+    """Credit versus guarantee: the memo's text gives each case's gain and cost, as summary.md does,
+    after the credit's headline; with other scenarios, their comparison sentences follow."""
+    cvg, base = (
+        finmodel.run(finmodel.load_scenario(SCENARIOS / f"{n}.yaml")) for n in ("credit_vs_guarantee", "base")
+    )
+    sentences = memo_docx.memo_headline([cvg, base])
+    case_sentence = memo.case_comparison_sentence(cvg)
+    assert sentences == [
+        *memo.headline_sentences(cvg),
+        case_sentence,
+        memo_docx.comparison_sentence(base, cvg),
+    ]
+    assert "Guarantee only" in case_sentence and "FCRA" in case_sentence
+    assert memo_docx.memo_headline([base]) == memo.headline_sentences(base)  # two cases: no such sentence
+
+
 def test_scenarios_with_one_capacity_get_two_charts():
     results = [finmodel.run(finmodel.load_scenario(p)) for p in (BASE, TRANSFER)]
     assert list(memo_docx.memo_charts(results)) == ["scenario_comparison", "breakeven_comparison"]

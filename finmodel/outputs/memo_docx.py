@@ -55,7 +55,7 @@ PAGE_WIDTH_IN, PAGE_HEIGHT_IN = 8.5, 11.0  #: US Letter [inch]
 MARGIN_IN = 0.75  #: left and right page margins [inch]
 MARGIN_TOP_IN = 0.6  #: top and bottom page margins [inch]
 CHART_WIDTH_IN = 6.0  #: charts drawn 6.5 in wide (their fonts sized for it), shown at this width [inch]
-THREE_CHARTS_WIDTH_IN = 5.5  #: the width of each of three charts [inch]
+THREE_CHARTS_WIDTH_IN = 5.2  #: the width of each of three charts [inch]
 CHARTS_HEIGHT_IN = 6.6  #: the memo's charts together at most this tall [inch], at 6.5 in wide
 PLOT_SCALE = 0.8  #: plot areas at most this fraction of their height in the memo pack
 MIN_PLOT_SCALE = 0.5  #: and at least this fraction
@@ -135,13 +135,13 @@ def comparison_sentence(results: Results, reference: Results) -> str:
 
 
 def memo_headline(results: Sequence[Results]) -> list[str]:
-    """The first scenario's headline sentences, then one comparison sentence per further scenario.
-
-    (A scenario with more than two cases: the credit-against-guarantee chart gives each case's gain
-    and cost, which ``summary.md`` also states in a sentence.)
+    """The first scenario's headline sentences, then, where it has more than two cases, the
+    sentence that compares them (each case's gain and cost, as ``summary.md`` and the
+    credit-against-guarantee chart give them), then one comparison sentence per further scenario.
     """
     first, *others = results
-    return memo.headline_sentences(first) + [comparison_sentence(r, first) for r in others]
+    cases = [memo.case_comparison_sentence(first)] if len(first.cases) > 2 else []
+    return memo.headline_sentences(first) + cases + [comparison_sentence(r, first) for r in others]
 
 
 #: The per-case metrics of the compact table (MODEL.md section 9; equity NPV where the program borrows).
