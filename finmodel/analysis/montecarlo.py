@@ -149,7 +149,8 @@ class MonteCarloResult:
         return self.scenario.years
 
     def values(self, name: str, case: str = "with") -> np.ndarray:
-        """One metric across draws: ``case`` is a case's name or ``delta`` (with - without)."""
+        """One metric across draws: ``case`` is a case's name, ``delta`` (with - without) or
+        ``delta.NAME`` (case NAME of ``cases:`` - without)."""
         if not self.kept:
             kept = self.streamed["columns"].get((name, case))
             if kept is None:
@@ -273,8 +274,8 @@ def summary_tasks(case_metrics, cases) -> list[tuple[str, str, str, bool]]:
     """The rows of :meth:`MonteCarloResult.summary`: ``(metric, row label, case, late)``."""
     tasks = []
     for name in case_metrics:
-        for case in (*cases, "delta"):
-            tasks.append((name, case, case, name == "payback_year" and case != "delta"))
+        for case in _case_columns(cases):
+            tasks.append((name, case, case, name == "payback_year" and not case.startswith("delta")))
     for name in FISCAL_METRICS:
         tasks.append((name, "treasury", "with", False))
         for case in cases[2:]:  # cases: each one's cost against without
@@ -307,11 +308,23 @@ def _probability_counts(npv: np.ndarray, payback: np.ndarray, cases) -> dict[str
     }
 
 
+def _case_columns(cases) -> tuple[str, ...]:
+    """Each case, ``delta`` (with - without) and ``delta.NAME`` (NAME - without) for each case of
+    ``cases:``: what the summary and ``draws.csv`` give per metric.
+
+    >>> _case_columns(("without", "with", "both"))
+    ('without', 'with', 'both', 'delta', 'delta.both')
+    """
+    return (*cases, "delta", *(f"delta.{c}" for c in cases[2:]))
+
+
 def _column(metrics: Mapping[str, np.ndarray], cases, name: str, case: str) -> np.ndarray:
-    """Metric ``name`` across draws for ``case`` (a case's name, or ``delta``: with - without)."""
+    """Metric ``name`` across draws for ``case``: a case's name, ``delta`` (with - without) or
+    ``delta.NAME`` (NAME - without)."""
     m = np.asarray(metrics[name])
-    if case == "delta":
-        return m[:, cases.index("with")] - m[:, cases.index("without")]
+    if case == "delta" or case.startswith("delta."):
+        other = "with" if case == "delta" else case.removeprefix("delta.")
+        return m[:, cases.index(other)] - m[:, cases.index("without")]
     return m[:, cases.index(case)]
 
 
@@ -322,7 +335,7 @@ def _draws_frame(start: int, inputs, metrics, case_metrics, cases) -> pd.DataFra
     for path, values in inputs.items():
         data[path] = np.asarray(values)
     for name in case_metrics:
-        for case in (*cases, "delta"):
+        for case in _case_columns(cases):
             data[f"{name}.{case}"] = _column(metrics, cases, name, case)
     for name in FISCAL_METRICS:
         data[name] = _column(metrics, cases, name, "with")

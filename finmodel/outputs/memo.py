@@ -649,7 +649,8 @@ def stats_table(frame: pd.DataFrame, columns: Sequence[str] = ("p5", "p50", "p95
     rows = {}
     for (metric, case), row in frame.iterrows():
         label = (METRIC_LABELS.get(metric, readable_name(metric)), case)
-        rows[label] = [stat_text(metric, float(row[c]), case == "delta") for c in columns]
+        delta = case == "delta" or case.startswith("delta.")
+        rows[label] = [stat_text(metric, float(row[c]), delta) for c in columns]
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(columns))
     table.index = pd.MultiIndex.from_tuples(table.index, names=["metric", "case"])
     return table

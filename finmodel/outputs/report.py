@@ -727,7 +727,7 @@ def montecarlo_texts(result) -> dict[str, str]:
     import pandas
 
     fans = []
-    for case in ("without", "with"):
+    for case in result.cases:  # every case of the scenario, as the fan chart shows them
         fan = result.fan(case).reset_index()
         fan.insert(0, "case", case)
         fans.append(fan)

@@ -71,7 +71,7 @@ def montecarlo_table(result) -> str:
     shown = table[table["undefined"] < 1.0]  # a metric never defined for a case (others' gain in 'without')
     first = {name: case for name, case in reversed(list(shown.index))}
     for (name, case), row in shown.iterrows():
-        delta = case == "delta"
+        delta = is_delta(case)
         cells = [memo.stat_text(name, row[f"p{q}"], delta) for q in QUANTILES]
         mean = row["mean"]
         cells.append(memo.stat_text(name, mean, delta) if np.isfinite(mean) else fmt.NA)
