@@ -1085,7 +1085,7 @@ def tranche_rows(
     bound the years ``t`` where a factor of year-``y`` tranches is not zero
     (``t_first > t_last`` where none is): the terms outside add exact zeros to
     sums that start at +0.0 and so change no bit; a 10-year loan in a
-    21-year horizon is summed over its 11 years, not 21. Writes
+    16-year horizon is summed over its 11 years, not 16. Writes
     ``interest``, ``principal``, ``balloon`` and ``balance`` ``(n, T)``.
 
     Rows come in groups of ``group`` (the cases of a draw): a row with the
