@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -59,12 +63,38 @@ def all_scenarios() -> list[Path]:
     return sorted(SCENARIOS.glob("*.yaml"))
 
 
-@pytest.fixture(scope="session")
-def base_pack(tmp_path_factory) -> Path:
-    """The memo pack ``finmodel report scenarios/base.yaml`` writes, made once per session (per
-    xdist worker): read it in place; copy it (``shutil.copytree``) before changing anything."""
+def shared_folder(tmp_path_factory, name: str, write: Callable[[Path], None]) -> Path:
+    """The folder ``write(folder)`` fills, written once per test session: under pytest-xdist by
+    the first worker that asks for it while the others wait, then read by every worker. Read it
+    in place; copy it (``shutil.copytree``) before changing anything.
+
+    A ``write`` that fails leaves no mark: the next worker to ask writes it again (and fails the
+    same way)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's folder, holding each worker's own
+    root = base / "shared"
+    root.mkdir(exist_ok=True)
+    folder, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if not done.exists():
+            if folder.exists():
+                shutil.rmtree(folder)
+            write(folder)
+            done.touch()
+    return folder
+
+
+def _write_base_pack(folder: Path) -> None:
     from finmodel.cli import main
 
-    out = tmp_path_factory.mktemp("base_pack") / "base"
-    assert main(["report", str(SCENARIOS / "base.yaml"), "--out", str(out)]) == 0
-    return out
+    assert main(["report", str(SCENARIOS / "base.yaml"), "--out", str(folder / "base")]) == 0
+
+
+@pytest.fixture(scope="session")
+def base_pack(tmp_path_factory) -> Path:
+    """The memo pack ``finmodel report scenarios/base.yaml`` writes, made once per session (shared
+    by the xdist workers, :func:`shared_folder`): read it in place; copy it (``shutil.copytree``)
+    before changing anything."""
+    return shared_folder(tmp_path_factory, "base_pack", _write_base_pack) / "base"

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SCENARIOS
+from conftest import SCENARIOS, shared_folder
 
 import finmodel
 from finmodel.analysis.montecarlo import run_montecarlo
@@ -51,19 +51,25 @@ def tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+NAMES = ("mc", "mc_csv", "sens", "sweep", "solve")
+
+
+def _write(root: Path) -> None:
+    folders = {name: root / name for name in NAMES}
+    svg = ["--formats", "svg"]  # charts are listed, never compared: one format (the fastest) is enough
+    assert main([*MC_ARGS, *svg, "--out", str(folders["mc"])]) == 0
+    assert main([*MC_ARGS, *svg, "--out", str(folders["mc_csv"]), "--csv"]) == 0
+    assert main(["sensitivity", str(BASE), *svg, "--out", str(folders["sens"])]) == 0
+    assert main([*SWEEP_ARGS, "--out", str(folders["sweep"])]) == 0
+    assert main([*SOLVE_ARGS, "--out", str(folders["solve"])]) == 0
+
+
 @pytest.fixture(scope="module")
 def written(tmp_path_factory) -> dict[str, Path]:
     """One montecarlo folder without draws.csv, one with, a sensitivity, a sweep and a solve
-    folder: written once."""
-    root = tmp_path_factory.mktemp("written")
-    names = ("mc", "mc_csv", "sens", "sweep", "solve")
-    folders = {name: root / name for name in names}
-    assert main([*MC_ARGS, "--out", str(folders["mc"])]) == 0
-    assert main([*MC_ARGS, "--out", str(folders["mc_csv"]), "--csv"]) == 0
-    assert main(["sensitivity", str(BASE), "--out", str(folders["sens"])]) == 0
-    assert main([*SWEEP_ARGS, "--out", str(folders["sweep"])]) == 0
-    assert main([*SOLVE_ARGS, "--out", str(folders["solve"])]) == 0
-    return folders
+    folder: written once per session (shared by the xdist workers), never changed."""
+    root = shared_folder(tmp_path_factory, "check_montecarlo", _write)
+    return {name: root / name for name in NAMES}
 
 
 @pytest.fixture
@@ -102,7 +108,7 @@ def test_montecarlo_folder_checks_identical_and_is_left_unchanged(folder, capsys
     assert "2,000 draws, seed 5)" in out
     assert "draws.csv" not in out  # written without --csv: nothing to compare, nothing claimed
     not_compared = next(line for line in out.splitlines() if line.startswith("not compared"))
-    assert "montecarlo_fan.png" in not_compared and "montecarlo.json" not in not_compared
+    assert "montecarlo_fan.svg" in not_compared and "montecarlo.json" not in not_compared
     assert tree(folder) == before  # --check writes nothing
 
 
@@ -299,7 +305,7 @@ def test_sensitivity_folder_identical_then_edited(folder, capsys):
     code, out, _ = run_check(folder, capsys)
     assert code == 0
     assert "identical: every figure of sensitivity.json, tornado.csv reproduced" in out
-    assert "tornado_delta_npv.png" in out  # not compared, and said so
+    assert "tornado_delta_npv.svg" in out  # not compared, and said so
 
     path = folder / "tornado.csv"
     rows = list(csv.reader(io.StringIO(path.read_text())))

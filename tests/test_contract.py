@@ -178,7 +178,7 @@ def test_land_note_in_summary_json(tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert any("'site'" in n for n in summary["notes"])
     assert summary["cases"]["with"]["credit_earned_usd"] == pytest.approx(0.35 * 60 * M, rel=1e-12)
-    assert main(["report", str(path), "--out", str(tmp_path / "pack"), "--formats", "png"]) == 0
+    assert main(["report", str(path), "--out", str(tmp_path / "pack"), "--formats", "svg"]) == 0
     assert (
         "earns no credit: land is never qualified property" in (tmp_path / "pack" / "summary.md").read_text()
     )

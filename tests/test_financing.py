@@ -244,7 +244,7 @@ def test_every_case_reaches_the_cli_table_summary_md_and_workbook(tmp_path, caps
     assert main(["run", str(path)]) == 0
     header = capsys.readouterr().out.splitlines()[2]
     assert header.split() == " ".join(labels + ["Change"]).split()
-    assert main(["report", str(path), "--out", str(tmp_path / "pack"), "--formats", "png"]) == 0
+    assert main(["report", str(path), "--out", str(tmp_path / "pack"), "--formats", "svg"]) == 0
     md = (tmp_path / "pack" / "summary.md").read_text()
     assert "|  | " + " | ".join([*labels, "Change"]) + " |" in md
     equity = next(line for line in md.splitlines() if line.startswith("| Equity NPV"))
@@ -253,7 +253,7 @@ def test_every_case_reaches_the_cli_table_summary_md_and_workbook(tmp_path, caps
         fmt.money(r.delta("equity_npv_usd"), sign=True)
     ]
     assert memo.case_comparison_sentence(r) in md
-    assert (tmp_path / "pack" / "credit_vs_guarantee.png").is_file()
+    assert (tmp_path / "pack" / "credit_vs_guarantee.svg").is_file()
     ws = openpyxl.load_workbook(tmp_path / "pack" / "tables.xlsx")["Summary"]
     rows = [[c.value for c in row] for row in ws.iter_rows()]
     head = next(row for row in rows if row and row[0] == "Metric")

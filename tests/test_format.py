@@ -244,7 +244,7 @@ def test_the_comparison_reads_as_each_scenarios_figures(base, tmp_path, capsys):
 
     other = SCENARIOS / "rate_25.yaml"
     out = tmp_path / "compare"
-    assert main(["compare", str(BASE), str(other), "--out", str(out)]) == 0
+    assert main(["compare", str(BASE), str(other), "--out", str(out), "--formats", "svg"]) == 0
     printed = capsys.readouterr().out
     expected = expected_figures(base)
     columns = [

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import docx
 import pytest
-from conftest import SCENARIOS
+from conftest import SCENARIOS, shared_folder
 
 import finmodel
 from finmodel.analysis import provenance
@@ -67,10 +67,19 @@ def write(tmp: Path, *args: str) -> tuple[int, Path]:
     return main(["memo", *args, "--no-pdf", "--out", str(out)]), out
 
 
+def _memo_folder(tmp_path_factory, name: str, paths: list[Path]) -> Path:
+    """The folder ``finmodel memo PATHS --no-pdf`` writes, once per session (read in place)."""
+
+    def write_memo(folder: Path) -> None:
+        code, _ = write(folder, *map(str, paths))
+        assert code == 0
+
+    return shared_folder(tmp_path_factory, name, write_memo) / "memo"
+
+
 @pytest.fixture(scope="module")
 def base_memo(tmp_path_factory):
-    code, out = write(tmp_path_factory.mktemp("base"), str(BASE))
-    assert code == 0
+    out = _memo_folder(tmp_path_factory, "base_memo", [BASE])
     results = finmodel.run(finmodel.load_scenario(BASE))
     return out, docx.Document(out / "memo.docx"), results
 
@@ -78,8 +87,7 @@ def base_memo(tmp_path_factory):
 @pytest.fixture(scope="module")
 def several_memo(tmp_path_factory):
     paths = [BASE, TRANSFER, REFRESH]
-    code, out = write(tmp_path_factory.mktemp("several"), *map(str, paths))
-    assert code == 0
+    out = _memo_folder(tmp_path_factory, "several_memo", paths)
     results = [finmodel.run(finmodel.load_scenario(p)) for p in paths]
     return out, docx.Document(out / "memo.docx"), results
 

@@ -448,7 +448,7 @@ def test_check_names_the_command_of_other_folders(recorded, capsys):
 
 def test_check_lists_files_it_does_not_regenerate(tmp_path, capsys):
     out = tmp_path / "pack"
-    assert main(["report", str(SCENARIOS / "servers_only.yaml"), "--out", str(out), "--formats", "png"]) == 0
+    assert main(["report", str(SCENARIOS / "servers_only.yaml"), "--out", str(out), "--formats", "svg"]) == 0
     capsys.readouterr()
     assert main(["run", "--check", str(out)]) == 0
     text = capsys.readouterr().out

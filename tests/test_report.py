@@ -15,7 +15,7 @@ import struct
 
 import openpyxl
 import pytest
-from conftest import SCENARIOS, all_scenarios
+from conftest import SCENARIOS, all_scenarios, shared_folder
 
 import finmodel
 from finmodel.cli import main
@@ -279,10 +279,11 @@ def test_foreign_folder_is_refused_before_anything_is_written(tmp_path, capsys):
 def test_several_scenarios_one_folder_each(tmp_path):
     out = tmp_path / "packs"
     files = [str(SCENARIOS / "servers_only.yaml"), str(SCENARIOS / "rate_25.yaml")]
-    # charts as PNG only: the folders and the manifest are tested here, the SVGs on the base pack
-    assert main(["report", *files, "--out", str(out), "--formats", "png"]) == 0
+    # charts as SVG only (the format written fastest): the folders and the manifest are tested
+    # here, the PNGs on the base pack
+    assert main(["report", *files, "--out", str(out), "--formats", "svg"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["rate_25", "run.json", "servers_only"]
-    pack = sorted(n for n in PACK if not n.endswith(".svg"))
+    pack = sorted(n for n in PACK if not n.endswith(".png"))
     for name in ("rate_25", "servers_only"):
         assert sorted(p.name for p in (out / name).iterdir()) == pack
         summary = json.loads((out / name / "summary.json").read_text())
@@ -291,7 +292,7 @@ def test_several_scenarios_one_folder_each(tmp_path):
     assert [s["name"] for s in top["scenarios"]] == ["servers_only", "rate_25"]
     assert "rate_25/summary.md" in top["files"]
     # a second run into the same folder is allowed: the folder was made by finmodel
-    assert main(["report", *files, "--out", str(out), "--formats", "png"]) == 0
+    assert main(["report", *files, "--out", str(out), "--formats", "svg"]) == 0
 
 
 def test_duplicate_scenario_names_are_refused(tmp_path, capsys):
@@ -304,12 +305,15 @@ def test_duplicate_scenario_names_are_refused(tmp_path, capsys):
 # --------------------------------------------------------------------------- compare
 
 
-@pytest.fixture(scope="module")
-def compared(tmp_path_factory):
-    out = tmp_path_factory.mktemp("compare")
+def _write_compared(out):
     paths = [str(p) for p in all_scenarios()]
     assert main(["compare", *paths, "--out", str(out), "--force"]) == 0
-    return out
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """``finmodel compare`` of every scenario: written once per session, read in place."""
+    return shared_folder(tmp_path_factory, "compared", _write_compared)
 
 
 def test_compare_writes_table_and_charts(compared):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import SCENARIOS
+from conftest import SCENARIOS, shared_folder
 
 import finmodel
 from finmodel.analysis import montecarlo as mc_module
@@ -13,16 +13,20 @@ from finmodel.analysis.montecarlo import run_montecarlo
 from finmodel.outputs.report import write_montecarlo
 
 
-@pytest.fixture(scope="module")
-def folders(tmp_path_factory):
+def _write(root):
     base = finmodel.load_scenario(SCENARIOS / "base.yaml")
-    root = tmp_path_factory.mktemp("streamed")
     kept = run_montecarlo(base, draws=6000, seed=4)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(mc_module, "PILOT", 1024)
         streamed = run_montecarlo(base, draws=6000, seed=4, keep=False)
-        write_montecarlo(streamed, root / "streamed", draws_csv=True, formats=("png",))
-    write_montecarlo(kept, root / "kept", draws_csv=True, formats=("png",))
+        write_montecarlo(streamed, root / "streamed", draws_csv=True, formats=("svg",))
+    write_montecarlo(kept, root / "kept", draws_csv=True, formats=("svg",))
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    """A kept and a streamed run's folders, written once per session (shared by the xdist workers)."""
+    root = shared_folder(tmp_path_factory, "streamed_outputs", _write)
     return root / "kept", root / "streamed"
 
 
@@ -58,7 +62,7 @@ def test_a_streamed_folder_checks_identical_and_names_an_edited_draw(tmp_path, m
     monkeypatch.setattr(mc_module, "PILOT", 1024)
     out = tmp_path / "mc"
     args = ["montecarlo", str(SCENARIOS / "base.yaml"), "--draws", "3000", "--seed", "6", "--csv"]
-    assert main([*args, "--out", str(out), "--formats", "png"]) == 0
+    assert main([*args, "--out", str(out), "--formats", "svg"]) == 0
     capsys.readouterr()
     assert main(["run", "--check", str(out)]) == 0
     lines = (out / "draws.csv").read_text().splitlines()

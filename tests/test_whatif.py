@@ -108,9 +108,9 @@ def test_set_on_run_equals_a_file_with_the_same_change(tmp_path):
 @pytest.mark.slow
 def test_set_on_report_equals_a_file(tmp_path):
     child = _child(tmp_path, FILE_LINES)
-    png = ["--formats", "png"]  # the charts are not compared here: one format is enough
-    assert main(["report", str(child), "--out", str(tmp_path / "file"), *png]) == 0
-    assert main(["report", str(BASE), *_set_args(), "--out", str(tmp_path / "set"), *png]) == 0
+    svg = ["--formats", "svg"]  # the charts are not compared here: one format (the fastest) is enough
+    assert main(["report", str(child), "--out", str(tmp_path / "file"), *svg]) == 0
+    assert main(["report", str(BASE), *_set_args(), "--out", str(tmp_path / "set"), *svg]) == 0
     for name in ("summary.json", "cashflows.csv"):
         assert (tmp_path / "set" / name).read_bytes() == (tmp_path / "file" / name).read_bytes(), name
 
@@ -122,7 +122,7 @@ def test_set_on_compare_applies_to_every_scenario(tmp_path):
     b = _child(tmp_path, lines, SCENARIOS / "rate_25.yaml", "rate_25")
     # the oracle: the table compare.csv is written from, for the two files
     expected = compare_table([finmodel.run(finmodel.load_scenario(p)) for p in (a, b)])
-    args = ["compare", str(BASE), str(SCENARIOS / "rate_25.yaml"), *_set_args(sets)]
+    args = ["compare", str(BASE), str(SCENARIOS / "rate_25.yaml"), *_set_args(sets), "--formats", "svg"]
     assert main([*args, "--out", str(tmp_path / "set")]) == 0
     written = pd.read_csv(tmp_path / "set" / "compare.csv")
     oracle = pd.read_csv(io.StringIO(expected.to_csv(index=False, float_format=CSV_FLOAT)))
@@ -136,7 +136,7 @@ def test_set_on_compare_applies_to_every_scenario(tmp_path):
 
 def test_set_on_montecarlo_equals_a_file(tmp_path):
     child = _child(tmp_path, FILE_LINES)
-    opts = ["--draws", "300", "--seed", "5"]
+    opts = ["--draws", "300", "--seed", "5", "--formats", "svg"]  # charts not compared: one format
     assert main(["montecarlo", str(child), *opts, "--out", str(tmp_path / "file")]) == 0
     assert main(["montecarlo", str(BASE), *opts, *_set_args(), "--out", str(tmp_path / "set")]) == 0
     assert _figures(tmp_path / "set", "montecarlo.json") == _figures(tmp_path / "file", "montecarlo.json")
@@ -146,8 +146,9 @@ def test_set_on_montecarlo_equals_a_file(tmp_path):
 
 def test_set_on_sensitivity_equals_a_file(tmp_path):
     child = _child(tmp_path, FILE_LINES)
-    assert main(["sensitivity", str(child), "--out", str(tmp_path / "file")]) == 0
-    assert main(["sensitivity", str(BASE), *_set_args(), "--out", str(tmp_path / "set")]) == 0
+    svg = ["--formats", "svg"]  # the charts are not compared here: one format is enough
+    assert main(["sensitivity", str(child), *svg, "--out", str(tmp_path / "file")]) == 0
+    assert main(["sensitivity", str(BASE), *_set_args(), *svg, "--out", str(tmp_path / "set")]) == 0
     assert _figures(tmp_path / "set", "sensitivity.json") == _figures(tmp_path / "file", "sensitivity.json")
     assert (tmp_path / "set" / "tornado.csv").read_bytes() == (tmp_path / "file" / "tornado.csv").read_bytes()
 
@@ -475,7 +476,11 @@ def test_same_key_twice_is_refused(base):
 
 @pytest.mark.parametrize(
     "command, extra",
-    [("run", []), ("montecarlo", ["--draws", "200", "--seed", "9"]), ("sensitivity", [])],
+    [
+        ("run", []),
+        ("montecarlo", ["--draws", "200", "--seed", "9", "--formats", "svg"]),
+        ("sensitivity", ["--formats", "svg"]),
+    ],
 )
 def test_check_replays_the_set_items(tmp_path, capsys, command, extra):
     out = tmp_path / command
