@@ -121,7 +121,8 @@ def test_irr_matches_numpy_financial_on_hard_families(kind):
 @pytest.mark.parametrize("n", [7, 3000])  # one thread, and all cores from the main thread
 def test_equal_flows_of_a_draws_cases_are_solved_once_with_the_same_bits(n):
     """Cases with the same flows (a guarantee's project cash flow and 'without''s) share one
-    solve; every IRR equals the row's IRR solved alone, NaN where it has none."""
+    solve; every IRR equals the row's IRR solved alone, NaN where it has none. A 2-D input is
+    solved row by row: ``group`` is the caller's to give, never guessed from the shape."""
     from finmodel.core.metrics import irr
 
     rng = np.random.default_rng(n)
@@ -130,8 +131,8 @@ def test_equal_flows_of_a_draws_cases_are_solved_once_with_the_same_bits(n):
     flows[:, 2] = flows[:, 0]  # case 2 as case 0
     flows[:, 3] = flows[:, 1]
     flows[::3, 3] = 1.0  # no root: NaN, never copied as a root
-    got = irr(flows)
-    alone = np.array([[irr(flows[i, k]) for k in range(4)] for i in range(n)])
+    got = irr(flows, group=4)
+    alone = irr(flows.reshape(-1, 12)).reshape(n, 4)  # every row solved (group 1)
     assert np.array_equal(got, alone, equal_nan=True)
     assert np.array_equal(got[:, 2], got[:, 0], equal_nan=True) and np.isnan(got[::3, 3]).all()
 

@@ -50,7 +50,7 @@ def npv(rate, values, years: np.ndarray | None = None, valuation_year: int | Non
 PARALLEL_IRR_MIN_SERIES = 4096
 
 
-def irr(values) -> np.ndarray:
+def irr(values, group: int = 1) -> np.ndarray:
     """Internal rate of return of every series, vectorized over leading axes.
 
     The real root ``r > -1`` of ``sum_t values[..., t] (1 + r) ** -t = 0``
@@ -61,6 +61,11 @@ def irr(values) -> np.ndarray:
     ----------
     values : array ``(..., T)``
         Cash flows, first year is period 0. [USD]
+
+    group : int
+        Series come in groups of ``group`` consecutive rows (the cases of a
+        draw: ``values.shape[-2]``); a series equal to an earlier one of its
+        group is solved once. The default, 1, solves every series.
 
     Returns
     -------
@@ -105,8 +110,7 @@ def irr(values) -> np.ndarray:
     # Monte Carlo engine runs chunks in threads): one core, as numba's thread
     # pool must not be entered from two threads at once.
     many = flat.shape[0] >= PARALLEL_IRR_MIN_SERIES and threading.current_thread() is threading.main_thread()
-    group = v.shape[-2] if v.ndim >= 2 else 1  # the cases of a draw: equal flows solved once
-    result = (irr_rows_parallel if many else irr_rows)(flat, GRID, group).reshape(shape)
+    result = (irr_rows_parallel if many else irr_rows)(flat, GRID, max(int(group), 1)).reshape(shape)
     return float(result) if result.ndim == 0 else result
 
 

@@ -89,7 +89,7 @@ def financing_metrics(
             ratio = np.where(service > 0, cover / np.where(service > 0, service, 1.0), np.inf)
         lowest = ratio.min(axis=-1)
         out["equity_npv_usd"] = np.sum(cfe * edf, axis=-1)
-        out["equity_irr"] = np.asarray(irr(cfe), dtype=float)
+        out["equity_irr"] = np.asarray(irr(cfe, group=cfe.shape[-2]), dtype=float)
         out["peak_debt_usd"] = lines["debt_balance"].max(axis=-1)
         out["min_dscr"] = np.where(np.isinf(lowest), np.nan, lowest)
     if inp.guarantee_any:

@@ -160,7 +160,7 @@ def compute_metrics(
     _, payback, peak = cumulative_profile(cf, inp.years, out=cumulative)
     out = {
         "npv_usd": npv_usd,
-        "irr": np.asarray(irr(cf), dtype=float),
+        "irr": np.asarray(irr(cf, group=cf.shape[-2]), dtype=float),  # equal cases solved once
         "payback_year": payback,
         "peak_funding_usd": peak,
         "credit_earned_usd": lines["credit_earned"].sum(axis=(-2, -1)),
