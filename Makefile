@@ -42,8 +42,9 @@ compare: $(VENV)/.compiled
 # Byte code is cached even where the environment asks not to (PYTHONDONTWRITEBYTECODE): each
 # worker, and each process a test starts (a command line, a notebook kernel), would otherwise
 # compile finmodel and the tests' rewritten asserts anew (about 4 s a worker, 0.3 s a process).
+# The kernels are compiled by then (.compiled), so the suite does not warm them up again.
 test: lint $(VENV)/.compiled
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n auto --dist worksteal
+	PYTHONDONTWRITEBYTECODE= FINMODEL_KERNELS_COMPILED=1 $(PY) -m pytest -n auto --dist worksteal
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check finmodel tests bench

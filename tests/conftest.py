@@ -33,8 +33,12 @@ ATOL_DOC_5DP = 5e-6
 def pytest_configure(config):
     """Under pytest-xdist, compile the model's kernels once, in the controller, before the workers
     start: on a fresh clone (no numba cache yet) every worker, and every subprocess a test starts,
-    would otherwise compile them at the same time. Later processes load them from the cache."""
+    would otherwise compile them at the same time. Later processes load them from the cache.
+    ``make test`` has compiled them already (``make setup``'s step, redone when the kernels
+    change) and says so with ``FINMODEL_KERNELS_COMPILED=1``: the workers then start at once."""
     if not getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput"):
+        return
+    if os.environ.get("FINMODEL_KERNELS_COMPILED") == "1":
         return
     import finmodel
     from finmodel.analysis.montecarlo import run_montecarlo
@@ -61,6 +65,19 @@ def _numpy_errors():
 
 def all_scenarios() -> list[Path]:
     return sorted(SCENARIOS.glob("*.yaml"))
+
+
+def fake_converter(folder: Path) -> Path:
+    """A stand-in for LibreOffice in ``folder``: an ``soffice`` that writes OUTDIR/memo.pdf as
+    ``soffice --convert-to pdf`` would (put ``folder`` first on PATH)."""
+    script = folder / "soffice"
+    script.write_text(
+        "#!/bin/sh\n"
+        'while [ $# -gt 0 ]; do if [ "$1" = --outdir ]; then out="$2"; fi; shift; done\n'
+        'printf "%%PDF-1.4 fake" > "$out/memo.pdf"\n'
+    )
+    script.chmod(0o755)
+    return folder
 
 
 def shared_folder(tmp_path_factory, name: str, write: Callable[[Path], None]) -> Path:

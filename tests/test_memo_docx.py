@@ -18,7 +18,7 @@ from pathlib import Path
 
 import docx
 import pytest
-from conftest import SCENARIOS, shared_folder
+from conftest import SCENARIOS, fake_converter, shared_folder
 
 import finmodel
 from finmodel.analysis import provenance
@@ -309,18 +309,6 @@ def test_bad_input_writes_nothing(case, tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- PDF
-
-
-def fake_converter(folder: Path) -> Path:
-    """A stand-in for LibreOffice: writes OUTDIR/memo.pdf as soffice --convert-to pdf would."""
-    script = folder / "soffice"
-    script.write_text(
-        "#!/bin/sh\n"
-        'while [ $# -gt 0 ]; do if [ "$1" = --outdir ]; then out="$2"; fi; shift; done\n'
-        'printf "%%PDF-1.4 fake" > "$out/memo.pdf"\n'
-    )
-    script.chmod(0o755)
-    return folder
 
 
 def test_pdf_where_a_converter_is_on_path(tmp_path, monkeypatch):
