@@ -189,25 +189,48 @@ CATEGORY_KEYS = {
 }
 
 
+# Strategies of fixed choices, built once too: each draw of a strategy built anew in a
+# composite recomputed its label (a quarter of the generation time of a mutated scenario). The same
+# strategies, so the same labels and the same examples.
+START_YEARS = st.integers(2020, 2030)
+ONE_TO_FOUR = st.integers(1, 4)
+MASK_6 = st.integers(0, 63)
+ZERO_TO_TWO = st.integers(0, 2)
+ZERO_TO_TEN = st.integers(0, 10)
+DIGITS = st.integers(0, 9)
+ONE_TO_THREE = st.integers(1, 3)
+ZERO_TO_THREE = st.integers(0, 3)
+BOOLEANS = st.booleans()
+MACRS = st.sampled_from(MACRS_CLASSES + (None,))
+SCHEDULE_KINDS = st.sampled_from(["flat", "linear", "s_curve", "shares"])
+COMMITMENTS = st.sampled_from(["1.4T", "$250B", "35M", 1e9, 123456789.0, 5e11])
+CAPACITIES = st.sampled_from([0, 1, 30, 2.5])
+TERMINAL_VALUES = st.sampled_from(["book", "none"])
+MUTATIONS = st.sampled_from(["junk", "delete", "add", "rename", "junk_param", "reshape"])
+A_JUNK = st.sampled_from(JUNK)
+A_KEY = st.sampled_from(KEYS)
+A_PATH = st.sampled_from(PATHS)
+
+
 @st.composite
 def valid_scenarios(draw) -> dict:
     """A small valid scenario dict exercising every section of MODEL.md section 11.
 
     Optional keys are each present or left to their default (a bit mask per block).
     """
-    start = draw(st.integers(2020, 2030))
-    years = draw(st.integers(1, 4))
-    n_cat = draw(st.integers(1, 4))
+    start = draw(START_YEARS)
+    years = draw(ONE_TO_FOUR)
+    n_cat = draw(ONE_TO_FOUR)
     names = list(NAMES[:n_cat])
     weights = [draw(st.integers(0 if i else 1, 9)) for i in range(n_cat)]
     cats: dict = {}
     max_lag = 0
     for name, w in zip(names, weights, strict=True):
-        macrs = draw(st.sampled_from(MACRS_CLASSES + (None,)))
+        macrs = draw(MACRS)
         cat = {"share": w / sum(weights), "macrs_years": macrs}
-        mask = draw(st.integers(0, 63))
+        mask = draw(MASK_6)
         if mask & 1:
-            cat["in_service_lag_years"] = lag = draw(st.integers(0, 2))
+            cat["in_service_lag_years"] = lag = draw(ZERO_TO_TWO)
             max_lag = max(max_lag, lag)
         for bit, (key, strategy) in enumerate(CATEGORY_KEYS.items(), start=1):
             if mask >> bit & 1:
@@ -215,12 +238,12 @@ def valid_scenarios(draw) -> dict:
         if mask & 32:
             cat["group"] = "hardware" if macrs in (3, 5, 7) else "buildings"
         cats[name] = cat
-    end = start + years - 1 + max_lag + draw(st.integers(0, 10))
+    end = start + years - 1 + max_lag + draw(ZERO_TO_TEN)
     ws = draw(st.integers(start, end))
     wn = draw(st.integers(1, end - ws + 1))
-    kind = draw(st.sampled_from(["flat", "linear", "s_curve", "shares"]))
+    kind = draw(SCHEDULE_KINDS)
     if kind == "shares":
-        w = [draw(st.integers(0, 9)) for _ in range(years)]
+        w = [draw(DIGITS) for _ in range(years)]
         w[0] = w[0] or 1
         schedule = {"shares": [x / sum(w) for x in w]}
     else:
@@ -237,13 +260,13 @@ def valid_scenarios(draw) -> dict:
         for bit, (key, strategy) in enumerate(keys.items()):
             if mask >> bit & 1:
                 blocks[section][key] = draw(strategy)
-    if draw(st.booleans()):
+    if draw(BOOLEANS):
         blocks["finance"]["valuation_year"] = draw(st.integers(start - 2, end))
     ws_default, wn_default = start + 1, 10
-    if draw(st.booleans()) or ws_default + wn_default - 1 > end:  # the default window must fit
+    if draw(BOOLEANS) or ws_default + wn_default - 1 > end:  # the default window must fit
         blocks["fiscal"].update(window_start=ws, window_years=wn)
-    commitment = draw(st.sampled_from(["1.4T", "$250B", "35M", 1e9, 123456789.0, 5e11]))
-    if draw(st.booleans()):  # a provenance wrapper
+    commitment = draw(COMMITMENTS)
+    if draw(BOOLEANS):  # a provenance wrapper
         commitment = {"value": commitment, "source": "memo", "note": "fuzz"}
     return {
         "name": "fuzz",
@@ -252,7 +275,7 @@ def valid_scenarios(draw) -> dict:
             "start_year": start,
             "years": years,
             "schedule": schedule,
-            "capacity_gw": draw(st.sampled_from([0, 1, 30, 2.5])),
+            "capacity_gw": draw(CAPACITIES),
             "capacity_category": names[0],
         },
         "categories": cats,
@@ -260,7 +283,7 @@ def valid_scenarios(draw) -> dict:
         "tax": blocks["tax"],
         "operations": blocks["operations"],
         "finance": blocks["finance"],
-        "analysis": {"end_year": end, "terminal_value": draw(st.sampled_from(["book", "none"]))},
+        "analysis": {"end_year": end, "terminal_value": draw(TERMINAL_VALUES)},
         "fiscal": blocks["fiscal"],
         "sources": {"memo": "Memo of 2026-01-05"},
     }
@@ -279,24 +302,24 @@ def _containers(data, path=()):
 def mutated_scenarios(draw) -> dict:
     """A valid scenario with one to three random mutations."""
     data = copy.deepcopy(draw(valid_scenarios()))
-    for _ in range(draw(st.integers(1, 3))):
-        kind = draw(st.sampled_from(["junk", "delete", "add", "rename", "junk_param", "reshape"]))
+    for _ in range(draw(ONE_TO_THREE)):
+        kind = draw(MUTATIONS)
         containers = [c for c in _containers(data) if c[1]]
         _, node = draw(st.sampled_from(containers))
         keys = list(node) if isinstance(node, dict) else list(range(len(node)))
         key = draw(st.sampled_from(keys))
         if kind == "junk":
-            node[key] = copy.deepcopy(draw(st.sampled_from(JUNK)))
+            node[key] = copy.deepcopy(draw(A_JUNK))
         elif kind == "delete":
             del node[key]
         elif kind == "add" and isinstance(node, dict):
-            node[draw(st.sampled_from(KEYS))] = copy.deepcopy(draw(st.sampled_from(JUNK)))
+            node[draw(A_KEY)] = copy.deepcopy(draw(A_JUNK))
         elif kind == "rename" and isinstance(node, dict):
-            node[draw(st.sampled_from(KEYS))] = node.pop(key)
+            node[draw(A_KEY)] = node.pop(key)
         elif kind == "junk_param":  # set a declared parameter path (category paths on a real category)
             cats = data.get("categories")
             names = [k for k in cats if isinstance(k, str)] if isinstance(cats, dict) else []
-            path = draw(st.sampled_from(PATHS)).replace("*", draw(st.sampled_from(names or ["x"])))
+            path = draw(A_PATH).replace("*", draw(st.sampled_from(names or ["x"])))
             target = data
             parts = path.split(".")
             for part in parts[:-1]:
@@ -304,9 +327,9 @@ def mutated_scenarios(draw) -> dict:
                     break
                 target = target.setdefault(part, {})
             if isinstance(target, dict):
-                target[parts[-1]] = copy.deepcopy(draw(st.sampled_from(JUNK)))
+                target[parts[-1]] = copy.deepcopy(draw(A_JUNK))
         elif kind == "reshape":
-            node[key] = [node[key]] if draw(st.booleans()) else {"value": node[key], "note": "wrapped"}
+            node[key] = [node[key]] if draw(BOOLEANS) else {"value": node[key], "note": "wrapped"}
     return data
 
 
@@ -449,6 +472,9 @@ YAML_EDITS = (
     ".nan",
     "-",
 )
+TEXT_EDITS = st.sampled_from(["insert", "delete", "duplicate", "swap", "indent"])
+A_YAML_EDIT = st.sampled_from(YAML_EDITS)
+INDENTS = st.sampled_from([" ", "  ", "\t", ""])
 
 
 @st.composite
@@ -456,14 +482,14 @@ def yaml_texts(draw) -> str:
     data = draw(st.one_of(valid_scenarios(), mutated_scenarios()))
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     lines = text.splitlines(keepends=True)
-    for _ in range(draw(st.integers(0, 3))):
-        kind = draw(st.sampled_from(["insert", "delete", "duplicate", "swap", "indent"]))
+    for _ in range(draw(ZERO_TO_THREE)):
+        kind = draw(TEXT_EDITS)
         i = draw(st.integers(0, max(len(lines) - 1, 0)))
         if not lines:
             break
         if kind == "insert":
             j = draw(st.integers(0, len(lines[i])))
-            lines[i] = lines[i][:j] + draw(st.sampled_from(YAML_EDITS)) + lines[i][j:]
+            lines[i] = lines[i][:j] + draw(A_YAML_EDIT) + lines[i][j:]
         elif kind == "delete" and lines[i]:
             j = draw(st.integers(0, len(lines[i]) - 1))
             lines[i] = lines[i][:j] + lines[i][j + 1 :]
@@ -473,7 +499,7 @@ def yaml_texts(draw) -> str:
             j = draw(st.integers(0, len(lines) - 1))
             lines[i], lines[j] = lines[j], lines[i]
         elif kind == "indent":
-            lines[i] = draw(st.sampled_from([" ", "  ", "\t", ""])) + lines[i].lstrip(" ")
+            lines[i] = draw(INDENTS) + lines[i].lstrip(" ")
     return "".join(lines)
 
 
