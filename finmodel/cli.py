@@ -423,7 +423,8 @@ def cmd_sensitivity(args) -> int:
 
 def _check_case(scenario, case: str) -> None:
     """``--case`` names one of the scenario's cases (or delta): else a usage error listing them."""
-    from finmodel.analysis.sensitivity import case_choices, scenario_cases
+    from finmodel.analysis.sensitivity import scenario_cases
+    from finmodel.engine.names import case_choices
 
     known = case_choices(scenario_cases(scenario))
     if case not in known:

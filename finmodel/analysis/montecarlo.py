@@ -61,6 +61,7 @@ from finmodel.engine.model import (
     evaluate,
     run,
 )
+from finmodel.engine.names import case_choices, delta_case, is_delta
 from finmodel.scenario.types import Scenario
 
 __all__ = [
@@ -274,8 +275,8 @@ def summary_tasks(case_metrics, cases) -> list[tuple[str, str, str, bool]]:
     """The rows of :meth:`MonteCarloResult.summary`: ``(metric, row label, case, late)``."""
     tasks = []
     for name in case_metrics:
-        for case in _case_columns(cases):
-            tasks.append((name, case, case, name == "payback_year" and not case.startswith("delta")))
+        for case in case_choices(cases):
+            tasks.append((name, case, case, name == "payback_year" and not is_delta(case)))
     for name in FISCAL_METRICS:
         tasks.append((name, "treasury", "with", False))
         for case in cases[2:]:  # cases: each one's cost against without
@@ -308,23 +309,12 @@ def _probability_counts(npv: np.ndarray, payback: np.ndarray, cases) -> dict[str
     }
 
 
-def _case_columns(cases) -> tuple[str, ...]:
-    """Each case, ``delta`` (with - without) and ``delta.NAME`` (NAME - without) for each case of
-    ``cases:``: what the summary and ``draws.csv`` give per metric.
-
-    >>> _case_columns(("without", "with", "both"))
-    ('without', 'with', 'both', 'delta', 'delta.both')
-    """
-    return (*cases, "delta", *(f"delta.{c}" for c in cases[2:]))
-
-
 def _column(metrics: Mapping[str, np.ndarray], cases, name: str, case: str) -> np.ndarray:
     """Metric ``name`` across draws for ``case``: a case's name, ``delta`` (with - without) or
     ``delta.NAME`` (NAME - without)."""
     m = np.asarray(metrics[name])
-    if case == "delta" or case.startswith("delta."):
-        other = "with" if case == "delta" else case.removeprefix("delta.")
-        return m[:, cases.index(other)] - m[:, cases.index("without")]
+    if is_delta(case):
+        return m[:, cases.index(delta_case(case))] - m[:, cases.index("without")]
     return m[:, cases.index(case)]
 
 
@@ -335,7 +325,7 @@ def _draws_frame(start: int, inputs, metrics, case_metrics, cases) -> pd.DataFra
     for path, values in inputs.items():
         data[path] = np.asarray(values)
     for name in case_metrics:
-        for case in _case_columns(cases):
+        for case in case_choices(cases):
             data[f"{name}.{case}"] = _column(metrics, cases, name, case)
     for name in FISCAL_METRICS:
         data[name] = _column(metrics, cases, name, "with")

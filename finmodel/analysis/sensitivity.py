@@ -31,6 +31,7 @@ import pandas as pd
 from finmodel.analysis.metric_names import ALL_METRICS
 from finmodel.analysis.uncertainty import category_share_overrides
 from finmodel.engine.model import CASES, METRIC_LABELS, build_inputs, compute_metrics, evaluate
+from finmodel.engine.names import case_choices, delta_case, is_delta
 from finmodel.scenario.params import Param, param_for, split_step
 from finmodel.scenario.types import Scenario
 from finmodel.scenario.units import year_map_values
@@ -111,29 +112,6 @@ def metric_values(
     if is_delta(case):
         return m[..., cases.index(delta_case(case))] - m[..., cases.index("without")]
     return m[..., cases.index(case)]
-
-
-def case_choices(cases: tuple[str, ...] = CASES) -> tuple[str, ...]:
-    """What a metric may be read for: each case, ``delta`` and ``delta.NAME`` for each added case.
-
-    >>> case_choices(("without", "with", "both"))
-    ('without', 'with', 'both', 'delta', 'delta.both')
-    """
-    return (*cases, "delta", *(f"delta.{c}" for c in cases if c not in CASES))
-
-
-def is_delta(case: str) -> bool:
-    """Whether ``case`` reads a difference against ``without`` (``delta`` or ``delta.NAME``)."""
-    return case == "delta" or case.startswith("delta.")
-
-
-def delta_case(case: str) -> str:
-    """The case a difference is taken of: ``with`` for ``delta``, NAME for ``delta.NAME``.
-
-    >>> delta_case("delta"), delta_case("delta.both")
-    ('with', 'both')
-    """
-    return "with" if case == "delta" else case.removeprefix("delta.")
 
 
 def point_overrides(scenario: Scenario, columns: Mapping[str, Sequence[Any]]) -> dict[str, Any]:

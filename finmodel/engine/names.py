@@ -4,6 +4,31 @@ from __future__ import annotations
 
 CASES = ("without", "with")
 
+
+def case_choices(cases: tuple[str, ...] = CASES) -> tuple[str, ...]:
+    """What a metric may be read for: each case, ``delta`` (with - without) and ``delta.NAME``
+    (NAME - without) for each case of ``cases:`` (MODEL.md section 15).
+
+    >>> case_choices(("without", "with", "both"))
+    ('without', 'with', 'both', 'delta', 'delta.both')
+    """
+    return (*cases, "delta", *(f"delta.{c}" for c in cases if c not in CASES))
+
+
+def is_delta(case: str) -> bool:
+    """Whether ``case`` reads a difference against ``without`` (``delta`` or ``delta.NAME``)."""
+    return case == "delta" or case.startswith("delta.")
+
+
+def delta_case(case: str) -> str:
+    """The case a difference is taken of: ``with`` for ``delta``, NAME for ``delta.NAME``.
+
+    >>> delta_case("delta"), delta_case("delta.both")
+    ('with', 'both')
+    """
+    return "with" if case == "delta" else case.removeprefix("delta.")
+
+
 #: Per-case metrics of MODEL.md section 9, with their units.
 METRICS: dict[str, str] = {
     "npv_usd": "USD",

@@ -22,7 +22,7 @@ from finmodel.analysis import provenance
 from finmodel.analysis.metric_names import METRIC_UNITS
 from finmodel.core import format as fmt
 from finmodel.engine.model import METRIC_LABELS, METRICS, Results
-from finmodel.engine.names import ALL_CASE_METRICS
+from finmodel.engine.names import ALL_CASE_METRICS, is_delta
 from finmodel.outputs.assumptions import assumption_sentences
 from finmodel.scenario import Problem, Scenario, ScenarioError
 
@@ -649,8 +649,7 @@ def stats_table(frame: pd.DataFrame, columns: Sequence[str] = ("p5", "p50", "p95
     rows = {}
     for (metric, case), row in frame.iterrows():
         label = (METRIC_LABELS.get(metric, readable_name(metric)), case)
-        delta = case == "delta" or case.startswith("delta.")
-        rows[label] = [stat_text(metric, float(row[c]), delta) for c in columns]
+        rows[label] = [stat_text(metric, float(row[c]), is_delta(case)) for c in columns]
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(columns))
     table.index = pd.MultiIndex.from_tuples(table.index, names=["metric", "case"])
     return table

@@ -25,6 +25,7 @@ import numpy as np
 
 from finmodel._version import __version__
 from finmodel.engine.model import Results
+from finmodel.engine.names import is_delta
 
 __all__ = [
     "OutputError",
@@ -806,7 +807,7 @@ def tornado_stem(key: tuple[str, str]) -> str:
     name, case = key
     short = {"npv_usd": "npv", "equity_npv_usd": "equity_npv", "fiscal_cost_window_usd": "treasury_cost"}
     what = short.get(name, name)
-    if case == "delta" or case.startswith("delta."):
+    if is_delta(case):
         return "_".join(["tornado_delta", what, *case.split(".")[1:]])
     if name == "fiscal_cost_window_usd":
         return "tornado_treasury_cost" + ("" if case == "with" else f"_{case}")

@@ -13,9 +13,10 @@ import numpy as np
 
 from finmodel.analysis.metric_names import METRIC_UNITS
 from finmodel.analysis.provenance import value_text
-from finmodel.analysis.sensitivity import case_text, is_delta
+from finmodel.analysis.sensitivity import case_text
 from finmodel.core import format as fmt
 from finmodel.engine.model import METRIC_LABELS, Results
+from finmodel.engine.names import is_delta
 from finmodel.outputs import memo
 
 __all__ = [

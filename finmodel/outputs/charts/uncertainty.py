@@ -260,7 +260,8 @@ TORNADO_TITLES = {
 
 def tornado_title(metric: tuple[str, str]) -> str:
     """What a tornado of ``metric`` (``(name, case)``) shows, in words, with the case's label."""
-    from finmodel.analysis.sensitivity import METRIC_LABELS, delta_case, is_delta
+    from finmodel.analysis.sensitivity import METRIC_LABELS
+    from finmodel.engine.names import delta_case, is_delta
 
     if metric in TORNADO_TITLES:
         return TORNADO_TITLES[metric]
@@ -331,7 +332,7 @@ def tornado_chart(result, ax: Axes | None = None, metric: tuple[str, str] = ("np
     says so.
     """
     from finmodel.analysis.metric_names import METRIC_UNITS
-    from finmodel.analysis.sensitivity import delta_case, is_delta
+    from finmodel.engine.names import delta_case, is_delta
 
     s = result.scenario
     bars = list(result.bars[metric])
@@ -378,8 +379,9 @@ def sweep_heatmap(result, ax: Axes | None = None) -> Axes:
     from matplotlib.colors import Normalize
 
     from finmodel.analysis.metric_names import METRIC_UNITS
-    from finmodel.analysis.sensitivity import METRIC_LABELS, case_text, is_delta
+    from finmodel.analysis.sensitivity import METRIC_LABELS, case_text
     from finmodel.analysis.uncertainty import param_label
+    from finmodel.engine.names import is_delta
 
     s = result.scenario
     grid = np.asarray(result.values, dtype=float)
