@@ -208,8 +208,12 @@ class Results:
         return table
 
 
-#: The IRR metrics and the yearly line each is the rate of return of (MODEL.md sections 9, 13).
-IRR_FLOWS = {"irr": ("IRR", "cash flow"), "equity_irr": ("equity IRR", "equity cash flow")}
+#: The IRR metrics, in words, and the yearly line (its name and in words) each is the rate of
+#: return of (MODEL.md sections 9, 13).
+IRR_FLOWS = {
+    "irr": ("IRR", "cash_flow", "cash flow"),
+    "equity_irr": ("equity IRR", "equity_cash_flow", "equity cash flow"),
+}
 
 
 def run_notes(
@@ -261,8 +265,7 @@ def _several_rates(inp: Inputs, metrics: Mapping[str, np.ndarray], lines) -> lis
     from finmodel.core.metrics import irr_rates
 
     notes = []
-    for name, (what, line) in IRR_FLOWS.items():
-        flow_name = "cash_flow" if name == "irr" else "equity_cash_flow"
+    for name, (what, flow_name, line) in IRR_FLOWS.items():
         if name not in metrics or flow_name not in lines or np.ndim(lines[flow_name]) != 2:
             continue
         several = []

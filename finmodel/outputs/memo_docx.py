@@ -456,7 +456,7 @@ def memo_document(results: Sequence[Results]):
     for sentence in assumption_sentences(first):
         _paragraph(doc, sentence, BODY_PT - 1, after_pt=2)
     for note in first.notes:
-        shown = [m for m, (_, line) in IRR_FLOWS.items() if note.startswith(f"the {line} changes sign")]
+        shown = [m for m, (*_, line) in IRR_FLOWS.items() if note.startswith(f"the {line} changes sign")]
         if shown and shown[0] not in TABLE_METRICS:
             continue  # several rates of an IRR the memo's table does not show (summary.md does)
         _paragraph(doc, f"Note: {note}.", BODY_PT - 1, after_pt=2)
