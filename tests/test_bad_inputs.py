@@ -19,6 +19,7 @@ import yaml
 
 import finmodel
 from finmodel.cli import main
+from finmodel.scenario import yamlio
 from finmodel.scenario.yamlio import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, Problem, ScenarioError
 
 CORPUS = Path(__file__).resolve().parent / "bad_scenarios"
@@ -265,3 +266,29 @@ def test_problem_text_format():
     p = Problem("scenarios/x.yaml", 14, "policy.amic.rate", "must be between 0 and 1, got 3.5")
     assert str(p) == "scenarios/x.yaml:14: policy.amic.rate: must be between 0 and 1, got 3.5"
     assert str(Problem("d.yaml", None, "", "is a directory")) == "d.yaml: is a directory"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sources:\n" + "".join(f"  s{i}: c\n" for i in range(1_010)),
+        "a: [" + ", ".join(["x"] * 600) + "]\nb: {" + ", ".join(f"k{i}: v" for i in range(400)) + "}\n",
+        "a: &a [1, 2]\nb: [" + ", ".join(["*a"] * 1_100) + "]\n",
+        "a:\n" + "".join(f"  - - {i}\n    - {{k: v}}\n" for i in range(300)),
+    ],
+    ids=["block-mapping", "flow", "aliases", "nested"],
+)
+def test_libyaml_node_count_agrees_with_the_python_composer(tmp_path, monkeypatch, text):
+    """The fast count (libyaml events) refuses with the message and line the Python composer gives."""
+    monkeypatch.setattr(yamlio, "MAX_NODES", 1_000)
+    path = tmp_path / "many.yaml"
+    path.write_text(text)
+    found = {}
+    for parser in (yamlio._CParser, None):
+        monkeypatch.setattr(yamlio, "_CParser", parser)
+        with pytest.raises(ScenarioError) as info:
+            yamlio.read_yaml(path)
+        found[parser is None] = info.value.problems
+    assert found[True] == found[False]
+    assert "too many YAML nodes (more than 1,000)" in found[True][0].message
+    assert found[True][0].line > 1
