@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import SCENARIOS
 
 import finmodel
 from finmodel.cli import main
@@ -268,27 +269,48 @@ def test_problem_text_format():
     assert str(Problem("d.yaml", None, "", "is a directory")) == "d.yaml: is a directory"
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "sources:\n" + "".join(f"  s{i}: c\n" for i in range(1_010)),
-        "a: [" + ", ".join(["x"] * 600) + "]\nb: {" + ", ".join(f"k{i}: v" for i in range(400)) + "}\n",
-        "a: &a [1, 2]\nb: [" + ", ".join(["*a"] * 1_100) + "]\n",
-        "a:\n" + "".join(f"  - - {i}\n    - {{k: v}}\n" for i in range(300)),
-    ],
-    ids=["block-mapping", "flow", "aliases", "nested"],
-)
-def test_libyaml_node_count_agrees_with_the_python_composer(tmp_path, monkeypatch, text):
-    """The fast count (libyaml events) refuses with the message and line the Python composer gives."""
-    monkeypatch.setattr(yamlio, "MAX_NODES", 1_000)
-    path = tmp_path / "many.yaml"
-    path.write_text(text)
+SHAPES = {
+    "block-mapping": "sources:\n" + "".join(f"  s{i}: c\n" for i in range(1_010)),
+    "flow": "a: [" + ", ".join(["x"] * 600) + "]\nb: {" + ", ".join(f"k{i}: v" for i in range(400)) + "}\n",
+    "aliases": "a: &a [1, 2]\nb: [" + ", ".join(["*a"] * 1_100) + "]\n",
+    "nested": "a:\n" + "".join(f"  - - {i}\n    - {{k: v}}\n" for i in range(300)),
+    "deep": "a: " + "[" * 70 + "]" * 70 + "\n",
+    "deep-block": "".join(" " * (2 * i) + f"k{i}:\n" for i in range(70)) + " " * 140 + "v\n",
+    "two-documents": "a: 1\n---\nb: [" + ", ".join(["x"] * 1_100) + "]\n",
+}
+
+
+def _read_both_ways(path: Path, monkeypatch) -> dict:
+    """``read_yaml`` through libyaml and through the pure-Python loader: data and lines, or problems."""
     found = {}
     for parser in (yamlio._CParser, None):
         monkeypatch.setattr(yamlio, "_CParser", parser)
-        with pytest.raises(ScenarioError) as info:
-            yamlio.read_yaml(path)
-        found[parser is None] = info.value.problems
+        try:
+            found[parser is None] = yamlio.read_yaml(path)
+        except ScenarioError as exc:
+            found[parser is None] = exc.problems
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_libyaml_limits_agree_with_the_python_composer(tmp_path, monkeypatch, name):
+    """libyaml's count of nodes and depth refuses with the Python composer's message and line."""
+    monkeypatch.setattr(yamlio, "MAX_NODES", 1_000)
+    path = tmp_path / "many.yaml"
+    path.write_text(SHAPES[name])
+    found = _read_both_ways(path, monkeypatch)
     assert found[True] == found[False]
-    assert "too many YAML nodes (more than 1,000)" in found[True][0].message
-    assert found[True][0].line > 1
+    assert isinstance(found[True], list) and found[True][0].line > 1 or name == "deep", found[True]
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(SCENARIOS.glob("*.yaml"))
+    + sorted(CORPUS.glob("*.yaml"))
+    + sorted((CORPUS / "parents").glob("*.yaml")),
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_libyaml_reads_every_file_as_the_python_loader_does(path, monkeypatch):
+    """Every scenario and every file of the bad corpus: the same data, key lines and problems both ways."""
+    found = _read_both_ways(path, monkeypatch)
+    assert found[True] == found[False]

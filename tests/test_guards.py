@@ -43,7 +43,7 @@ def test_commitment_written_in_billions_without_suffix_warns(tmp_path):
 
 @pytest.mark.parametrize(
     "written, hint",
-    [(1.4, '"1.4T"'), (1400, '"1400B"'), ("1400", '"1400B"'), ("$2500", '"2500B"')],
+    [(1.4, '"1.4T"'), (1400, '"1400B"'), ("1400", '"1400B"'), ("$2500", '"2500B"'), (5e-324, 'T"?')],
 )
 def test_the_hint_takes_the_suffix_nearest_the_typical_size(written, hint):
     p = BY_PATH["program.commitment_usd"]

@@ -54,7 +54,8 @@ def magnitude_warning(p: Param, written: Any, value: float) -> str | None:
     if isinstance(written, str) and written.strip()[-1:].upper() in ("K", "M", "B", "T"):
         return None
     number = fmt.number(value, fmt.EXACT_DIGITS)
-    suffix = min(_SUFFIXES, key=lambda s: abs(math.log10(value * _SUFFIXES[s] / typical)))
+    # in logarithms: the product underflows to 0 for a value such as 5e-324
+    suffix = min(_SUFFIXES, key=lambda s: abs(math.log10(value) + math.log10(_SUFFIXES[s] / typical)))
     return (
         f"{number} reads as {fmt.parameter_value(value, 'USD')} (money is in USD, not billions); "
         f'typically about {fmt.parameter_value(typical, "USD", label=True)}: did you mean "{number}{suffix}"?'
