@@ -120,7 +120,12 @@ class _Builder:
                     raise self.fail(key_node, path, "mapping keys must be plain scalars")
                 key = self.scalar(key_node, path)
                 if key is None or not isinstance(key, Hashable):  # e.g. a ``!!set`` tag on a key
-                    raise self.fail(key_node, path, f"invalid mapping key {key!r}")
+                    raise self.fail(
+                        key_node,
+                        path,
+                        f"invalid mapping key {key_node.value!r} (tag {key_node.tag!r}); "
+                        "a key is plain text or a number",
+                    )
                 if index < n_merged:
                     if key in out:
                         continue
