@@ -370,3 +370,29 @@ def test_monte_carlo_of_cases_gives_each_cases_gain_and_fan():
         streamed.summary().loc[("equity_npv_usd", "delta.both"), "p50"]
         == summary.loc[("equity_npv_usd", "delta.both"), "p50"]
     )
+
+
+def test_a_note_says_when_operations_do_not_cover_the_debt_service():
+    """levered.yaml: servers retire without replacement, so revenue ends after 2036 while the
+    10-year loans drawn to 2032 are repaid until 2040 (the balloon): cover is below 1x from 2034."""
+    levered = finmodel.load_scenario(SCENARIOS / "levered.yaml")
+    r = finmodel.run(levered)
+    years = [int(y) for y in r.years]
+    revenue = np.asarray(r.lines["revenue"])[0]
+    assert revenue[years.index(2036)] > 0 and revenue[years.index(2037)] == 0
+    cover = np.asarray(r.lines["ebitda"]) - np.asarray(r.lines["tax_levered"])
+    service = np.asarray(r.lines["interest"]) + np.asarray(r.lines["principal"])
+    short = [y for t, y in enumerate(years) if ((service[:, t] > 0) & (cover[:, t] < service[:, t])).any()]
+    assert short == list(range(2034, 2041))
+    (note,) = [n for n in r.notes if n.startswith("the cash from operations")]
+    assert "debt service in 2034-2040 (every case; lowest cover -0.40x to -0.56x)" in note
+    assert "revenue ends after 2036, the 10-year loans later" in note
+    paying = service[0] > 0
+    assert r.metric("min_dscr", "without") == pytest.approx(
+        (cover[0, paying] / service[0, paying]).min(), rel=1e-12
+    )
+    # a fifth of the spend borrowed over 4 years is covered every year: no note
+    covered = finmodel.run(levered.override({"finance.debt.share": 0.2, "finance.debt.tenor_years": 4}))
+    assert min(covered.metric("min_dscr", c) for c in ("without", "with")) > 1
+    assert not [n for n in covered.notes if n.startswith("the cash from operations")]
+    assert not [n for n in finmodel.run(finmodel.load_scenario(SCENARIOS / "base.yaml")).notes if "debt" in n]

@@ -256,7 +256,54 @@ def run_notes(
             )
     if lines is not None:
         notes += _several_rates(inp, metrics, lines)
+        notes += _debt_not_covered(inp, metrics, lines)
     return tuple(notes)
+
+
+def _years_text(years) -> str:
+    """Years as runs.
+
+    >>> _years_text([2034, 2035, 2036, 2039]), _years_text([2030]), _years_text([2030, 2032, 2033, 2035])
+    ('2034-2036 and 2039', '2030', '2030, 2032-2033 and 2035')
+    """
+    runs, start = [], None
+    for i, y in enumerate(years):
+        start = y if start is None else start
+        if i + 1 == len(years) or years[i + 1] != y + 1:
+            runs.append(f"{start}-{y}" if y != start else f"{y}")
+            start = None
+    return ", ".join(runs[:-1]) + (" and " if len(runs) > 1 else "") + runs[-1]
+
+
+def _debt_not_covered(inp: Inputs, metrics: Mapping[str, np.ndarray], lines) -> list[str]:
+    """A note where the cash from operations does not cover the debt service (``min_dscr`` below 1,
+    MODEL.md section 13): the years, and whether the loans outlive the program's revenue."""
+    if "min_dscr" not in metrics or "interest" not in lines or np.ndim(lines["interest"]) != 2:
+        return []
+    years = np.asarray(inp.years)
+    service = np.asarray(lines["interest"]) + np.asarray(lines["principal"])
+    cover = np.asarray(lines["ebitda"]) - np.asarray(lines["tax_levered"])
+    short = (service > 0) & (cover < service)
+    lowest = np.asarray(metrics["min_dscr"])
+    cases = [k for k in range(len(inp.cases)) if short[k].any() and np.isfinite(lowest[..., k])]
+    if not cases:
+        return []
+    order = sorted(cases, key=lambda k: float(lowest[..., k]))
+    ends = [fmt.metric(float(lowest[..., k]), "ratio") for k in (order[0], order[-1])]
+    covers = ends[0] if ends[0] == ends[1] else f"{ends[1]} to {ends[0]}"
+    below = [int(y) for y in years[short[cases].any(axis=0)]]
+    every = "every case" if len(cases) == len(inp.cases) else f"{len(cases)} of {len(inp.cases)} cases"
+    text = (
+        f"the cash from operations falls short of the debt service in {_years_text(below)} "
+        f"({every}; lowest cover {covers})"
+    )
+    revenue = np.asarray(lines["revenue"])[cases].max(axis=0)
+    earning = years[revenue > 0]
+    if earning.size and below[-1] > earning[-1]:
+        tenor = sorted({int(np.asarray(inp.debt_tenor_years)[..., k]) for k in cases})
+        text += f": revenue ends after {int(earning[-1])}, the {'/'.join(map(str, tenor))}-year loans later"
+    text += "; the owner pays from other cash (a project lender would lend less or for shorter)"
+    return [text]
 
 
 def _several_rates(inp: Inputs, metrics: Mapping[str, np.ndarray], lines) -> list[str]:
