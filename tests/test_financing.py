@@ -340,13 +340,15 @@ def test_workbook_cash_flow_sheets_carry_the_levered_lines():
 def test_monte_carlo_of_cases_gives_each_cases_gain_and_fan():
     """Each case of cases: has its gain against 'without' per draw (delta.NAME) in the summary,
     draws.csv and values(), equal to the difference of the two cases' draws; every case has its
-    fan in fan_percentiles.csv; a streamed run gives the same percentiles."""
+    fan in fan_percentiles.csv and its shares of draws with a gain; a streamed run gives the same
+    percentiles and shares."""
     import io
 
     import pandas as pd
 
     from finmodel.analysis.montecarlo import run_montecarlo
     from finmodel.outputs.report import draws_csv_lines, montecarlo_texts
+    from finmodel.outputs.terminal import montecarlo_text
 
     s = finmodel.load_scenario(SCENARIOS / "credit_vs_guarantee.yaml")
     mc = run_montecarlo(s, draws=2048, seed=4)
@@ -370,6 +372,25 @@ def test_monte_carlo_of_cases_gives_each_cases_gain_and_fan():
         streamed.summary().loc[("equity_npv_usd", "delta.both"), "p50"]
         == summary.loc[("equity_npv_usd", "delta.both"), "p50"]
     )
+    # the shares of draws in which each case gains, recomputed from the draws; streamed alike
+    p, cases = mc.probabilities(), mc.cases
+    npv, equity = mc.metrics["npv_usd"], mc.metrics["equity_npv_usd"]
+    w = cases.index("without")
+    for j, case in enumerate(cases):
+        if case in ("without", "with"):
+            continue
+        assert p[f"delta_npv_positive.{case}"] == np.mean(npv[:, j] - npv[:, w] > 0)
+        assert p[f"npv_positive.{case}"] == np.mean(npv[:, j] > 0)
+        assert p[f"delta_equity_npv_positive.{case}"] == np.mean(equity[:, j] - equity[:, w] > 0)
+    assert p["delta_equity_npv_positive"] == np.mean(equity[:, 1] - equity[:, w] > 0)
+    # a guarantee alone leaves the project's NPV as it was and lowers the owner's debt service
+    assert (
+        p["delta_npv_positive.guarantee_only"] == 0.0 and p["delta_equity_npv_positive.guarantee_only"] == 1.0
+    )
+    assert streamed.probabilities() == p
+    text = montecarlo_text(mc)
+    assert "guarantee_only: P(delta NPV > 0) = 0.000; P(NPV > 0) = " in text
+    assert f"P(delta equity NPV > 0) = {p['delta_equity_npv_positive.both']:.3f}" in text
 
 
 def test_a_note_says_when_operations_do_not_cover_the_debt_service():

@@ -202,12 +202,12 @@ class MonteCarloResult:
         return self._memo[key].copy()
 
     def probabilities(self) -> dict[str, float]:
-        """Shares of draws answering the questions memo readers ask."""
+        """Shares of draws answering the questions memo readers ask, per case (`_probability_counts`)."""
         if not self.kept:
             return {k: v / self.draws for k, v in self.streamed["counts"].items()}
         npv = self.metrics["npv_usd"]
         payback = self.metrics["payback_year"]
-        counts = _probability_counts(npv, payback, self.cases)
+        counts = _probability_counts(npv, payback, self.cases, self.metrics.get("equity_npv_usd"))
         return {k: float(np.mean(v)) for k, v in counts.items()}
 
     def fan(self, case: str) -> pd.DataFrame:
@@ -296,17 +296,37 @@ def _fan_frame(q: np.ndarray, years) -> pd.DataFrame:
     return table
 
 
-def _probability_counts(npv: np.ndarray, payback: np.ndarray, cases) -> dict[str, np.ndarray]:
-    """Per draw, the events behind :meth:`MonteCarloResult.probabilities` (booleans)."""
+def _probability_counts(
+    npv: np.ndarray, payback: np.ndarray, cases, equity: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Per draw, the events behind :meth:`MonteCarloResult.probabilities` (booleans).
+
+    With against without as before; for each named case NAME of ``cases:``,
+    its gain in NPV against without (``delta_npv_positive.NAME``) and its own
+    NPV (``npv_positive.NAME``); where the scenario borrows (``equity``,
+    the equity NPV ``(draw, case)``), the gain in equity NPV of 'with' and of
+    each named case, since a guarantee changes the owner's debt service and
+    not the project's NPV.
+    """
     w, k = cases.index("without"), cases.index("with")
     npv_without, npv_with = npv[:, w], npv[:, k]
-    return {
+    events = {
         "delta_npv_positive": (npv_with - npv_without) > 0,
         "npv_with_positive": npv_with > 0,
         "npv_without_positive": npv_without > 0,
         "credit_turns_npv_positive": (npv_with > 0) & (npv_without < 0),
         "payback_with_before_without": _payback_order(payback[:, k], payback[:, w]),
     }
+    for j, case in enumerate(cases):
+        if case not in ("without", "with"):
+            events[f"delta_npv_positive.{case}"] = (npv[:, j] - npv_without) > 0
+            events[f"npv_positive.{case}"] = npv[:, j] > 0
+    if equity is not None:
+        for j, case in enumerate(cases):
+            if case != "without":
+                name = "delta_equity_npv_positive" + ("" if case == "with" else f".{case}")
+                events[name] = (equity[:, j] - equity[:, w]) > 0
+    return events
 
 
 def _column(metrics: Mapping[str, np.ndarray], cases, name: str, case: str) -> np.ndarray:
@@ -591,7 +611,7 @@ def _run_streamed(plan: _Plan, base, n, fresh_rng, chunk_size, threads, progress
     cases = base.cases
     tasks, fans, late, levels = _stream_columns(plan, base)
     brackets = Brackets(levels=levels, late=late)
-    counts = dict.fromkeys(_PROBABILITIES, 0)
+    counts: dict[str, int] = {}  # the events of _probability_counts, in its order
     histogram = np.empty(n)
     pilot = min(n, -(-PILOT // chunk_size) * chunk_size)
     pilot_values = np.empty((len(levels), pilot))  # (column, draw), filled in place
@@ -599,7 +619,9 @@ def _run_streamed(plan: _Plan, base, n, fresh_rng, chunk_size, threads, progress
     def summarize(start, out):
         _, metrics, cumulative = out
         x = _stream_matrix(tasks, fans, cases, metrics, cumulative)
-        events = _probability_counts(metrics["npv_usd"], metrics["payback_year"], cases)
+        events = _probability_counts(
+            metrics["npv_usd"], metrics["payback_year"], cases, metrics.get("equity_npv_usd")
+        )
         tally = {k: int(np.count_nonzero(v)) for k, v in events.items()}
         return x, tally, _column(metrics, cases, *HISTOGRAM)
 
@@ -613,7 +635,7 @@ def _run_streamed(plan: _Plan, base, n, fresh_rng, chunk_size, threads, progress
 
     def _count(start, tally, hist):
         for k, v in tally.items():
-            counts[k] += v
+            counts[k] = counts.get(k, 0) + v
         histogram[start : start + len(hist)] = hist
         if progress:
             progress(len(hist))
@@ -662,16 +684,6 @@ def _replayed(plan: _Plan, n, rng, chunk_size, threads, consume) -> Iterator[Any
     """``consume(start, (inputs, metrics, cumulative))`` of every chunk again, in order, as an iterator."""
     for start, out in _chunks(plan, rng, 0, n, chunk_size, threads, plan.evaluate):
         yield consume(start, out)
-
-
-#: The events of :meth:`MonteCarloResult.probabilities`, in order.
-_PROBABILITIES = (
-    "delta_npv_positive",
-    "npv_with_positive",
-    "npv_without_positive",
-    "credit_turns_npv_positive",
-    "payback_with_before_without",
-)
 
 
 def _pipeline(plan: _Plan, rng, first: int, stop: int, chunk_size: int, threads: int, work, consume) -> None:

@@ -93,6 +93,15 @@ def montecarlo_text(result) -> str:
         f"P(NPV without > 0) = {p['npv_without_positive']:.3f}; "
         f"P(NPV with > 0) = {p['npv_with_positive']:.3f}"
     )
+    if "delta_equity_npv_positive" in p:
+        shares += f"; P(delta equity NPV > 0) = {p['delta_equity_npv_positive']:.3f}"
+    for case in result.cases[2:]:  # each named case against without
+        shares += (
+            f"\n{case}: P(delta NPV > 0) = {p[f'delta_npv_positive.{case}']:.3f}; "
+            f"P(NPV > 0) = {p[f'npv_positive.{case}']:.3f}"
+        )
+        if f"delta_equity_npv_positive.{case}" in p:
+            shares += f"; P(delta equity NPV > 0) = {p[f'delta_equity_npv_positive.{case}']:.3f}"
     head = f"{result.scenario.title}\n{result.draws:,} draws, seed {result.seed}\n"
     return f"{head}\n{montecarlo_table(result)}\n\n{shares}"
 
