@@ -294,12 +294,15 @@ def _parse_number_for(path: str, text: str, scenario):
             x = parse_value(p, float(text))
         except (ValueError, UnitError) as exc:
             raise _UsageError(f"{path}: {exc}") from None
-    if path.endswith(".life_years"):  # a replaced category needs a life of 1 year or more
+    if isinstance(x, (int, float)) and not isinstance(x, bool):  # within the range a file may write
+        from finmodel.scenario.guards import rate_hint
         from finmodel.scenario.varying import range_problem
 
-        why = range_problem(p, path, float(np.round(x)), "value", scenario.values)
+        whole = path.endswith(".life_years")  # lives are whole years; a replaced one needs 1 or more
+        why = range_problem(p, path, float(np.round(x)) if whole else float(x), "value", scenario.values)
         if why:
-            raise _UsageError(f"{path}: {why}")
+            hint = rate_hint(text.strip(), float(x), p.lo, p.hi) if p.unit == "fraction" else ""
+            raise _UsageError((why if path in why else f"{path}: {why}") + hint)
     return x
 
 

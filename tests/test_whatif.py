@@ -496,3 +496,48 @@ def test_check_takes_no_set(tmp_path, capsys):
     assert main(["run", str(BASE), "--out", str(out)]) == 0
     assert main(["run", "--check", str(out), "--set", "operations.utilization=70%"]) == 2
     assert "--set" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command, said",
+    [
+        (["sweep", str(BASE), "--x", "policy.amic.rate=35,10"], "value 35 is outside the allowed range of "),
+        (["sweep", str(BASE), "--x", "policy.amic.rate[2026]=0:1.5:4"], "value 1.5 is outside"),
+        (["sweep", str(BASE), "--x", "finance.discount_rate=-1,0.1"], "(> -0.5 and <= 1)"),
+        (
+            ["sweep", str(SCENARIOS / "credit_vs_guarantee.yaml"), "--x", "finance.debt.rate=-1,5%"],
+            "value -1 is outside the allowed range of finance.debt.rate (>= 0 and <= 1)",
+        ),
+        (
+            ["sweep", str(BASE), "--x", "tax.corporate_rate=21%", "--y", "finance.discount_rate=1.5,0.1"],
+            "value 1.5 is outside the allowed range of finance.discount_rate",
+        ),
+        (
+            [
+                "solve",
+                str(BASE),
+                "--param",
+                "policy.amic.rate",
+                "--metric",
+                "npv_usd",
+                "--target",
+                "0",
+                "--lo",
+                "-1",
+                "--hi",
+                "0.5",
+            ],
+            "value -1 is outside the allowed range of policy.amic.rate",
+        ),
+    ],
+)
+def test_swept_and_solved_values_stay_in_the_range_a_file_may_write(tmp_path, capsys, command, said):
+    """A value a scenario file may not hold is refused on the command line too (before, a rate of 2
+    ran and a discount rate of -1 ended in a numerical error, exit 1)."""
+    out = tmp_path / "out"
+    assert main([*command, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err
+    assert not out.exists()
+    if "=35," in command[3]:
+        assert "write 35% or 0.35" in err
