@@ -383,6 +383,8 @@ def cmd_montecarlo(args) -> int:
         raise _UsageError(f"--draws must be >= 1, got {args.draws}")
     if args.chunk_size < 1:
         raise _UsageError(f"--chunk-size must be >= 1, got {args.chunk_size}")
+    if args.seed is not None and args.seed < 0:  # numpy's seeds are whole numbers >= 0
+        raise _UsageError(f"--seed must be a whole number >= 0, got {args.seed}")
     spec_draws = (
         scenario.extras.get("uncertainty", {}).get("draws") if scenario.extras.get("uncertainty") else None
     )

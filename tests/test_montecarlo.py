@@ -372,3 +372,20 @@ def test_warm_runs_each_scenario_and_draws_where_it_can(tmp_path):
         "categories: {servers: {share: 1, macrs_years: 5}}\n"
     )
     assert warm([BASE, plain]) == 2
+
+
+@pytest.mark.parametrize(
+    "option, said",
+    [
+        (["--draws", "0"], "--draws must be >= 1, got 0"),
+        (["--draws", "-5"], "--draws must be >= 1, got -5"),
+        (["--chunk-size", "0"], "--chunk-size must be >= 1, got 0"),
+        (["--seed", "-1"], "--seed must be a whole number >= 0, got -1"),
+    ],
+)
+def test_cli_montecarlo_refuses_bad_options_and_writes_nothing(tmp_path, capsys, option, said):
+    out = tmp_path / "mc"
+    assert main(["montecarlo", str(SCENARIOS / "base.yaml"), *option, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "internal error" not in err
+    assert not out.exists()
