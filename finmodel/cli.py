@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -163,8 +164,31 @@ def cmd_schema(args) -> int:
     if args.path == "-":
         sys.stdout.write(text)
         return EXIT_OK
+    if Path(args.path).is_dir():
+        raise _UsageError(f"{args.path} is a folder; give the file to write (default {SCHEMA_FILE})")
+    why = _not_a_schema_file(Path(args.path))
+    if why and not args.force:
+        raise _UsageError(f"{args.path} {why}; give another path, or --force to replace it")
     print(f"wrote {write_text(args.path, text)}")
     return EXIT_OK
+
+
+def _not_a_schema_file(path: Path) -> str | None:
+    """Why writing the schema to ``path`` would lose something (None: nothing there, or a schema).
+
+    A scenario file given by mistake (``finmodel schema scenarios/base.yaml``) must not be
+    replaced; an earlier schema written by this command may be.
+    """
+    if not path.exists():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096).decode("utf-8", errors="replace")
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if '"$schema"' in head and '"title": "finmodel scenario"' in head:
+        return None
+    return "exists and is not a finmodel schema (it would be replaced)"
 
 
 def _set_option(p: argparse.ArgumentParser) -> None:
@@ -576,6 +600,7 @@ def _scenario_commands(sub) -> None:
         default=SCHEMA_FILE,
         help=f"file to write (default {SCHEMA_FILE}; - for standard output)",
     )
+    p.add_argument("--force", action="store_true", help="replace a file that is not a finmodel schema")
     p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser(

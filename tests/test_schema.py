@@ -316,3 +316,23 @@ def test_a_bad_step_value_is_refused_by_both(validator, tmp_path, entry):
     data = {"sensitivity": {"policy.amic.rate[2026]": entry}}
     assert not loads(tmp_path, data)
     assert refused(validator, {"extends": "base.yaml", **data})
+
+
+def test_schema_command_never_replaces_a_scenario_by_mistake(tmp_path, capsys):
+    """``finmodel schema scenarios/base.yaml`` (a scenario given where the output goes) would have
+    replaced the scenario with the schema; it is refused unless --force, and a folder always."""
+    scenario = tmp_path / "base.yaml"
+    text = (SCENARIOS / "base.yaml").read_text(encoding="utf-8")
+    scenario.write_text(text, encoding="utf-8")
+    assert main(["schema", str(scenario)]) == 2
+    err = capsys.readouterr().err
+    assert "exists and is not a finmodel schema" in err and "--force" in err
+    assert scenario.read_text(encoding="utf-8") == text
+    assert main(["schema", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    # a schema written before is replaced without asking; --force replaces anything
+    target = tmp_path / "scenario.schema.json"
+    assert main(["schema", str(target)]) == 0 and main(["schema", str(target)]) == 0
+    assert target.read_text(encoding="utf-8") == schema_text()
+    assert main(["schema", str(scenario), "--force"]) == 0
+    assert scenario.read_text(encoding="utf-8") == schema_text()

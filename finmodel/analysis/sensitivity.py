@@ -88,6 +88,33 @@ class SolveError(ValueError):
     """The metric does not reach the target for any value of the parameter in the bracket."""
 
 
+def _no_root_text(metric: str, case: str, target: float, parameter: str, lo: float, hi: float, seen) -> str:
+    """Why a solve found no value: the range the metric ran over, in its unit, or that it did not move.
+
+    >>> seen = np.array([4.8e10, 4.8e10])
+    >>> _no_root_text("npv_usd", "with", 0.0, "finance.debt.share", 0.0, 1.0, seen).split(": ")[1]
+    'it is $48.0B throughout (it does not depend on finance.debt.share)'
+    >>> print(_no_root_text("irr", "delta", 0.5, "policy.amic.rate", 0.0, 1.0, np.array([0.0, 0.3])))
+    irr (delta) does not reach +50.0 pp for policy.amic.rate from 0% to 100%: it runs from 0.0 pp to +30.0 pp
+    """
+    from finmodel.analysis.metric_names import METRIC_UNITS
+    from finmodel.analysis.provenance import value_text
+    from finmodel.core import format as fmt
+
+    unit, delta = METRIC_UNITS.get(metric, "-"), is_delta(case)
+
+    def show(x: float) -> str:
+        return fmt.metric(float(x), unit, delta=delta)
+
+    where = f"{parameter} from {value_text(parameter, lo)} to {value_text(parameter, hi)}"
+    head = f"{metric} ({case}) does not reach {show(target)} for {where}"
+    if not len(seen):
+        return f"{head}: it is undefined throughout"
+    if np.min(seen) == np.max(seen):
+        return f"{head}: it is {show(np.min(seen))} throughout (it does not depend on {parameter})"
+    return f"{head}: it runs from {show(np.min(seen))} to {show(np.max(seen))}"
+
+
 def scenario_cases(scenario: Scenario) -> tuple[str, ...]:
     """The cases of a scenario: ``without``, ``with`` and those of its ``cases:`` (MODEL.md section 15)."""
     return CASES + tuple(scenario.case_scenarios)
@@ -566,12 +593,7 @@ def solve(
         lo, hi, widen = _bracket(p, base)
     xs, g, cells, lo, hi = _scan(f, p, lo, hi, widen, points)
     if cells.size == 0:
-        finite = g[np.isfinite(g)] + target
-        span = f"from {finite.min():.6g} to {finite.max():.6g}" if finite.size else "undefined throughout"
-        raise SolveError(
-            f"{metric} ({case}) does not reach {target:.6g} for {parameter} in [{lo:.6g}, {hi:.6g}]; "
-            f"it runs {span}"
-        )
+        raise SolveError(_no_root_text(metric, case, target, parameter, lo, hi, g[np.isfinite(g)] + target))
     mid = 0.5 * (xs[cells] + xs[cells + 1])
     k = int(cells[np.argmin(np.abs(mid - base))])
     value = _narrow(f, (xs[k], xs[k + 1]), (g[k], g[k + 1]), points, rtol, max_iter)
