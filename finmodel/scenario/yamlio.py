@@ -8,8 +8,9 @@ messages are the ones reported. libyaml also reads two things PyYAML refuses:
 a ``?`` inside a plain scalar of a flow mapping and a byte-order mark inside
 the text; the keys so read are then judged by validation like any other.
 
-Duplicate keys are an error rather than last-wins; alias expansion and nesting depth are bounded so
-that an alias bomb or a very deep file is refused quickly with bounded memory.
+Duplicate keys are an error rather than last-wins; alias expansion and
+nesting depth are bounded so that an alias bomb or a very deep file is
+refused quickly with bounded memory.
 """
 
 from __future__ import annotations
@@ -218,8 +219,8 @@ _COLLECTION_ENDS = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 def _libyaml_scan(text: str) -> _Refused | bool:
     """Read the events with libyaml, applying ``_Loader``'s limits; say whether libyaml may compose.
 
-    The pure-Python parser takes about 10 ms for a scenario and 3 s to reach
-    100,000 nodes; libyaml reads the same events in a few percent of that.
+    Read whole, the base scenario takes 33 ms with the pure-Python parser and
+    5 ms with libyaml; a file of 100,000 nodes 3.3 s to refuse, and 0.1 s.
     The depth and node limits are checked on the events exactly as
     ``_Loader.compose_node`` checks them (one node per scalar, sequence,
     mapping and alias; the depth of the node being composed), so a refusal has
