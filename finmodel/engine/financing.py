@@ -62,6 +62,13 @@ def offset_from_pool(inp: Inputs, joined: np.ndarray, tax: np.ndarray):
     return credit_pool(joined, tax, inp.offset_limit, inp.carryforward_years)
 
 
+def debt_cover(lines: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The two sides of the debt service cover (section 13), per case and year: the cash from
+    operations ``R - W - M - TaxL`` and the scheduled service ``Interest + Principal`` (the
+    balloon not counted). [USD]"""
+    return lines["ebitda"] - lines["tax_levered"], lines["interest"] + lines["principal"]
+
+
 def financing_metrics(
     inp: Inputs,
     lines: Mapping[str, np.ndarray],
@@ -83,8 +90,7 @@ def financing_metrics(
             edf = df
         else:
             edf = case_discount_factors(inp.equity_discount_rate, inp.years, inp.valuation_year)
-        service = lines["interest"] + lines["principal"]
-        cover = lines["ebitda"] - lines["tax_levered"]
+        cover, service = debt_cover(lines)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(service > 0, cover / np.where(service > 0, service, 1.0), np.inf)
         lowest = ratio.min(axis=-1)

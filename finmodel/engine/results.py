@@ -12,6 +12,7 @@ import pandas as pd
 from finmodel._version import __version__
 from finmodel.core import format as fmt
 from finmodel.engine.evaluate import evaluate
+from finmodel.engine.financing import debt_cover
 from finmodel.engine.inputs import Inputs, build_inputs
 from finmodel.engine.measures import compute_metrics
 from finmodel.engine.names import ALL_CASE_METRICS, ALL_LINES
@@ -281,8 +282,7 @@ def _debt_not_covered(inp: Inputs, metrics: Mapping[str, np.ndarray], lines) -> 
     if "min_dscr" not in metrics or "interest" not in lines or np.ndim(lines["interest"]) != 2:
         return []
     years = np.asarray(inp.years)
-    service = np.asarray(lines["interest"]) + np.asarray(lines["principal"])
-    cover = np.asarray(lines["ebitda"]) - np.asarray(lines["tax_levered"])
+    cover, service = (np.asarray(x) for x in debt_cover(lines))
     short = (service > 0) & (cover < service)
     lowest = np.asarray(metrics["min_dscr"])
     cases = [k for k in range(len(inp.cases)) if short[k].any() and np.isfinite(lowest[..., k])]
