@@ -390,7 +390,27 @@ def test_monte_carlo_of_cases_gives_each_cases_gain_and_fan():
     assert streamed.probabilities() == p
     text = montecarlo_text(mc)
     assert "guarantee_only: P(delta NPV > 0) = 0.000; P(NPV > 0) = " in text
+    # a case printing the figures of without, with or delta says so; its equity figures differ
+    rows = {(block, line.split()[0]): line for block, line in _blocks(text)}
+    assert rows[("NPV", "guarantee_only")].split()[1:] == ["=", "without"]
+    assert rows[("NPV", "both")].split()[1:] == ["=", "with"]
+    assert rows[("NPV", "delta.both")].split()[1:] == ["=", "delta"]
+    assert "=" not in rows[("Equity NPV", "guarantee_only")]
     assert f"P(delta equity NPV > 0) = {p['delta_equity_npv_positive.both']:.3f}" in text
+
+
+def _blocks(text: str):
+    """``(metric label, row from its case on)`` of each row of the Monte Carlo table; the label of a
+    block is written on its first row only, and carried down here."""
+    lines = text.splitlines()
+    rule = next(i for i, line in enumerate(lines) if line.startswith("---"))
+    at = lines[rule - 1].index("case")
+    label = ""
+    for line in lines[rule + 1 :]:
+        if not line.strip():
+            break
+        label = line[:at].strip() or label
+        yield label, line[at:]
 
 
 def test_a_note_says_when_operations_do_not_cover_the_debt_service():

@@ -16,7 +16,7 @@ from finmodel.analysis.provenance import value_text
 from finmodel.analysis.sensitivity import case_text
 from finmodel.core import format as fmt
 from finmodel.engine.model import METRIC_LABELS, Results
-from finmodel.engine.names import is_delta
+from finmodel.engine.names import CASES, is_delta
 from finmodel.outputs import memo
 
 __all__ = [
@@ -64,6 +64,9 @@ def montecarlo_table(result) -> str:
 
     A mean that is not finite (a payback never reached in some draws) reads
     ``n/a``; the share of draws where a metric is undefined follows its mean.
+    A case of ``cases:`` whose figures print as those of 'without', 'with'
+    or 'delta' (a guarantee leaves the project's NPV as it was) reads
+    ``= without`` (or ``= with``, ``= delta``).
     """
     from finmodel.analysis.montecarlo import QUANTILES
 
@@ -71,6 +74,8 @@ def montecarlo_table(result) -> str:
     rows = [("", "case") + tuple(f"P{q}" for q in QUANTILES) + ("mean",)]
     shown = table[table["undefined"] < 1.0]  # a metric never defined for a case (others' gain in 'without')
     first = {name: case for name, case in reversed(list(shown.index))}
+    named = set(result.cases[2:]) | {f"delta.{c}" for c in result.cases[2:]}
+    seen: dict[tuple, str] = {}  # a metric's figures as printed -> the first row that printed them
     for (name, case), row in shown.iterrows():
         delta = is_delta(case)
         cells = [memo.stat_text(name, row[f"p{q}"], delta) for q in QUANTILES]
@@ -79,6 +84,10 @@ def montecarlo_table(result) -> str:
         if row["undefined"] > 0 and name != "payback_year":
             cells[-1] += f" ({fmt.rate(row['undefined'])} undefined)"
         label = METRIC_LABELS.get(name, name) if first[name] == case else ""
+        key = (name, delta, *cells)
+        if case in named and seen.get(key) in CASES + ("delta",):  # prints the figures of a base row
+            cells = [f"= {seen[key]}"] + [""] * (len(cells) - 1)
+        seen.setdefault(key, case)
         rows.append((label, case, *cells))
     return text_table(rows, "ll" + "r" * (len(rows[0]) - 2))
 
