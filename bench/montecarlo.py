@@ -22,7 +22,11 @@ Prints, measured in this run:
    that streams (keeps no per-draw values but one column): peak memory;
 6. ``--first-run``: the first Monte Carlo after ``make setup`` on an empty
    kernel cache (set-up's compilation, ``python -m finmodel.analysis.warm``,
-   into a fresh ``NUMBA_CACHE_DIR``, then 1,000 draws timed).
+   into a fresh ``NUMBA_CACHE_DIR``, then 1,000 draws timed);
+7. ``--floor``: after (3) and (4), the same commands with a zero-cost engine
+   (``bench/zero_engine.py``: everything but ``evaluate`` and
+   ``compute_metrics``), the floor of the present design: a target below it
+   cannot be met by a faster engine.
 
 Targets (issue 15; the medians of the repeats): base under 2 s and under
 35x the 1 GiB copy, under 4 s with ``--out``; credit_vs_guarantee under 4 s;
@@ -30,7 +34,7 @@ the big run under 1 GB; the first run under 5 s; at least 200x faster per
 draw than the loop. Exits 0 when every target is met, 1 when one is missed.
 ``--draws 20000 --big-draws 0 --repeat 1`` is a quick check of the script.
 
-    python bench/montecarlo.py [--draws N] [--big-draws N] [--repeat R] [--first-run]
+    python bench/montecarlo.py [--draws N] [--big-draws N] [--repeat R] [--first-run] [--floor]
 """
 
 from __future__ import annotations
@@ -75,23 +79,51 @@ def loop_per_draw(scenario, draws: int) -> float:
     return statistics.median(times)
 
 
-def command(args: list[str]) -> tuple[float, float, int]:
+def command(args: list[str], program: list[str] | None = None) -> tuple[float, float, int]:
     """Wall seconds and peak resident memory [MB] of one CLI run in a fresh process (its own peak).
 
     The run's CPU time (user + system, all threads) is kept in ``CPU_SECONDS``: on a machine
     shared with other work the wall time varies from run to run much more than the CPU time.
+    ``program`` replaces the ``finmodel`` command (the zero-cost engine of :func:`floor`); the
+    seconds it reports on a line ``zero_engine: pool S s`` are taken off the wall time.
     """
     with tempfile.TemporaryFile("w+") as out:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([str(FINMODEL), *args], stdout=out, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            [*(program or [str(FINMODEL)]), *args], stdout=out, stderr=subprocess.STDOUT, text=True
+        )
         _, status, usage = os.wait4(proc.pid, 0)  # this child's rusage alone, not the largest so far
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         CPU_SECONDS.append(usage.ru_utime + usage.ru_stime)
+        out.seek(0)
+        text = out.read()
         if proc.returncode != 0:
-            out.seek(0)
-            print(out.read())
+            print(text)
+        wall -= sum(
+            float(line.split()[2]) for line in text.splitlines() if line.startswith("zero_engine: pool")
+        )
     return wall, usage.ru_maxrss / 1024.0, proc.returncode
+
+
+ZERO_ENGINE = [sys.executable, str(ROOT / "bench" / "zero_engine.py")]
+
+
+def floor(path: Path, draws: int, repeat: int, target: float, x) -> float:
+    """The same command with a zero-cost engine (``bench/zero_engine.py``): the floor of the design.
+
+    Prints the median wall time without the engine's work, and the time a real run would leave
+    its engine under ``target``; returns the median.
+    """
+    walls = [command(["montecarlo", str(path), "--draws", str(draws)], ZERO_ENGINE)[0] for _ in range(repeat)]
+    wall = statistics.median(walls)
+    runs = ", ".join(f"{w:.2f}" for w in walls)
+    room = target - wall
+    left = f"leaves {room:.2f} s for the engine" if room > 0 else f"is already {-room:.2f} s over it"
+    print(
+        f"  with a zero-cost engine: wall {wall:.2f} s = {x(wall)} ({runs}); the {target:g} s target {left}"
+    )
+    return wall
 
 
 def repeated(args: list[str], repeat: int) -> tuple[float, float, int]:
@@ -147,6 +179,11 @@ def main(argv=None) -> int:
     parser.add_argument("--loop-draws", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each command without --out")
     parser.add_argument("--first-run", action="store_true", help="time set-up and the first run (a minute)")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time each command with a zero-cost engine (bench/zero_engine.py)",
+    )
     args = parser.parse_args(argv)
     print(
         f"python {platform.python_version()}, numpy {np.__version__}, cores {os.cpu_count()}, "
@@ -186,6 +223,8 @@ def main(argv=None) -> int:
         f"exit {rc_plain}"
     )
     met &= rc_plain == 0 and wall < 2 and wall / gib < 35
+    if args.floor:
+        floor(BASE, args.draws, args.repeat, 2.0, x)
     with tempfile.TemporaryDirectory() as tmp:
         wall_out, peak_out, rc_out = command(
             ["montecarlo", str(BASE), "--draws", str(args.draws), "--out", str(Path(tmp) / "mc")]
@@ -208,6 +247,8 @@ def main(argv=None) -> int:
         f"{peak_cases:,.0f} MB, exit {rc_cases}"
     )
     print(f"  {wall_cases / wall:.2f}x the base scenario's wall time")
+    if args.floor:
+        floor(CASES, args.draws, args.repeat, 4.0, x)
     met &= rc_cases == 0 and wall_cases < 4
 
     # 5. a streamed run
