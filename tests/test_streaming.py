@@ -92,6 +92,46 @@ def test_brackets_give_numpys_percentiles_mean_and_undefined_share(pilot):
             assert mean == pytest.approx(np.mean(finite), rel=1e-14, abs=1e-300)
 
 
+def _sorted_brackets(x: np.ndarray, late: bool, levels) -> tuple[list, list]:
+    """A column's pilot brackets by their definition: order statistics of the sorted counted values."""
+    v = np.sort(np.where(np.isnan(x), np.inf, x) if late else x[np.isfinite(x)])
+    m, lo, hi = len(v), [], []
+    for percent in levels:
+        p = percent / 100.0
+        width = streaming.Z_WIDTH * np.sqrt(max(p * (1 - p), 1.0 / m) / m) + streaming.EXTRA_RANKS / m
+        lower, upper = int(np.floor((p - width) * (m - 1))), int(np.ceil((p + width) * (m - 1)))
+        lo.append(v[lower] if lower > 0 else -np.inf)
+        hi.append(v[upper] if upper < m - 1 else np.inf)
+    return lo, hi
+
+
+def test_pilot_brackets_are_the_sorted_pilots_order_statistics():
+    """Brackets picked by partition, shared by repeated columns and spread over threads are those of a
+    sort, column by column (a repeated column with other levels or lateness gets its own)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(5)
+    x, late = _columns(rng, 3000)
+    near = x[:, 0].copy()
+    near[1] = 1e15  # column 0's bits but in one row, which moves its upper brackets by a rank
+    x = np.column_stack([x, x[:, 0], x[:, 3], x[:, 0], x[:, 2], near])
+    late = np.append(late, [False, True, False, True, False])  # column 7: an IRR column counted as late
+    levels = [(5, 50, 95), (5, 25, 50, 75, 95), (5, 50, 95), (5, 50, 95), (5, 50, 95), (5, 50, 95)]
+    levels += [(10, 90), (5, 50, 95), (5, 50, 95)]  # column 6: column 0's bits with other levels
+    serial = Brackets(levels=levels, late=late)
+    serial.set_from_pilot(x.T)
+    threaded = Brackets(levels=levels, late=late)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        threaded.set_from_pilot(np.ascontiguousarray(x.T), map=pool.map)
+    for c in range(x.shape[1]):
+        lo, hi = _sorted_brackets(x[:, c], late[c], levels[c])
+        L = len(levels[c])
+        for b in (serial, threaded):
+            assert _bits(b.lo[c, :L]) == _bits(lo) and _bits(b.hi[c, :L]) == _bits(hi), c
+            assert np.isnan(b.lo[c, L:]).all() and np.isnan(b.hi[c, L:]).all()
+    assert _bits(serial.lo[5]) == _bits(serial.lo[3]) and _bits(serial.lo[7]) != _bits(serial.lo[2])
+
+
 def test_narrow_brackets_are_mended_by_a_second_pass(monkeypatch):
     """With brackets of zero width every level falls outside; the second pass still gives numpy's floats."""
     monkeypatch.setattr(streaming, "Z_WIDTH", 0.0)

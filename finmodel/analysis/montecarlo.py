@@ -651,9 +651,14 @@ def _run_streamed(plan: _Plan, base, n, fresh_rng, chunk_size, threads, progress
 
     rng = fresh_rng()
     _pipeline(plan, rng, 0, pilot, chunk_size, threads, first, keep_pilot)
-    brackets.set_from_pilot(pilot_values)
-    for start in range(0, pilot, chunk_size):
-        brackets.add(brackets.part(start, pilot_values[:, start : start + chunk_size]))
+    # numpy's partitions and the compiled tally release the GIL: the pilot's columns and chunks in threads
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="finmodel-pilot") as pool:
+        brackets.set_from_pilot(pilot_values, map=pool.map)
+        starts = range(0, pilot, chunk_size)
+        for part in pool.map(
+            lambda start: brackets.part(start, pilot_values[:, start : start + chunk_size]), starts
+        ):
+            brackets.add(part)
     pilot_values = None  # the pilot is in the brackets now
     _pipeline(plan, rng, pilot, n, chunk_size, threads, rest, merge)
     wanted = brackets.outside()

@@ -157,22 +157,51 @@ class Brackets:
         late = self.late[columns][:, None]
         return np.where(late, np.where(np.isnan(x), np.inf, x), np.where(np.isfinite(x), x, np.nan))
 
-    def set_from_pilot(self, pilot: np.ndarray) -> None:
-        """Brackets from the pilot's values ``(column, rows)`` (raw, as the chunks give them)."""
+    def set_from_pilot(self, pilot: np.ndarray, map=map) -> None:
+        """Brackets from the pilot's values ``(column, rows)`` (raw, as the chunks give them).
+
+        Only the order statistics that bound the brackets are selected (``numpy.partition``, not
+        a sort); a column whose pilot holds the same bits, levels and lateness as an earlier one
+        (a case that repeats another's metric) gets that column's brackets. ``map`` (the builtin,
+        or a thread pool's) spreads the distinct columns; the brackets do not depend on it.
+        """
+        firsts: dict[tuple, list[int]] = {}  # (late, levels, a sample of the bits): columns seen
+        same = np.arange(len(self.levels))
         for c, levels in enumerate(self.levels):
-            x = self.prepared(pilot[c : c + 1], slice(c, c + 1))[0]  # a column at a time: no copy
-            v = np.sort(x[~np.isnan(x)])
-            m = len(v)
-            for j, percent in enumerate(levels):
-                if m == 0:
-                    self.lo[c, j], self.hi[c, j] = -np.inf, np.inf
-                    continue
-                p = percent / 100.0
-                width = Z_WIDTH * math.sqrt(max(p * (1 - p), 1.0 / m) / m) + EXTRA_RANKS / m
-                lower = math.floor((p - width) * (m - 1))
-                upper = math.ceil((p + width) * (m - 1))
-                self.lo[c, j] = v[lower] if lower > 0 else -np.inf
-                self.hi[c, j] = v[upper] if upper < m - 1 else np.inf
+            bits = np.ascontiguousarray(pilot[c]).view(np.uint64)
+            key = (bool(self.late[c]), tuple(levels), bits[:: max(1, len(bits) // 64)].tobytes())
+            seen = firsts.setdefault(key, [])
+            same[c] = next((q for q in seen if np.array_equal(pilot[q].view(np.uint64), bits)), c)
+            if same[c] == c:
+                seen.append(c)
+        distinct = [c for c in range(len(self.levels)) if same[c] == c]
+        for c, (lo, hi) in zip(distinct, map(lambda c: self._pilot_bracket(pilot, c), distinct), strict=True):
+            self.lo[c, : len(lo)], self.hi[c, : len(hi)] = lo, hi
+        self.lo, self.hi = self.lo[same], self.hi[same]
+
+    def _pilot_bracket(self, pilot: np.ndarray, c: int) -> tuple[np.ndarray, np.ndarray]:
+        """Column ``c``'s brackets ``(lo, hi)`` by level: the pilot's order statistics at
+        ``p -/+ (Z_WIDTH standard errors + EXTRA_RANKS / m)``, unbounded at the ends."""
+        levels = self.levels[c]
+        x = self.prepared(pilot[c : c + 1], slice(c, c + 1))[0]  # a column at a time: no copy
+        v = x[~np.isnan(x)]
+        m = len(v)
+        lo, hi = np.full(len(levels), -np.inf), np.full(len(levels), np.inf)
+        if m == 0:
+            return lo, hi
+        ranks = []
+        for percent in levels:
+            p = percent / 100.0
+            width = Z_WIDTH * math.sqrt(max(p * (1 - p), 1.0 / m) / m) + EXTRA_RANKS / m
+            ranks.append((math.floor((p - width) * (m - 1)), math.ceil((p + width) * (m - 1))))
+        kth = sorted({k for pair in ranks for k in pair if 0 < k < m - 1})
+        v = np.partition(v, kth) if kth else v  # v[k] is the k-th smallest for every k in kth
+        for j, (lower, upper) in enumerate(ranks):
+            if lower > 0:
+                lo[j] = v[lower]
+            if upper < m - 1:
+                hi[j] = v[upper]
+        return lo, hi
 
     # ---------------------------------------------------------------- one chunk (any thread)
 
