@@ -231,6 +231,51 @@ def test_credit_vs_guarantee_chart_draws_the_results():
     assert texts[1].endswith(f"per $1 of FCRA subsidy cost: ${gains[1] / scored[0]:,.2f}")
 
 
+def test_value_and_cost_across_draws_draws_the_runs_percentiles(tmp_path):
+    """The Monte Carlo chart of a scenario with cases: each case's P5-P95 bars, medians and labels
+    are the summary's rows of the gain in equity NPV, the Treasury's cost and the subsidy cost; the
+    diamonds are the scenario as written; written by montecarlo --out beside the fan."""
+    from layout import layout_problems
+
+    from finmodel import charts
+    from finmodel.analysis.montecarlo import run_montecarlo
+    from finmodel.core import format as fmt
+    from finmodel.outputs.report import write_montecarlo
+
+    s = finmodel.load_scenario(SCENARIOS / "credit_vs_guarantee.yaml")
+    mc = run_montecarlo(s, draws=1000, seed=6)
+    ax = charts.value_and_cost_across_draws(mc)
+    assert layout_problems(ax.figure) == []
+    summary, r = mc.summary(), mc.base
+    rows = {
+        "value": [("equity_npv_usd", c) for c in ("delta", "delta.guarantee_only", "delta.both")],
+        "cost": [("fiscal_cost_pv_usd", c) for c in ("treasury", "treasury guarantee_only", "treasury both")],
+        "subsidy": [("guarantee_subsidy_cost_pv_usd", c) for c in ("guarantee_only", "both")],
+    }
+    written = {
+        "value": [r.metric("equity_npv_usd", c) - r.metric("equity_npv_usd", "without") for c in r.cases[1:]],
+        "cost": [r.fiscal(c)["fiscal_cost_pv_usd"] for c in r.cases[1:]],
+        "subsidy": [r.metric("guarantee_subsidy_cost_pv_usd", c) for c in r.cases[2:]],
+    }
+    for name, keys in rows.items():
+        q = np.array([[summary.loc[k, p] for p in ("p5", "p50", "p95")] for k in keys])
+        bars = [p for p in ax.patches if p.get_gid() == f"cvg-mc-{name}"]
+        np.testing.assert_allclose([b.get_x() for b in bars], q[:, 0], rtol=1e-12)
+        np.testing.assert_allclose([b.get_x() + b.get_width() for b in bars], q[:, 2], rtol=1e-12)
+        ticks = [line.get_xdata()[0] for line in ax.lines if line.get_gid() == f"cvg-mc-{name}-p50"]
+        np.testing.assert_allclose(ticks, q[:, 1], rtol=1e-12)
+        diamonds = [line.get_xdata()[0] for line in ax.lines if line.get_gid() == f"cvg-mc-{name}-as-written"]
+        np.testing.assert_allclose(diamonds, written[name], rtol=1e-12)
+        labels = [t.get_text() for t in ax.texts if t.get_gid() == f"cvg-mc-label-{name}"]
+        sign = name == "value"
+        assert labels == [
+            f"{fmt.money(b, sign=sign)} ({fmt.money(a, sign=sign)} to {fmt.money(c, sign=sign)})"
+            for a, b, c in q
+        ]
+    write_montecarlo(mc, tmp_path / "mc", formats=("png",))
+    assert (tmp_path / "mc" / "montecarlo_value_and_cost.png").stat().st_size > 10_000
+
+
 @pytest.mark.slow
 def test_every_case_reaches_the_cli_table_summary_md_and_workbook(tmp_path, capsys):
     import openpyxl

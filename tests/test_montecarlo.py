@@ -280,6 +280,7 @@ def test_cli_montecarlo_writes_outputs_with_seed(tmp_path, capsys):
     assert len(draws) == 501
     for stem in ("montecarlo_fan", "treasury_cost_histogram"):
         assert (out / f"{stem}.png").stat().st_size > 10_000
+    assert not (out / "montecarlo_value_and_cost.png").exists()  # only for a scenario with cases:
     assert sorted(run_json["files"]) == sorted(p.name for p in out.iterdir() if p.name != "run.json")
     # same seed, same numbers
     out2 = tmp_path / "mc2"

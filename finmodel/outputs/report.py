@@ -763,7 +763,8 @@ def write_montecarlo(
     formats: Sequence[str] = FIGURE_FORMATS,
 ) -> list[Path]:
     """Monte Carlo outputs: :func:`montecarlo_texts`, the charts of
-    :data:`finmodel.outputs.charts.MONTECARLO_CHARTS`, ``draws.csv`` (:func:`draws_csv_lines`)
+    :data:`finmodel.outputs.charts.MONTECARLO_CHARTS` (and, for a scenario with ``cases:``,
+    ``montecarlo_value_and_cost``), ``draws.csv`` (:func:`draws_csv_lines`)
     only if ``draws_csv``, and ``run.json`` with the seed and draws.
 
     Every text and figure is rendered before the first file is written, except ``draws.csv``,
@@ -776,6 +777,8 @@ def write_montecarlo(
     if draws_csv:
         texts["draws.csv"] = draws_csv_lines(result)
     figures = {stem: chart(result).figure for stem, chart in charts.MONTECARLO_CHARTS.items()}
+    if len(result.cases) > 2:  # cases: each case's value to the program beside its cost, across draws
+        figures["montecarlo_value_and_cost"] = charts.value_and_cost_across_draws(result).figure
     return _finish(
         out, texts, figures, result.base, command, seed=result.seed, draws=result.draws, formats=formats
     )

@@ -26,7 +26,7 @@ combined on one figure. No function selects a backend or uses pyplot.
 from __future__ import annotations
 
 from finmodel.outputs.charts.compare import breakeven_comparison, scenario_comparison
-from finmodel.outputs.charts.financing import credit_vs_guarantee
+from finmodel.outputs.charts.financing import credit_vs_guarantee, value_and_cost_across_draws
 from finmodel.outputs.charts.frame import CASE_LABELS, EMPTY_SPAN_USD, LABEL_PT
 from finmodel.outputs.charts.realism import (
     capacity_comparison,
@@ -60,6 +60,7 @@ __all__ = [
     "scenario_comparison",
     "breakeven_comparison",
     "credit_vs_guarantee",
+    "value_and_cost_across_draws",
     "capacity_in_service",
     "capacity_comparison",
     "credit_value_split",

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from finmodel.core import format as fmt
 from finmodel.engine.model import Results
-from finmodel.outputs import style
+from finmodel.outputs import memo, style
 from finmodel.outputs.charts.compare import _bar_labels, _hbar_limits
 from finmodel.outputs.charts.frame import CASE_LABELS, LABEL_PT, chart_frame, percent_text
 from finmodel.outputs.style import case_color, money_axis, money_text
 
-__all__ = ["credit_vs_guarantee", "value_and_cost"]
+__all__ = ["credit_vs_guarantee", "value_and_cost", "value_and_cost_across_draws"]
 
 
 SUBSIDY_COLOR = style.OKABE_ITO["reddish_purple"]  #: the guarantee's budget score (FCRA)
@@ -149,5 +150,164 @@ def credit_vs_guarantee(results: Results, ax: Axes | None = None) -> Axes:
                 f"Guarantee as the budget scores it (FCRA): expected defaults less fees (PV at {fiscal_rate})"
             )
             handles.append(Patch(facecolor=SUBSIDY_COLOR))
+        style.legend_above(ax, handles, labels, max_cols=1)
+    return ax
+
+
+#: The P5-P95 bar of :func:`value_and_cost_across_draws`: its fill, over the colour of its row.
+RANGE_ALPHA = 0.4
+
+
+def _summary_row(summary, metric: str, case: str) -> tuple[float, float, float]:
+    """P5, P50 and P95 of a Monte Carlo summary's row ``(metric, case)``. [USD]"""
+    row = summary.loc[(metric, case)]
+    return float(row["p5"]), float(row["p50"]), float(row["p95"])
+
+
+def value_and_cost_ranges(result) -> tuple[tuple[str, ...], list, list, list]:
+    """Per case but ``without``, across draws: P5, P50 and P95 of the program's gain, of the
+    Treasury's cost and of the guarantee's subsidy cost (None where the case has no guarantee).
+
+    The quantities of :func:`value_and_cost`, from the Monte Carlo summary
+    (:meth:`~finmodel.analysis.montecarlo.MonteCarloResult.summary`): the gain
+    is the row ``delta`` (or ``delta.NAME``) of ``equity_npv_usd`` where the
+    program borrows, else of ``npv_usd``; the cost the row ``treasury`` (or
+    ``treasury NAME``) of ``fiscal_cost_pv_usd``. [USD]
+    """
+    summary = result.summary()
+    base = result.base
+    metric = "equity_npv_usd" if "equity_npv_usd" in base.metrics else "npv_usd"
+    cases = tuple(c for c in base.cases if c != "without")
+    guaranteed = np.ravel(base.inputs.guarantee)
+    gains, costs, subsidy = [], [], []
+    for c in cases:
+        gains.append(_summary_row(summary, metric, "delta" if c == "with" else f"delta.{c}"))
+        costs.append(
+            _summary_row(summary, "fiscal_cost_pv_usd", "treasury" if c == "with" else f"treasury {c}")
+        )
+        scored = guaranteed[base.cases.index(c)]
+        subsidy.append(_summary_row(summary, "guarantee_subsidy_cost_pv_usd", c) if scored else None)
+    return cases, gains, costs, subsidy
+
+
+def _range_text(q: tuple[float, float, float], sign: bool) -> str:
+    p5, p50, p95 = (money_text(x, sign=sign) for x in q)
+    return f"{p50} ({p5} to {p95})"
+
+
+def value_and_cost_across_draws(result, ax: Axes | None = None) -> Axes:
+    """:func:`credit_vs_guarantee` across Monte Carlo draws: for each case, the value to the program
+    and the cost to the Treasury (and a guarantee's subsidy cost) as P5-P95 bars with their median,
+    and the scenario as written. [USD]
+
+    ``result`` is a :class:`~finmodel.analysis.montecarlo.MonteCarloResult` of a scenario with
+    ``cases:``. The percentiles are the run's own (:func:`value_and_cost_ranges`); each row is
+    labelled "P50 (P5 to P95)".
+    """
+    from finmodel.outputs.charts.uncertainty import _mc_subtitle
+
+    cases, gains, costs, subsidy = value_and_cost_ranges(result)
+    _, as_gains, as_costs, as_subsidy = value_and_cost(result.base)
+    levered = "equity_npv_usd" in result.base.metrics
+    inputs = result.base.inputs
+    rate = percent_text(float(np.ravel(inputs.equity_discount_rate)[result.base.cases.index("with")]))
+    fiscal_rate = percent_text(float(np.ravel(inputs.fiscal_discount_rate)[0]))
+    any_subsidy = any(x is not None for x in subsidy)
+    bars = 3 if any_subsidy else 2
+    height = max(style.FIG_HEIGHT_IN, 2.6 + (0.3 * bars + 0.35) * len(cases))
+    title = "Value to the program and cost to the Treasury across draws, by case"
+    with chart_frame(ax, title, _mc_subtitle(result), result.scenario, height) as ax:
+        h = 0.26
+        step = h * bars + 0.42
+        y = (np.arange(len(cases))[::-1] * step).astype(float)
+        top = y + h * (bars - 1) / 2
+        value_color = case_color("with")
+        rows = [("value", top, gains, as_gains, value_color, True)]
+        rows.append(("cost", top - h, costs, as_costs, style.COST_COLOR, False))
+        if any_subsidy:
+            rows.append(("subsidy", top - 2 * h, subsidy, as_subsidy, SUBSIDY_COLOR, False))
+        ends = []
+        for name, ys, qs, written, color, _ in rows:
+            for yi, q, w in zip(ys, qs, written, strict=True):
+                if q is None:
+                    continue
+                p5, p50, p95 = q
+                ax.barh(
+                    yi,
+                    p95 - p5,
+                    left=p5,
+                    height=h * 0.8,
+                    color=color,
+                    alpha=RANGE_ALPHA,
+                    lw=0,
+                    gid=f"cvg-mc-{name}",
+                    zorder=2,
+                )
+                ax.plot(
+                    [p50, p50],
+                    [yi - h * 0.42, yi + h * 0.42],
+                    color=color,
+                    lw=2.4,
+                    solid_capstyle="butt",
+                    gid=f"cvg-mc-{name}-p50",
+                    zorder=3,
+                )
+                if w is not None and np.isfinite(w):
+                    ax.plot(
+                        [w],
+                        [yi],
+                        marker="D",
+                        ms=4.5,
+                        color=style.TEXT_COLOR,
+                        lw=0,
+                        gid=f"cvg-mc-{name}-as-written",
+                        zorder=4,
+                    )
+                ends += [p5, p95] + ([w] if w is not None else [])
+        _hbar_limits(ax, ends, pad=0.75)
+        money_axis(ax, axis="x")
+        for name, ys, qs, written, _, sign in rows:
+            for yi, q, w in zip(ys, qs, written, strict=True):
+                if q is None:
+                    continue
+                end = max(q[2], w if w is not None and np.isfinite(w) else q[2], 0.0)
+                ax.annotate(  # past the bar's end and the marker of the scenario as written
+                    _range_text(q, sign),
+                    (end, yi),
+                    xytext=(7, 0),
+                    textcoords="offset points",
+                    ha="left",
+                    va="center",
+                    fontsize=LABEL_PT,
+                    gid=f"cvg-mc-label-{name}",
+                )
+        ax.set_yticks(y, [case_label(c) for c in cases])
+        ax.tick_params(axis="y", length=0)
+        ax.set_ylim(y.min() - step / 2 - 0.1, y.max() + step / 2)
+        ax.axvline(0, color="#333333", lw=0.8, zorder=3)
+        ax.grid(axis="y", visible=False)
+        ax.grid(axis="x", visible=True)
+        what = "equity NPV" if levered else "NPV"
+        handles = [
+            Patch(facecolor=value_color, alpha=RANGE_ALPHA),
+            Patch(facecolor=style.COST_COLOR, alpha=RANGE_ALPHA),
+        ]
+        labels = [
+            f"Value to the program: change in {what} against neither (PV at {rate})",
+            f"Cost to the Treasury: credit, tax changes, defaults less fees (PV at {fiscal_rate})",
+        ]
+        if any_subsidy:
+            handles.append(Patch(facecolor=SUBSIDY_COLOR, alpha=RANGE_ALPHA))
+            labels.append(
+                f"Guarantee as the budget scores it (FCRA): defaults less fees (PV at {fiscal_rate})"
+            )
+        handles += [
+            Line2D([], [], color=style.TEXT_COLOR, lw=2.4),
+            Line2D([], [], color=style.TEXT_COLOR, marker="D", ms=4.5, lw=0),
+        ]
+        labels += [
+            "Bar: P5 to P95 of the draws; tick: median (P50); labels: P50 (P5 to P95)",
+            memo.baseline_text(result.scenario, capital=True),
+        ]
         style.legend_above(ax, handles, labels, max_cols=1)
     return ax
