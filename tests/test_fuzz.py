@@ -525,11 +525,16 @@ def test_levered_scenarios_hold_the_debt_identities(data):
 
 @st.composite
 def uncertain_scenarios(draw) -> dict:
-    """A valid scenario, levered or not, with an ``uncertainty:`` block over a random subset of the
-    parameters a memo draws (every kind of distribution, drawn lives and shares, a drawn schedule,
-    the debt's rate and a guarantee's default probability where there are some), at times a
-    correlation."""
+    """A valid scenario, levered or not, at times using the credit against its own tax, with an
+    ``uncertainty:`` block over a random subset of the parameters a memo draws (every kind of
+    distribution, drawn lives and shares, a drawn schedule, the debt's rate and a guarantee's
+    default probability where there are some), at times a correlation."""
     data = draw(st.one_of(valid_scenarios(), levered_scenarios()))
+    if draw(BOOLEANS):  # the credit used against the owner's own tax (section 16), pooled if standalone
+        data["policy"]["amic"]["monetization"] = "offset"
+        data["tax"]["capacity"] = draw(st.sampled_from(["unlimited", "standalone"]))
+        data["policy"]["amic"]["offset_limit"] = draw(st.sampled_from([0.25, 0.75, 1.0]))
+        data["policy"]["amic"]["carryforward_years"] = draw(st.integers(0, 20))
     names = list(data["categories"])
     commitment = float(scenario_from_dict(data)["program.commitment_usd"])
     pool = {
