@@ -20,6 +20,7 @@ from finmodel.analysis.sensitivity import (
     SolveError,
     metric_values,
     scenario_cases,
+    sensitivity_ranges,
     solve,
     sweep,
     tornado,
@@ -436,3 +437,22 @@ def test_uncertainty_charts_draw_data_of_the_results_without_layout_problems(bas
     assert bar.get_x() + bar.get_width() == pytest.approx(tr.bars[("npv_usd", "delta")][0].at_high)
     # "no effect" for a parameter that does not move delta NPV
     assert any(t.get_gid() == "tornado-none-operations.om_rate" for t in ax.texts)
+
+
+def test_a_swing_of_rounding_is_zero_and_keeps_the_parameters_order():
+    """|at_high - at_low| at the last digits of a $196B metric (what a parameter that moves
+    nothing leaves, and another numpy build rounds otherwise) is 0; one dollar is a swing."""
+    from finmodel.analysis.sensitivity import TornadoBar
+
+    big = 195680029416.25528
+    assert TornadoBar("p", 1, 2, big, big + 6.103515625e-05).swing == 0.0
+    assert TornadoBar("p", 1, 2, big, big + 1.0).swing == 1.0
+    assert TornadoBar("p", 1, 2, 0.0, 1e-9).swing == 1e-9  # small metrics keep small swings
+    s = finmodel.load_scenario(SCENARIOS / "base.yaml")
+    ranges = dict(reversed(list(sensitivity_ranges(s)[0].items())))  # the parameters in reverse
+    for order in (None, ranges):
+        result = tornado(s, ranges=order)
+        given = list(order or sensitivity_ranges(s)[0])
+        idle = [b.parameter for b in result.bars[("npv_usd", "delta")] if b.swing == 0.0]
+        assert "operations.revenue_usd_per_gw_year" in idle  # the credit's value does not move with the price
+        assert idle == [p for p in given if p in idle]  # in the order given, whatever the rounding

@@ -201,6 +201,10 @@ def _base_value(scenario: Scenario, path: str) -> Any:
 # --------------------------------------------------------------------------- tornado
 
 
+#: A swing at most this share of the metric is rounding, reported as 0 (:attr:`TornadoBar.swing`).
+SWING_NOISE = 1e-12
+
+
 @dataclass(frozen=True)
 class TornadoBar:
     """One parameter of a tornado chart: its low and high values and the metric at each."""
@@ -213,7 +217,11 @@ class TornadoBar:
 
     @property
     def swing(self) -> float:
-        return abs(self.at_high - self.at_low)
+        """``|at_high - at_low|``; 0 where that is rounding (at most :data:`SWING_NOISE` of the ends:
+        a parameter that moves nothing leaves a few units in the last place, which another numpy
+        build rounds otherwise, and would otherwise order the tornado's empty bars at random)."""
+        swing = abs(self.at_high - self.at_low)
+        return 0.0 if swing <= SWING_NOISE * max(abs(self.at_low), abs(self.at_high)) else swing
 
 
 @dataclass(frozen=True)
