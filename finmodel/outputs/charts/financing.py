@@ -70,6 +70,50 @@ def _ratio_text(gain: float | None, cost: float, subsidy: float | None, credit: 
     return text
 
 
+BAR_IN = 0.26  #: height of one bar of a case's group [axis units]
+
+
+def _layout(results: Results, subsidy) -> tuple[str, str, int, float]:
+    """Both charts' common figures: the owner's and the Treasury's discount rates as text, the bars
+    of a case's group (2, or 3 with a guarantee's subsidy cost) and the height that fits them."""
+    inputs = results.inputs
+    rate = percent_text(float(np.ravel(inputs.equity_discount_rate)[results.cases.index("with")]))
+    fiscal_rate = percent_text(float(np.ravel(inputs.fiscal_discount_rate)[0]))
+    bars = 3 if any(x is not None for x in subsidy) else 2
+    return rate, fiscal_rate, bars, (0.3 * bars + 0.35)
+
+
+def _group_rows(n_cases: int, bars: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """The spacing of the case groups, their centres (first case on top) and their top bars' y."""
+    step = BAR_IN * bars + 0.42
+    y = (np.arange(n_cases)[::-1] * step).astype(float)
+    return step, y, y + BAR_IN * (bars - 1) / 2
+
+
+def _case_axes(ax: Axes, cases, y: np.ndarray, step: float) -> None:
+    """Case names on the y axis, a line at zero, vertical grid lines only."""
+    ax.set_yticks(y, [case_label(c) for c in cases])
+    ax.tick_params(axis="y", length=0)
+    ax.set_ylim(y.min() - step / 2 - 0.1, y.max() + step / 2)
+    ax.axvline(0, color="#333333", lw=0.8, zorder=3)
+    ax.grid(axis="y", visible=False)
+    ax.grid(axis="x", visible=True)
+
+
+def _legend_texts(levered: bool, rate: str, fiscal_rate: str, subsidy: bool) -> list[str]:
+    """What the value, cost and (with a guarantee) subsidy bars are, with their discount rates."""
+    what = "equity NPV" if levered else "NPV"
+    texts = [
+        f"Value to the program: change in {what} against neither (PV at {rate})",
+        f"Cost to the Treasury: credit, tax changes, defaults less fees (PV at {fiscal_rate})",
+    ]
+    if subsidy:
+        texts.append(
+            f"Guarantee as the budget scores it (FCRA): expected defaults less fees (PV at {fiscal_rate})"
+        )
+    return texts
+
+
 def credit_vs_guarantee(results: Results, ax: Axes | None = None) -> Axes:
     """For each case: the value to the program beside the cost to the Treasury, both in PV. [USD]
 
@@ -82,12 +126,9 @@ def credit_vs_guarantee(results: Results, ax: Axes | None = None) -> Axes:
     """
     cases, gains, costs, subsidy = value_and_cost(results)
     levered = "equity_npv_usd" in results.metrics
-    k = results.cases.index("with")
-    rate = percent_text(float(np.ravel(results.inputs.equity_discount_rate)[k]))
-    fiscal_rate = percent_text(float(np.ravel(results.inputs.fiscal_discount_rate)[0]))
-    any_subsidy = any(x is not None for x in subsidy)
-    bars = 3 if any_subsidy else 2
-    height = max(style.FIG_HEIGHT_IN, 2.4 + (0.3 * bars + 0.35) * len(cases))
+    rate, fiscal_rate, bars, per_case = _layout(results, subsidy)
+    any_subsidy = bars == 3
+    height = max(style.FIG_HEIGHT_IN, 2.4 + per_case * len(cases))
     with chart_frame(
         ax,
         "Value to the program and cost to the Treasury, by case",
@@ -95,10 +136,8 @@ def credit_vs_guarantee(results: Results, ax: Axes | None = None) -> Axes:
         results.scenario,
         height,
     ) as ax:
-        h = 0.26
-        step = h * bars + 0.42
-        y = (np.arange(len(cases))[::-1] * step).astype(float)
-        top = y + h * (bars - 1) / 2
+        h = BAR_IN
+        step, y, top = _group_rows(len(cases), bars)
         clean = [np.nan if g is None else g for g in gains]
         value_color = case_color("with")
         ax.barh(top, clean, height=h, color=value_color, gid="cvg-value", zorder=2)
@@ -133,23 +172,11 @@ def credit_vs_guarantee(results: Results, ax: Axes | None = None) -> Axes:
                 color="#333333",
                 gid="cvg-ratio",
             )
-        ax.set_yticks(y, [case_label(c) for c in cases])
-        ax.tick_params(axis="y", length=0)
-        ax.set_ylim(y.min() - step / 2 - 0.1, y.max() + step / 2)
-        ax.axvline(0, color="#333333", lw=0.8, zorder=3)
-        ax.grid(axis="y", visible=False)
-        ax.grid(axis="x", visible=True)
-        what = "equity NPV" if levered else "NPV"
-        labels = [
-            f"Value to the program: change in {what} against neither (PV at {rate})",
-            f"Cost to the Treasury: credit, tax changes, defaults less fees (PV at {fiscal_rate})",
-        ]
+        _case_axes(ax, cases, y, step)
         handles = [Patch(facecolor=value_color), Patch(facecolor=style.COST_COLOR)]
         if any_subsidy:
-            labels.append(
-                f"Guarantee as the budget scores it (FCRA): expected defaults less fees (PV at {fiscal_rate})"
-            )
             handles.append(Patch(facecolor=SUBSIDY_COLOR))
+        labels = _legend_texts(levered, rate, fiscal_rate, any_subsidy)
         style.legend_above(ax, handles, labels, max_cols=1)
     return ax
 
@@ -209,18 +236,13 @@ def value_and_cost_across_draws(result, ax: Axes | None = None) -> Axes:
     cases, gains, costs, subsidy = value_and_cost_ranges(result)
     _, as_gains, as_costs, as_subsidy = value_and_cost(result.base)
     levered = "equity_npv_usd" in result.base.metrics
-    inputs = result.base.inputs
-    rate = percent_text(float(np.ravel(inputs.equity_discount_rate)[result.base.cases.index("with")]))
-    fiscal_rate = percent_text(float(np.ravel(inputs.fiscal_discount_rate)[0]))
-    any_subsidy = any(x is not None for x in subsidy)
-    bars = 3 if any_subsidy else 2
-    height = max(style.FIG_HEIGHT_IN, 2.6 + (0.3 * bars + 0.35) * len(cases))
+    rate, fiscal_rate, bars, per_case = _layout(result.base, subsidy)
+    any_subsidy = bars == 3
+    height = max(style.FIG_HEIGHT_IN, 2.6 + per_case * len(cases))
     title = "Value to the program and cost to the Treasury across draws, by case"
     with chart_frame(ax, title, _mc_subtitle(result), result.scenario, height) as ax:
-        h = 0.26
-        step = h * bars + 0.42
-        y = (np.arange(len(cases))[::-1] * step).astype(float)
-        top = y + h * (bars - 1) / 2
+        h = BAR_IN
+        step, y, top = _group_rows(len(cases), bars)
         value_color = case_color("with")
         rows = [("value", top, gains, as_gains, value_color, True)]
         rows.append(("cost", top - h, costs, as_costs, style.COST_COLOR, False))
@@ -281,26 +303,14 @@ def value_and_cost_across_draws(result, ax: Axes | None = None) -> Axes:
                     fontsize=LABEL_PT,
                     gid=f"cvg-mc-label-{name}",
                 )
-        ax.set_yticks(y, [case_label(c) for c in cases])
-        ax.tick_params(axis="y", length=0)
-        ax.set_ylim(y.min() - step / 2 - 0.1, y.max() + step / 2)
-        ax.axvline(0, color="#333333", lw=0.8, zorder=3)
-        ax.grid(axis="y", visible=False)
-        ax.grid(axis="x", visible=True)
-        what = "equity NPV" if levered else "NPV"
+        _case_axes(ax, cases, y, step)
         handles = [
             Patch(facecolor=value_color, alpha=RANGE_ALPHA),
             Patch(facecolor=style.COST_COLOR, alpha=RANGE_ALPHA),
         ]
-        labels = [
-            f"Value to the program: change in {what} against neither (PV at {rate})",
-            f"Cost to the Treasury: credit, tax changes, defaults less fees (PV at {fiscal_rate})",
-        ]
+        labels = _legend_texts(levered, rate, fiscal_rate, any_subsidy)
         if any_subsidy:
             handles.append(Patch(facecolor=SUBSIDY_COLOR, alpha=RANGE_ALPHA))
-            labels.append(
-                f"Guarantee as the budget scores it (FCRA): defaults less fees (PV at {fiscal_rate})"
-            )
         handles += [
             Line2D([], [], color=style.TEXT_COLOR, lw=2.4),
             Line2D([], [], color=style.TEXT_COLOR, marker="D", ms=4.5, lw=0),
