@@ -53,7 +53,7 @@ lint: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(PY) bench/engine.py
 	$(PY) bench/irr.py
-	$(PY) bench/montecarlo.py
+	$(PY) bench/montecarlo.py --floor
 
 $(VENV)/.installed-notebooks: $(VENV)/.installed-dev
 	$(PY) -m pip install --quiet -e '.[dev,notebooks]'
