@@ -132,6 +132,31 @@ def test_pilot_brackets_are_the_sorted_pilots_order_statistics():
     assert _bits(serial.lo[5]) == _bits(serial.lo[3]) and _bits(serial.lo[7]) != _bits(serial.lo[2])
 
 
+def test_results_asked_midway_follow_the_chunks_added_after():
+    """Percentiles and means found once are kept only until another chunk is added."""
+    rng = np.random.default_rng(11)
+    x, late = _columns(rng, 12_000)
+    levels = [(5, 50, 95)] * 4
+    b = Brackets(levels=levels, late=late)
+    b.set_from_pilot(x[:4000].T)
+    b.add(b.part(0, x[:4000].T))
+    half = [b.stats(c) for c in range(4)]
+    b.add(b.part(4000, x[4000:].T))
+    for c in range(4):
+        q, mean, _ = b.stats(c)
+        col = x[:, c]
+        want = (
+            np.percentile(np.where(np.isnan(col), np.inf, col), levels[c], method="inverted_cdf")
+            if late[c]
+            else np.percentile(col[np.isfinite(col)], levels[c])
+        )
+        assert _bits(q) == _bits(want)
+        if c == 0:  # the smooth column's percentiles move with the rows added
+            assert q != half[c][0] and mean != half[c][1]
+        if not late[c]:
+            assert mean == pytest.approx(np.mean(col[np.isfinite(col)]), rel=1e-14)
+
+
 def test_narrow_brackets_are_mended_by_a_second_pass(monkeypatch):
     """With brackets of zero width every level falls outside; the second pass still gives numpy's floats."""
     monkeypatch.setattr(streaming, "Z_WIDTH", 0.0)

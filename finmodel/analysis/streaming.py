@@ -144,7 +144,9 @@ class Brackets:
         self._equal_lo = np.zeros((C, L), dtype=np.int64)
         self._equal_hi = np.zeros((C, L), dtype=np.int64)
         self._inside: list[tuple[np.ndarray, np.ndarray]] = []  # (values, offsets) of each chunk
-        self._joined_inside: dict[tuple[int, int], np.ndarray] = {}
+        self._joined_bracket: tuple[tuple[int, int], np.ndarray] | None = None  # the last one joined
+        self._percentiles: dict[tuple[int, int], float] = {}  # found since the last chunk was added
+        self._block_sums: np.ndarray | None = None  # every chunk's block sums in row order
         self._side: dict[tuple[int, int], np.ndarray] = {}
         self._rows = 0
 
@@ -165,6 +167,7 @@ class Brackets:
         (a case that repeats another's metric) gets that column's brackets. ``map`` (the builtin,
         or a thread pool's) spreads the distinct columns; the brackets do not depend on it.
         """
+        self._forget()
         firsts: dict[tuple, list[int]] = {}  # (late, levels, a sample of the bits): columns seen
         same = np.arange(len(self.levels))
         for c, levels in enumerate(self.levels):
@@ -267,6 +270,7 @@ class Brackets:
 
     def add(self, part: ChunkPart) -> None:
         """Merge a chunk's part (in any order)."""
+        self._forget()
         self._rows += part.rows
         self._valid += part.valid
         self._undefined += part.undefined
@@ -298,15 +302,18 @@ class Brackets:
         r -= int(self._equal_hi[c, j])
         return self._from_side(c, j, r, "high")
 
+    def _forget(self) -> None:
+        """Drop what was derived from the chunks added so far (another chunk or side is coming)."""
+        self._joined_bracket, self._block_sums = None, None
+        self._percentiles.clear()
+
     def _joined(self, c: int, j: int) -> np.ndarray:
-        key = (c, j)
-        if key not in self._joined_inside:
-            self._joined_inside.clear()  # one bracket at a time: the joined copy is not kept
+        """Bracket ``(c, j)``'s values strictly inside it, from every chunk (the last one joined kept)."""
+        if self._joined_bracket is None or self._joined_bracket[0] != (c, j):
             k = c * self.lo.shape[1] + j
-            self._joined_inside[key] = np.concatenate(
-                [np.empty(0)] + [values[offsets[k] : offsets[k + 1]] for values, offsets in self._inside]
-            )
-        return self._joined_inside[key]
+            parts = [values[offsets[k] : offsets[k + 1]] for values, offsets in self._inside]
+            self._joined_bracket = ((c, j), np.concatenate([np.empty(0), *parts]))
+        return self._joined_bracket[1]
 
     def _from_side(self, c: int, j: int, r: int, side: str) -> float:
         values = self._side.get((c, j))
@@ -326,6 +333,9 @@ class Brackets:
         return missing
 
     def _percentile_at(self, c: int, j: int) -> float:
+        found = self._percentiles.get((c, j))
+        if found is not None:
+            return found
         n = int(self._valid[c])
         if n == 0:
             return math.nan
@@ -334,7 +344,9 @@ class Brackets:
         def stat(k):
             return self._order_stat(c, j, k)
 
-        return (inverted_cdf_percentile if self.late[c] else linear_percentile)(stat, n, percent)
+        value = (inverted_cdf_percentile if self.late[c] else linear_percentile)(stat, n, percent)
+        self._percentiles[(c, j)] = value  # outside() then stats() ask for each one
+        return value
 
     def side_values(self, wanted: Sequence[tuple[int, int, str]], start: int, x: np.ndarray) -> dict:
         """For a second pass: the values of ``x`` ``(column, rows)`` on the ``wanted`` sides of their
@@ -348,6 +360,7 @@ class Brackets:
 
     def add_side(self, values: dict) -> None:
         """Merge :meth:`side_values` of every chunk (in any order)."""
+        self._forget()
         for key, v in values.items():
             have = self._side.get(key)
             self._side[key] = v if have is None else np.concatenate((have, v))
@@ -362,8 +375,9 @@ class Brackets:
         undefined = float(self._undefined[c]) / n_all if n_all else math.nan
         q = [self._percentile_at(c, j) for j in range(len(self.levels[c]))]
         n = int(self._valid[c])
-        sums = [s[:, c] for _, s in sorted(self._sums, key=lambda t: t[0])]
-        total = math.fsum(np.concatenate(sums)) if sums else 0.0
+        if self._block_sums is None and self._sums:
+            self._block_sums = np.concatenate([s for _, s in sorted(self._sums, key=lambda t: t[0])])
+        total = math.fsum(self._block_sums[:, c]) if self._sums else 0.0
         if self.late[c]:
             mean = total / n if undefined == 0 and n else math.nan
         else:
