@@ -275,6 +275,27 @@ def test_compiled_tally_equals_the_numpy_statement():
             assert np.array_equal(inside, col[(col > lo) & (col < hi)]), (c, j)
 
 
+def test_repeated_columns_are_tallied_once_with_the_same_result():
+    """A column with an earlier column's pilot (so its brackets) and bits takes that column's tally;
+    one that repeats it in the pilot but not in this chunk is tallied on its own: either way the
+    numpy statement's counts, block sums and values."""
+    rng = np.random.default_rng(13)
+    x, late = _columns(rng, 6000)
+    later = x[:, 0].copy()
+    later[5000] = 1e15  # the same as column 0 in the pilot, not in the chunk below
+    x = np.column_stack([x, x[:, 0], x[:, 3], later, x[:, 2]])
+    late = np.append(late, [False, True, False, False])
+    levels = [(5, 50, 95), (5, 25, 50, 75, 95), (50,), (5, 95), (5, 50, 95), (5, 95), (5, 50, 95), (50,)]
+    b = Brackets(levels=levels, late=late)
+    b.set_from_pilot(x[:700].T)
+    assert b._same.tolist() == [0, 1, 2, 3, 0, 3, 0, 2]  # the pilot's repeats
+    fast, plain = b.part(0, x.T), b.part_numpy(0, x.T)
+    for name in ("valid", "undefined", "below", "equal_lo", "equal_hi", "inside_counts", "block_sums"):
+        assert np.array_equal(getattr(fast, name), getattr(plain, name)), name
+    assert np.array_equal(fast.inside.view(np.uint64), plain.inside.view(np.uint64))
+    assert not np.array_equal(fast.below[6], fast.below[0])  # it parted from column 0: its own counts
+
+
 def test_streamed_cases_debt_and_guarantee_report_the_kept_runs_figures():
     """credit_vs_guarantee (four cases, debt, a guarantee; 161 streamed columns, many of them equal
     or constant): every percentile, fan and share of the streamed run equals the kept run's, for

@@ -149,6 +149,7 @@ class Brackets:
         self._block_sums: np.ndarray | None = None  # every chunk's block sums in row order
         self._side: dict[tuple[int, int], np.ndarray] = {}
         self._rows = 0
+        self._same = np.arange(C)  # each column's first column with the same brackets (the pilot's)
 
     # ---------------------------------------------------------------- brackets from the pilot
 
@@ -181,6 +182,7 @@ class Brackets:
         for c, (lo, hi) in zip(distinct, map(lambda c: self._pilot_bracket(pilot, c), distinct), strict=True):
             self.lo[c, : len(lo)], self.hi[c, : len(hi)] = lo, hi
         self.lo, self.hi = self.lo[same], self.hi[same]
+        self._same = same
 
     def _pilot_bracket(self, pilot: np.ndarray, c: int) -> tuple[np.ndarray, np.ndarray]:
         """Column ``c``'s brackets ``(lo, hi)`` by level: the pilot's order statistics at
@@ -214,23 +216,57 @@ class Brackets:
 
         Compiled passes over each column (:func:`finmodel.core._kernels.bracket_tally`) and one
         more for the few values inside the brackets; :meth:`part_numpy` states the same in numpy
-        (the tests compare the two).
+        (the tests compare the two). A column with the same brackets as an earlier one (the same
+        pilot) and the same bits in this chunk takes that column's counts and values, which the
+        tally would give it: a case that repeats another's metric is tallied once.
         """
+        xt = np.ascontiguousarray(x, dtype=float)
+        C = xt.shape[0]
+        use = np.arange(C)
+        for c in np.flatnonzero(self._same != use):
+            r = self._same[c]
+            if np.array_equal(xt[c].view(np.uint64), xt[r].view(np.uint64)):
+                use[c] = r
+        keep = np.flatnonzero(use == np.arange(C))
+        if len(keep) == C:
+            return self._tally(start, xt, self.late, self.lo, self.hi)
+        part = self._tally(start, xt[keep], self.late[keep], self.lo[keep], self.hi[keep])
+        pos = np.searchsorted(keep, use)  # each column's row among the columns tallied
+        counts = part.inside_counts[pos]
+        kept_ends = np.cumsum(part.inside_counts.ravel())
+        first = (kept_ends - part.inside_counts.ravel()).reshape(part.inside_counts.shape)[pos].ravel()
+        lengths = counts.ravel()
+        ends = np.cumsum(lengths)
+        take = np.repeat(first - (ends - lengths), lengths) + np.arange(int(ends[-1]) if ends.size else 0)
+        return ChunkPart(
+            start,
+            part.rows,
+            part.valid[pos],
+            part.undefined[pos],
+            part.block_sums[:, pos],
+            part.below[pos],
+            part.equal_lo[pos],
+            part.equal_hi[pos],
+            part.inside[take],
+            counts,
+        )
+
+    def _tally(self, start: int, xt: np.ndarray, late, lo, hi) -> ChunkPart:
+        """The compiled tally of the columns ``xt`` ``(column, rows)`` with their brackets."""
         from finmodel.core._kernels import bracket_tally, bracket_values
 
-        xt = np.ascontiguousarray(x, dtype=float)
         C, rows = xt.shape
-        L = self.lo.shape[1]
+        L = lo.shape[1]
         undefined, valid = np.empty(C, dtype=np.int64), np.empty(C, dtype=np.int64)
         blocks = np.empty((-(-rows // BLOCK), C))
         below, eq_lo, eq_hi, counts = (np.empty((C, L), dtype=np.int64) for _ in range(4))
         tallies = (undefined, valid, blocks, below, eq_lo, eq_hi, counts)
-        bracket_tally(xt, self.late, self.lo, self.hi, BLOCK, *tallies)
+        bracket_tally(xt, late, lo, hi, BLOCK, *tallies)
         ends = np.cumsum(counts.ravel())
         offsets = (ends - counts.ravel()).reshape(C, L)
         total = int(ends[-1]) if ends.size else 0
         flat = np.empty(total + 1)  # a spare element: bracket_values writes before it counts
-        bracket_values(xt, self.late, self.lo, self.hi, offsets, flat)
+        bracket_values(xt, late, lo, hi, offsets, flat)
         flat = flat[:total]
         return ChunkPart(start, rows, valid, undefined, blocks, below, eq_lo, eq_hi, flat, counts)
 
